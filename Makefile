@@ -1,0 +1,43 @@
+# Two commands matter: `make run` and `make test`. Both set up whatever is missing first.
+SHELL := /bin/bash
+VENV := .venv
+RASA_VENV := .venv-rasa
+BIN := $(VENV)/bin
+
+.PHONY: run test setup model lint format evaluate bench clean
+
+run: setup
+	$(BIN)/helpline run
+
+test: setup lint
+	$(BIN)/pytest
+
+setup: $(VENV)/.installed $(RASA_VENV)/.installed model
+
+$(VENV)/.installed: pyproject.toml requirements/bot.lock scripts/setup-bot-venv.sh
+	scripts/setup-bot-venv.sh
+
+$(RASA_VENV)/.installed: requirements/rasa.lock scripts/setup-rasa-venv.sh
+	scripts/setup-rasa-venv.sh
+
+# Retrains only when config.yml or nlu/ changed (the model file is named by their hash).
+model: $(VENV)/.installed $(RASA_VENV)/.installed
+	$(BIN)/helpline nlu train
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(VENV)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+evaluate: setup
+	$(BIN)/helpline nlu evaluate
+
+bench: setup
+	$(BIN)/python bench/nlu_latency.py
+
+clean:
+	rm -rf $(VENV) $(RASA_VENV) models reports

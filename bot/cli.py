@@ -1,0 +1,126 @@
+"""The ``helpline`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+
+from bot.nlu.client import NLUClient
+from bot.nlu.rasa_env import RasaProject, RasaSetupError
+
+DEFAULT_NLU_URL = "http://127.0.0.1:5005"
+
+
+def nlu_url() -> str:
+    return os.environ.get("HELPLINE_NLU_URL", DEFAULT_NLU_URL)
+
+
+def _train(args: argparse.Namespace) -> int:
+    project = RasaProject.default()
+    target = project.model_path()
+    if target.exists() and not args.force:
+        print(f"model up to date: {target}", file=sys.stderr)
+        return 0
+    print(f"training the NLU model (config.yml + nlu/ changed) -> {target}", file=sys.stderr)
+    path, seconds = project.train(force=args.force)
+    print(f"trained {path} in {seconds:.0f} s", file=sys.stderr)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    project = RasaProject.default()
+    project.require_rasa()
+    model = project.model_path()
+    if not model.exists():
+        print(
+            f"no model for the current config.yml + nlu/; training first -> {model}",
+            file=sys.stderr,
+        )
+        project.train()
+    cmd = project.serve_command(model, args.port, args.host)
+    print(f"serving {model.name} on http://{args.host}:{args.port}", file=sys.stderr)
+    try:
+        return subprocess.call(cmd, env=project.rasa_env(), cwd=project.root)
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _classify_stream(url: str) -> int:
+    async with NLUClient(url) as client:
+        if not await client.is_ready():
+            print(
+                f"helpline classify: the Rasa server at {url} is not reachable or has no "
+                "model loaded; start it with `helpline nlu serve` or set HELPLINE_NLU_URL",
+                file=sys.stderr,
+            )
+            return 2
+        for line in sys.stdin:
+            result = await client.classify(line.rstrip("\r\n"))
+            sys.stdout.write(json.dumps(result.as_json(), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+    return 0
+
+
+def _classify(args: argparse.Namespace) -> int:
+    return asyncio.run(_classify_stream(args.url or nlu_url()))
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from bot.nlu.evaluate import run_evaluation
+
+    return run_evaluation(folds=args.folds, report_dir=args.report_dir, port=args.port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="helpline", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    nlu = commands.add_parser("nlu", help="train, serve and evaluate the NLU model")
+    nlu_commands = nlu.add_subparsers(dest="nlu_command", required=True)
+    train = nlu_commands.add_parser("train", help="train unless config.yml and nlu/ are unchanged")
+    train.add_argument("--force", action="store_true", help="train even when up to date")
+    train.set_defaults(func=_train)
+    serve = nlu_commands.add_parser("serve", help="run the stock Rasa server in the foreground")
+    serve.add_argument("--port", type=int, default=5005)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.set_defaults(func=_serve)
+    evaluate = nlu_commands.add_parser("evaluate", help="cross-validate and write a report")
+    evaluate.add_argument("--folds", type=int, default=5)
+    evaluate.add_argument("--report-dir", default="reports/nlu")
+    evaluate.add_argument("--port", type=int, default=5035, help="port for the latency check")
+    evaluate.set_defaults(func=_evaluate)
+
+    classify = commands.add_parser(
+        "classify", help="classify messages from stdin, one JSON object per line on stdout"
+    )
+    classify.add_argument(
+        "--url", help=f"Rasa server (default $HELPLINE_NLU_URL or {DEFAULT_NLU_URL})"
+    )
+    classify.set_defaults(func=_classify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        code: int = args.func(args)
+    except RasaSetupError as exc:
+        print(f"helpline: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""Client of the stock Rasa server's ``POST /model/parse``, with the safety layer applied."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from types import TracebackType
+from typing import Any, Self
+
+import aiohttp
+
+from bot.nlu import countries
+from bot.nlu.safety import CrisisLexicon, SafetyPolicy, decide
+from bot.nlu.taxonomy import (
+    ALL_INTENTS,
+    OUT_OF_SCOPE,
+    RASA_FALLBACK,
+    UNKNOWN,
+    Category,
+    category_of,
+)
+
+log = logging.getLogger(__name__)
+
+# Longer messages are cut before they reach the model (the lexicon still reads all of it):
+# the start of a message carries its point, and parse time grows with length.
+MAX_MODEL_CHARS = 1000
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00C0-\u024F]")
+
+
+class NLUUnavailable(Exception):
+    """The Rasa server could not be asked or gave an answer we cannot read."""
+
+
+@dataclass(frozen=True)
+class Classification:
+    text: str
+    # The intent the rest of the helpline acts on: the model's best taxonomy intent, the
+    # emergency intent the safety layer chose, out_of_scope for text the model cannot
+    # read, or "unknown" when the Rasa server could not be asked.
+    intent: str
+    confidence: float
+    category: str
+    # The final routing decision, safety layer included.
+    emergency: bool
+    country: str | None = None
+    # Why this counts as an emergency: "model", "ranking" or "lexicon".
+    emergency_reason: str | None = None
+    # The model was below its fallback threshold: offer choices or a person.
+    uncertain: bool = False
+    nlu_available: bool = True
+    ranking: list[tuple[str, float]] = field(default_factory=list)
+    lexicon: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ranking"] = [{"intent": i, "confidence": round(c, 4)} for i, c in self.ranking]
+        data["confidence"] = round(self.confidence, 4)
+        return data
+
+
+class NLUClient:
+    """One long-lived HTTP session to the Rasa server; every call has a timeout."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 3.0,
+        lexicon: CrisisLexicon | None = None,
+        policy: SafetyPolicy | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self.lexicon = lexicon or CrisisLexicon.load()
+        self.policy = policy or SafetyPolicy()
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("NLUClient is not open")
+        return self._session
+
+    async def is_ready(self) -> bool:
+        """True when the server answers and has a model loaded."""
+        try:
+            async with self.session.get(f"{self.base_url}/status") as response:
+                if response.status != 200:
+                    return False
+                body = await response.json()
+        except (aiohttp.ClientError, TimeoutError, ValueError):
+            return False
+        return bool(isinstance(body, dict) and body.get("model_file"))
+
+    async def parse_raw(self, text: str) -> dict[str, Any]:
+        """The Rasa server's own answer for a text."""
+        try:
+            async with self.session.post(
+                f"{self.base_url}/model/parse", json={"text": text}
+            ) as response:
+                if response.status != 200:
+                    raise NLUUnavailable(f"Rasa server answered HTTP {response.status}")
+                body = await response.json()
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise NLUUnavailable(f"Rasa server at {self.base_url}: {exc!r}") from exc
+        if not isinstance(body, dict):
+            raise NLUUnavailable("Rasa server answered something that is not an object")
+        return body
+
+    async def classify(self, text: str) -> Classification:
+        """Classify a worker's message; never raises for what the worker wrote."""
+        if not _LATIN_LETTER.search(text):
+            # Empty, emoji-only or non-Latin script: the model was never trained on it.
+            return interpret(text, None, self.lexicon, self.policy)
+        try:
+            body = await self.parse_raw(text[:MAX_MODEL_CHARS])
+        except NLUUnavailable as exc:
+            log.warning("NLU unavailable, crisis lexicon only: %s", exc)
+            return interpret(text, None, self.lexicon, self.policy, nlu_available=False)
+        return interpret(text, body, self.lexicon, self.policy)
+
+
+def interpret(
+    text: str,
+    body: Mapping[str, Any] | None,
+    lexicon: CrisisLexicon,
+    policy: SafetyPolicy,
+    *,
+    nlu_available: bool = True,
+) -> Classification:
+    """The classification of a text from the Rasa server's answer (None: no answer).
+
+    Shared by the live client and ``helpline nlu evaluate``, so what is measured is what
+    runs.
+    """
+    hits = lexicon.match(text)
+    country = countries.find_in_text(text[:MAX_MODEL_CHARS])
+    ranking: list[tuple[str, float]] = []
+    uncertain = False
+    if not nlu_available:
+        intent, confidence = UNKNOWN, 0.0
+    elif body is None:
+        intent, confidence = OUT_OF_SCOPE, 1.0
+    else:
+        ranking = _ranking(body)
+        country = _entity_country(body) or country
+        uncertain = (body.get("intent") or {}).get("name") == RASA_FALLBACK
+        intent, confidence = ranking[0] if ranking else (OUT_OF_SCOPE, 0.0)
+    verdict = decide(ranking, hits, policy)
+    if verdict.emergency and verdict.intent is not None:
+        if verdict.intent != intent:
+            confidence = dict(ranking).get(verdict.intent, 0.0)
+        intent = verdict.intent
+        category = Category.EMERGENCY.value
+    else:
+        category = category_of(intent).value
+    return Classification(
+        text=text,
+        intent=intent,
+        confidence=confidence,
+        category=category,
+        emergency=verdict.emergency,
+        country=country,
+        emergency_reason=verdict.reason,
+        uncertain=uncertain and not verdict.emergency,
+        nlu_available=nlu_available,
+        ranking=ranking[:5],
+        lexicon=[h.phrase for h in hits],
+    )
+
+
+def _ranking(body: Mapping[str, Any]) -> list[tuple[str, float]]:
+    ranking: list[tuple[str, float]] = []
+    for item in body.get("intent_ranking") or []:
+        if not isinstance(item, dict):
+            continue
+        name, conf = item.get("name"), item.get("confidence")
+        if name in ALL_INTENTS and isinstance(conf, int | float):
+            ranking.append((str(name), float(conf)))
+    ranking.sort(key=lambda pair: pair[1], reverse=True)
+    return ranking
+
+
+def _entity_country(body: Mapping[str, Any]) -> str | None:
+    for entity in body.get("entities") or []:
+        if isinstance(entity, dict) and entity.get("entity") == "country":
+            found = countries.normalise(str(entity.get("value", "")))
+            if found:
+                return found
+    return None

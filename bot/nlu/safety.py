@@ -1,0 +1,144 @@
+"""The safety layer: an emergency must never be missed because the model was unsure.
+
+The final routing decision is "emergency" when any of these holds:
+- the model's top intent is an emergency intent with enough confidence;
+- an emergency intent ranks high enough among the model's top intents, or the emergency
+  intents together hold enough of the probability mass;
+- the curated crisis lexicon (``crisis_lexicon.yml``) matches the message.
+The lexicon also runs when the Rasa server is down, so its verdict still reaches a human.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from bot.nlu.taxonomy import ALL_INTENTS, EMERGENCY_INTENTS
+
+_SQUEEZE = re.compile(r"([a-z])\1+")
+_NON_WORD = re.compile(r"[^\w']+")
+
+
+def normalise(text: str) -> str:
+    """Lower case, no accents, words separated by single spaces, repeated letters squeezed."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    spaced = _NON_WORD.sub(" ", stripped.replace("_", " ")).strip()
+    return _SQUEEZE.sub(r"\1", spaced)
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![\w'])(?:" + _SQUEEZE.sub(r"\1", pattern) + r")(?![\w'])")
+
+
+@dataclass(frozen=True)
+class LexiconHit:
+    intent: str
+    phrase: str
+
+
+class CrisisLexicon:
+    """Crisis phrases in Indonesian and English, with the spans that must not count."""
+
+    def __init__(
+        self,
+        patterns: Mapping[str, Sequence[str]],
+        whole_message: Mapping[str, Sequence[str]],
+        exceptions: Sequence[str],
+    ) -> None:
+        for intent in (*patterns, *whole_message):
+            if intent not in EMERGENCY_INTENTS:
+                raise ValueError(f"crisis lexicon names {intent!r}, not an emergency intent")
+        self._patterns = [(i, _compile(p)) for i, ps in patterns.items() for p in ps]
+        self._whole = [
+            (i, re.compile(r"(?:" + _SQUEEZE.sub(r"\1", p) + r")"))
+            for i, ps in whole_message.items()
+            for p in ps
+        ]
+        self._exceptions = [_compile(p) for p in exceptions]
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> CrisisLexicon:
+        return cls(
+            patterns=data.get("patterns") or {},
+            whole_message=data.get("whole_message") or {},
+            exceptions=data.get("exceptions") or [],
+        )
+
+    @classmethod
+    def load(cls) -> CrisisLexicon:
+        """The lexicon shipped with the bot package."""
+        text = resources.files("bot.nlu").joinpath("crisis_lexicon.yml").read_text("utf-8")
+        return cls.from_mapping(yaml.safe_load(text))
+
+    def match(self, text: str) -> list[LexiconHit]:
+        """Every crisis phrase in the message that no exception covers."""
+        norm = normalise(text)
+        if not norm:
+            return []
+        for intent, whole in self._whole:
+            if whole.fullmatch(norm):
+                return [LexiconHit(intent, norm)]
+        covered = [m.span() for exc in self._exceptions for m in exc.finditer(norm)]
+        hits: list[LexiconHit] = []
+        for intent, pattern in self._patterns:
+            for m in pattern.finditer(norm):
+                start, end = m.span()
+                if not any(a <= start and end <= b for a, b in covered):
+                    hits.append(LexiconHit(intent, m.group(0)))
+                    break
+        return hits
+
+
+@dataclass(frozen=True)
+class SafetyPolicy:
+    """Thresholds of the safety layer, chosen with ``helpline nlu evaluate``."""
+
+    # The model's top intent is an emergency intent with at least this confidence.
+    top_confidence: float = 0.30
+    # An emergency intent among the top ``rank_depth`` intents with at least this confidence.
+    rank_depth: int = 3
+    rank_confidence: float = 0.15
+    # The emergency intents together hold at least this much probability.
+    total_confidence: float = 0.30
+
+
+@dataclass(frozen=True)
+class Verdict:
+    emergency: bool
+    # "model", "ranking", "lexicon" or None: why the message counts as an emergency.
+    reason: str | None
+    # The emergency intent the decision points to (for the emergency flow's wording).
+    intent: str | None
+
+
+def decide(
+    ranking: Sequence[tuple[str, float]],
+    hits: Sequence[LexiconHit],
+    policy: SafetyPolicy = SafetyPolicy(),
+) -> Verdict:
+    """The final emergency decision from the model's ranking and the lexicon's hits.
+
+    ``ranking`` holds (intent, confidence) pairs, best first, taxonomy intents only.
+    """
+    ranked = [(i, c) for i, c in ranking if i in ALL_INTENTS]
+    if ranked:
+        top_intent, top_conf = ranked[0]
+        if top_intent in EMERGENCY_INTENTS and top_conf >= policy.top_confidence:
+            return Verdict(True, "model", top_intent)
+        for intent, conf in ranked[: policy.rank_depth]:
+            if intent in EMERGENCY_INTENTS and conf >= policy.rank_confidence:
+                return Verdict(True, "ranking", intent)
+        total = sum(c for i, c in ranked if i in EMERGENCY_INTENTS)
+        if total >= policy.total_confidence:
+            best = next(i for i, _ in ranked if i in EMERGENCY_INTENTS)
+            return Verdict(True, "ranking", best)
+    if hits:
+        return Verdict(True, "lexicon", hits[0].intent)
+    return Verdict(False, None, None)

@@ -1,0 +1,58 @@
+"""`helpline classify` as a worker-facing pipe: JSON lines out, clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.nlu.evaluate import free_port
+
+HELPLINE = [sys.executable, "-m", "bot.cli"]
+
+
+def run_classify(lines: list[str], url: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, HELPLINE_NLU_URL=url)
+    return subprocess.run(
+        [*HELPLINE, "classify"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.rasa
+def test_classify_writes_one_json_object_per_line(rasa_url: str) -> None:
+    lines = ["majikan mukul sy", "brp gaji minimum di taiwan", "", "terima kasih kak"]
+    result = run_classify(lines, rasa_url)
+    assert result.returncode == 0, result.stderr
+    objects = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["text"] for o in objects] == lines
+    for o in objects:
+        assert {"text", "intent", "confidence", "category", "emergency", "country"} <= set(o)
+    assert objects[0]["emergency"] is True and objects[0]["category"] == "emergency"
+    assert objects[1]["category"] == "rights_question" and objects[1]["country"] == "taiwan"
+    assert objects[2]["intent"] == "out_of_scope" and objects[2]["emergency"] is False
+    assert objects[3]["category"] == "other"
+
+
+def test_classify_without_server_fails_clearly() -> None:
+    result = run_classify(["halo"], f"http://127.0.0.1:{free_port()}")
+    assert result.returncode == 2
+    assert "not reachable" in result.stderr
+    assert result.stdout == ""
+
+
+def test_train_reports_up_to_date_model(trained_model: Path) -> None:
+    result = subprocess.run(
+        [*HELPLINE, "nlu", "train"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "up to date" in result.stderr and trained_model.name in result.stderr

@@ -1,0 +1,52 @@
+"""The model is retrained only when config.yml or nlu/ change."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.nlu.rasa_env import RasaProject, RasaSetupError, rasa_server
+
+
+def copy_project(tmp_path: Path) -> RasaProject:
+    root = RasaProject.default().root
+    shutil.copy(root / "config.yml", tmp_path / "config.yml")
+    shutil.copytree(root / "nlu", tmp_path / "nlu")
+    return RasaProject(tmp_path)
+
+
+def test_hash_is_stable_and_tracks_content(tmp_path: Path) -> None:
+    project = copy_project(tmp_path)
+    first = project.content_hash()
+    assert project.content_hash() == first
+    assert first == RasaProject.default().content_hash()
+    extra = project.nlu_dir / "id" / "extra.yml"
+    extra.write_text('version: "3.1"\nnlu: []\n')
+    assert project.content_hash() != first
+    extra.unlink()
+    assert project.content_hash() == first
+    (project.config).write_text(project.config.read_text() + "\n# comment\n")
+    assert project.content_hash() != first
+
+
+def test_model_name_carries_the_hash(tmp_path: Path) -> None:
+    project = copy_project(tmp_path)
+    assert project.model_path().name == f"nlu-{project.content_hash()}.tar.gz"
+
+
+def test_missing_rasa_says_what_to_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HELPLINE_RASA_BIN", str(tmp_path / "nowhere" / "rasa"))
+    project = copy_project(tmp_path)
+    with pytest.raises(RasaSetupError, match="make setup"):
+        project.train()
+
+
+def test_serving_without_a_model_is_refused(tmp_path: Path) -> None:
+    project = RasaProject.default()
+    with (
+        pytest.raises(RasaSetupError, match="no trained model"),
+        rasa_server(project, 5999, model=tmp_path / "missing.tar.gz"),
+    ):
+        pass

@@ -1,0 +1,145 @@
+"""The safety layer: crisis lexicon and the final emergency decision."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.nlu.safety import CrisisLexicon, SafetyPolicy, decide, normalise
+from bot.nlu.taxonomy import Category
+from tests.nlu_data import load_examples
+
+EXAMPLES = load_examples()
+
+
+def test_normalise_squeezes_and_strips() -> None:
+    assert normalise("TOLONGGG!!! Sy dipukulll...") == "tolong sy dipukul"
+    assert normalise("Café—olé") == "cafe ole"
+    assert normalise("   ") == ""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tolong kirim resep rendang dong",
+        "tolong info jadwal kapal ke batam",
+        "pukul berapa skrg di jakarta?",
+        "besok kumpul pukul 10 ya",
+        "mau mati ketawa liat video ini",
+        "hp sy mati, batre habis",
+        "fotonya kabur",
+        "bunuh waktu nonton drakor",
+        "help me choose a phone",
+        "this heat is killing me lol",
+        "my dog ran away yesterday",
+        "",
+        "😂😂😂",
+    ],
+)
+def test_lexicon_hard_negatives(lexicon: CrisisLexicon, text: str) -> None:
+    assert lexicon.match(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("majikan sy mukul sy tiap hari", "emergency_violence"),
+        ("sy dipukulin nyonya", "emergency_violence"),
+        ("tolongggg", "emergency_violence"),
+        ("help me!!", "emergency_violence"),
+        ("sy mau bunuh diri aja", "emergency_self_harm"),
+        ("pengen mati ajaa", "emergency_self_harm"),
+        ("I want to die", "emergency_self_harm"),
+        ("anak majikan perkosa sy", "emergency_sexual"),
+        ("sir touched my breast", "emergency_sexual"),
+        ("sy dikunci di kamar", "emergency_confinement"),
+        ("they lock me inside the flat", "emergency_confinement"),
+        ("sy pingsan td pagi", "emergency_medical"),
+        ("blm dikasih makan 2 hari", "emergency_medical"),
+        ("sy diusir malam2", "emergency_stranded"),
+        ("I ran away from my employer", "emergency_stranded"),
+        ("救命", "emergency_violence"),
+    ],
+)
+def test_lexicon_finds_crisis_phrases(lexicon: CrisisLexicon, text: str, intent: str) -> None:
+    assert intent in {hit.intent for hit in lexicon.match(text)}
+
+
+def test_lexicon_is_silent_on_every_out_of_scope_example(lexicon: CrisisLexicon) -> None:
+    """Every hard negative in nlu/*/out_of_scope.yml must not trip the lexicon."""
+    tripped = [e.text for e in EXAMPLES if e.intent == "out_of_scope" and lexicon.match(e.text)]
+    assert tripped == []
+
+
+def test_lexicon_false_alarms_on_training_data_are_rare(lexicon: CrisisLexicon) -> None:
+    non_emergency = [e for e in EXAMPLES if not e.intent.startswith("emergency_")]
+    tripped = [e.text for e in non_emergency if lexicon.match(e.text)]
+    assert len(tripped) / len(non_emergency) <= 0.02, tripped
+
+
+def test_lexicon_rejects_non_emergency_intents() -> None:
+    with pytest.raises(ValueError, match="not an emergency intent"):
+        CrisisLexicon({"rights_wages": ["gaji"]}, {}, [])
+
+
+def test_exception_only_covers_its_own_span(lexicon: CrisisLexicon) -> None:
+    # "mati ketawa" is laughter, but a crisis phrase elsewhere in the message still counts.
+    hits = lexicon.match("tadi mati ketawa, tp skrg sy dipukul majikan")
+    assert [h.intent for h in hits] == ["emergency_violence"]
+
+
+class TestDecide:
+    def test_confident_model(self) -> None:
+        verdict = decide([("emergency_medical", 0.9), ("greet", 0.1)], [])
+        assert (verdict.emergency, verdict.reason, verdict.intent) == (
+            True,
+            "model",
+            "emergency_medical",
+        )
+
+    def test_emergency_ranked_second(self) -> None:
+        verdict = decide(
+            [("complaint_employer", 0.6), ("emergency_confinement", 0.2), ("greet", 0.1)], []
+        )
+        assert (verdict.emergency, verdict.reason, verdict.intent) == (
+            True,
+            "ranking",
+            "emergency_confinement",
+        )
+
+    def test_emergency_mass_spread_over_intents(self) -> None:
+        ranking = [
+            ("complaint_employer", 0.35),
+            ("rights_wages", 0.16),
+            ("greet", 0.15),
+            ("emergency_violence", 0.14),
+            ("emergency_sexual", 0.11),
+            ("emergency_medical", 0.08),
+        ]
+        assert decide(ranking, []).emergency
+
+    def test_no_emergency(self) -> None:
+        ranking = [("rights_wages", 0.8), ("complaint_employer", 0.1), ("emergency_violence", 0.05)]
+        verdict = decide(ranking, [])
+        assert not verdict.emergency and verdict.reason is None
+
+    def test_lexicon_when_model_says_otherwise(self, lexicon: CrisisLexicon) -> None:
+        verdict = decide([("out_of_scope", 0.95)], lexicon.match("sy mau bunuh diri"))
+        assert (verdict.emergency, verdict.reason) == (True, "lexicon")
+
+    def test_lexicon_without_model(self, lexicon: CrisisLexicon) -> None:
+        verdict = decide([], lexicon.match("sy dikurung majikan"))
+        assert verdict.intent == "emergency_confinement"
+
+    def test_thresholds_come_from_the_policy(self) -> None:
+        ranking = [("emergency_violence", 0.35), ("complaint_employer", 0.3)]
+        assert decide(ranking, [], SafetyPolicy()).emergency
+        strict = SafetyPolicy(top_confidence=0.5, rank_confidence=0.5, total_confidence=0.5)
+        assert not decide(ranking, [], strict).emergency
+
+    def test_unknown_intents_in_ranking_are_ignored(self) -> None:
+        verdict = decide([("nlu_fallback", 0.9), ("emergency_stranded", 0.5)], [])
+        assert verdict.reason == "model"
+
+
+def test_category_enum_values() -> None:
+    assert [c.value for c in Category] == ["emergency", "complaint", "rights_question", "other"]
