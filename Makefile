@@ -4,7 +4,7 @@ VENV := .venv
 RASA_VENV := .venv-rasa
 BIN := $(VENV)/bin
 
-.PHONY: run test setup model lint format evaluate bench clean
+.PHONY: run test setup model locales i18n-extract i18n-update lint format evaluate bench clean
 
 run: setup
 	$(BIN)/helpline run
@@ -12,7 +12,7 @@ run: setup
 test: setup lint
 	$(BIN)/pytest
 
-setup: $(VENV)/.installed $(RASA_VENV)/.installed model
+setup: $(VENV)/.installed $(RASA_VENV)/.installed model locales
 
 $(VENV)/.installed: pyproject.toml requirements/bot.lock scripts/setup-bot-venv.sh
 	scripts/setup-bot-venv.sh
@@ -23,6 +23,18 @@ $(RASA_VENV)/.installed: requirements/rasa.lock scripts/setup-rasa-venv.sh
 # Retrains only when config.yml or nlu/ changed (the model file is named by their hash).
 model: $(VENV)/.installed $(RASA_VENV)/.installed
 	$(BIN)/helpline nlu train
+
+# Compiled catalogs are built, never committed.
+locales: $(VENV)/.installed
+	$(BIN)/pybabel compile -d locales -D messages --statistics
+
+# After changing user-facing strings: extract them, then merge into both catalogs.
+i18n-extract: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 --no-location \
+		--sort-output --project pmi-helpline -o locales/messages.pot .
+
+i18n-update: i18n-extract
+	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-location
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -37,7 +49,7 @@ evaluate: setup
 	$(BIN)/helpline nlu evaluate
 
 bench: setup
-	$(BIN)/python bench/nlu_latency.py
+	$(BIN)/python bench/webchat_load.py
 
 clean:
 	rm -rf $(VENV) $(RASA_VENV) models reports

@@ -77,6 +77,28 @@ def _evaluate(args: argparse.Namespace) -> int:
     return run_evaluation(folds=args.folds, report_dir=args.report_dir, port=args.port)
 
 
+def _run(args: argparse.Namespace) -> int:
+    from bot.run import run
+
+    return run()
+
+
+def _kb_check(args: argparse.Namespace) -> int:
+    from bot.kb import KnowledgeBase
+
+    kb = KnowledgeBase.load()
+    problems = kb.check()
+    for problem in problems:
+        print(problem)
+    unverified = sum(a.unverified for a in kb.answers.values())
+    print(
+        f"{len(kb.answers)} answers, {len(kb.referrals)} referral countries, "
+        f"{unverified} answers marked unverified, {len(problems)} problems",
+        file=sys.stderr,
+    )
+    return 1 if problems else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="helpline", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -96,6 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--report-dir", default="reports/nlu")
     evaluate.add_argument("--port", type=int, default=5035, help="port for the latency check")
     evaluate.set_defaults(func=_evaluate)
+
+    run = commands.add_parser("run", help="start Redis, Rasa and the bot in the foreground")
+    run.set_defaults(func=_run)
+    kb = commands.add_parser("kb", help="knowledge-base content")
+    kb_commands = kb.add_subparsers(dest="kb_command", required=True)
+    check = kb_commands.add_parser("check", help="validate the kb/ content")
+    check.set_defaults(func=_kb_check)
 
     classify = commands.add_parser(
         "classify", help="classify messages from stdin, one JSON object per line on stdout"

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot.config import Settings
 from bot.nlu.evaluate import free_port
 from bot.nlu.rasa_env import RasaProject, rasa_server
 from bot.nlu.safety import CrisisLexicon
+from bot.redis_server import private_redis
+from tests.chat import Chat
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +43,33 @@ def rasa_url(
     log = tmp_path_factory.mktemp("rasa") / "rasa.log"
     with rasa_server(project, free_port(), model=trained_model, log_file=log) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A private redis-server with append-only persistence, started by our own code."""
+    data = tmp_path_factory.mktemp("redis")
+    with private_redis(data) as url:
+        yield url
+
+
+@pytest.fixture
+def key_prefix(request: pytest.FixtureRequest) -> str:
+    """A Redis key prefix of the test's own, so tests never see each other's state."""
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+def make_settings(
+    redis_url: str | None, nlu_url: str | None, prefix: str, **extra: Any
+) -> Settings:
+    base = Settings.from_env()
+    return dataclasses.replace(
+        base, redis_url=redis_url, nlu_url=nlu_url, key_prefix=prefix, **extra
+    )
+
+
+@pytest.fixture
+async def chat(redis_url: str, rasa_url: str, key_prefix: str) -> AsyncIterator[Chat]:
+    """The whole bot (real Redis, real Rasa server) behind its web chat API."""
+    async with Chat.serve(make_settings(redis_url, rasa_url, key_prefix)) as started:
+        yield started

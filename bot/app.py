@@ -1,0 +1,133 @@
+"""The aiohttp app factory: one app for webhooks, the web chat and background tasks.
+
+Long-lived resources (the Redis pool, the NLU client's HTTP session, the dispatch
+workers) are opened once at start-up and closed at shutdown, in cleanup contexts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from bot.channels.webchat import MAX_BODY, WebChat
+from bot.config import Settings
+from bot.delivery import Delivery
+from bot.dispatch import Dispatcher
+from bot.kb import KnowledgeBase
+from bot.nlu.client import NLUClient
+from bot.runner import InboxRunner
+from bot.store.cases import CaseStore
+from bot.store.escalations import RedisEscalationQueue
+from bot.store.inbox import Inbox
+from bot.store.keys import Keys
+from bot.store.outbox import Outbox
+from bot.store.sessions import SessionStore
+from flows.base import Services
+
+SETTINGS = web.AppKey("settings", Settings)
+REDIS = web.AppKey("redis", Redis)
+NLU = web.AppKey("nlu", NLUClient)
+SERVICES = web.AppKey("services", Services)
+RUNNER = web.AppKey("runner", InboxRunner)
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+WEBCHAT = web.AppKey("webchat", WebChat)
+
+
+def connect_redis(url: str) -> Redis:
+    """A pool that rides out a Redis restart of a few seconds instead of failing at once."""
+    return Redis.from_url(
+        url,
+        decode_responses=True,
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=8),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        socket_connect_timeout=2,
+        socket_timeout=20,
+        health_check_interval=30,
+    )
+
+
+async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    if settings.redis_url is None:
+        raise RuntimeError("no Redis URL: `helpline run` starts one, or set HELPLINE_REDIS_URL")
+    redis = connect_redis(settings.redis_url)
+    await redis.ping()
+    app[REDIS] = redis
+    yield
+    await redis.aclose()
+
+
+async def _nlu_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    client = NLUClient(
+        settings.nlu_url or "http://127.0.0.1:5005", timeout=settings.nlu_timeout_seconds
+    )
+    await client.open()
+    app[NLU] = client
+    yield
+    await client.close()
+
+
+async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings, redis = app[SETTINGS], app[REDIS]
+    keys = Keys(settings.key_prefix)
+    outbox = Outbox(redis, keys)
+    services = Services(
+        kb=KnowledgeBase.load(),
+        cases=CaseStore(redis, keys),
+        escalations=RedisEscalationQueue(redis, keys),
+        sessions=SessionStore(
+            redis,
+            keys,
+            flow_ttl=settings.session_ttl_seconds,
+            profile_ttl_days=settings.profile_ttl_days,
+        ),
+        outbox=outbox,
+    )
+    dispatcher = Dispatcher(
+        redis,
+        keys,
+        services,
+        app[NLU],
+        Delivery(outbox),
+        rate_limit_per_minute=settings.rate_limit_per_minute,
+    )
+    runner = InboxRunner(Inbox(redis, keys), dispatcher)
+    await runner.start()
+    app[SERVICES], app[DISPATCHER], app[RUNNER] = services, dispatcher, runner
+    app[WEBCHAT].bind(redis, keys, runner, outbox)
+    yield
+    await runner.stop()
+
+
+async def health(request: web.Request) -> web.Response:
+    app = request.app
+    redis_ok = True
+    try:
+        await app[REDIS].ping()
+    except Exception:
+        redis_ok = False
+    nlu_ok = await app[NLU].is_ready()
+    status = 200 if redis_ok else 503
+    return web.json_response({"redis": redis_ok, "nlu": nlu_ok}, status=status)
+
+
+async def index(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/chat")
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY)
+    app[SETTINGS] = settings
+    app[WEBCHAT] = WebChat()
+    app.add_routes(app[WEBCHAT].routes())
+    app.cleanup_ctx.extend([_redis_ctx, _nlu_ctx, _core_ctx])
+    app.router.add_get("/healthz", health)
+    app.router.add_get("/", index)
+    return app

@@ -1,0 +1,35 @@
+"""Sends replies back through the worker's own channel.
+
+The web chat's channel is the conversation's outbox stream itself; Telegram and WhatsApp
+register a sender of their own when they are configured.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from bot.messages import Outbound
+from bot.store.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+ChannelSender = Callable[[str, Sequence[Outbound]], Awaitable[None]]
+
+
+class Delivery:
+    def __init__(self, outbox: Outbox) -> None:
+        self._outbox = outbox
+        self._channels: dict[str, ChannelSender] = {}
+
+    def register(self, channel: str, send: ChannelSender) -> None:
+        self._channels[channel] = send
+
+    async def deliver(self, sender: str, messages: Sequence[Outbound]) -> None:
+        channel, _, user_id = sender.partition(":")
+        for message in messages:
+            # Every channel's replies are kept in the outbox: the record of what was said.
+            await self._outbox.push_outbound(sender, message)
+        send = self._channels.get(channel)
+        if send is not None:
+            await send(user_id, messages)

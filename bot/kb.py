@@ -1,0 +1,184 @@
+"""The knowledge base: reviewed answers per topic x country x language, and referrals.
+
+Seeded from kb/ (topics/<topic>.yml, referrals.yml). Every entry carries its source and
+a last-reviewed date; figures nobody has re-checked are marked unverified.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.nlu.countries import COUNTRIES
+
+KB_DIR = Path(__file__).resolve().parents[1] / "kb"
+LANGUAGES = ("id", "en")
+GENERAL = "general"
+TOPICS = (
+    "wages",
+    "rest_day",
+    "contract",
+    "documents",
+    "recruitment_fees",
+    "health",
+    "going_home",
+    "legal_help",
+)
+PLACEHOLDERS = frozenset(
+    {"embassy_name", "embassy_hotline", "emergency_number", "labour_department", "labour_phone"}
+)
+CHAT_LIMIT = 4096
+INTERACTIVE_LIMIT = 1024
+_FIELD = re.compile(r"\{(\w*)\}")
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    source: str
+    reviewed: str
+    unverified: bool
+
+
+@dataclass(frozen=True)
+class Referral:
+    country: str
+    names: dict[str, str]
+    emergency_number: str
+    embassy_name: str
+    embassy_hotline: str
+    labour_department: str
+    labour_phone: str
+    partners: list[dict[str, Any]] = field(default_factory=list)
+
+    def values(self) -> dict[str, str]:
+        return {
+            "embassy_name": self.embassy_name,
+            "embassy_hotline": self.embassy_hotline,
+            "emergency_number": self.emergency_number,
+            "labour_department": self.labour_department,
+            "labour_phone": self.labour_phone,
+        }
+
+
+def _entry(data: dict[str, Any]) -> Answer:
+    return Answer(
+        text=str(data.get("text", "")).strip(),
+        source=str(data.get("source", "")),
+        reviewed=str(data.get("reviewed", "")),
+        unverified=bool(data.get("unverified", False)),
+    )
+
+
+class KnowledgeBase:
+    def __init__(
+        self,
+        answers: dict[tuple[str, str, str], Answer],
+        titles: dict[str, dict[str, str]],
+        referrals: dict[str, Referral],
+    ) -> None:
+        self.answers, self.titles, self.referrals = answers, titles, referrals
+
+    @classmethod
+    def load(cls, root: Path = KB_DIR) -> KnowledgeBase:
+        answers: dict[tuple[str, str, str], Answer] = {}
+        titles: dict[str, dict[str, str]] = {}
+        for path in sorted((root / "topics").glob("*.yml")):
+            data = yaml.safe_load(path.read_text("utf-8"))
+            topic = data["topic"]
+            titles[topic] = dict(data.get("title") or {})
+            for country, by_lang in (data.get("answers") or {}).items():
+                for lang, entry in (by_lang or {}).items():
+                    answers[(topic, country, lang)] = _entry(entry or {})
+        referrals: dict[str, Referral] = {}
+        ref_path = root / "referrals.yml"
+        if ref_path.exists():
+            data = yaml.safe_load(ref_path.read_text("utf-8"))
+            for country, info in (data.get("countries") or {}).items():
+                embassy = info.get("embassy") or {}
+                labour = info.get("labour_department") or {}
+                referrals[country] = Referral(
+                    country=country,
+                    names=dict(info.get("name") or {}),
+                    emergency_number=str((info.get("emergency_number") or {}).get("number", "")),
+                    embassy_name=str(embassy.get("name", "")),
+                    embassy_hotline=str(embassy.get("hotline", "")),
+                    labour_department=str(labour.get("name", "")),
+                    labour_phone=str(labour.get("phone", "")),
+                    partners=list(info.get("partners") or []),
+                )
+        return cls(answers, titles, referrals)
+
+    def title(self, topic: str, lang: str) -> str:
+        names = self.titles.get(topic, {})
+        return names.get(lang) or names.get("en") or topic
+
+    def answer(self, topic: str, country: str | None, lang: str) -> Answer | None:
+        """The country's answer, else the general one, placeholders filled in."""
+        for key in ((topic, country or GENERAL, lang), (topic, GENERAL, lang)):
+            found = self.answers.get(key)
+            if found:
+                referral = self.referrals.get(key[1]) or self.referrals.get("indonesia")
+                return Answer(
+                    text=fill(found.text, referral.values() if referral else {}),
+                    source=found.source,
+                    reviewed=found.reviewed,
+                    unverified=found.unverified,
+                )
+        return None
+
+    def referral(self, country: str | None) -> Referral | None:
+        return self.referrals.get(country or "") if country else None
+
+    def check(self) -> list[str]:
+        """Everything wrong with the content; empty when it is fit to serve."""
+        problems: list[str] = []
+        for topic in TOPICS:
+            for country in (GENERAL, *COUNTRIES):
+                for lang in LANGUAGES:
+                    entry = self.answers.get((topic, country, lang))
+                    where = f"{topic}/{country}/{lang}"
+                    if entry is None or not entry.text:
+                        problems.append(f"{where}: missing")
+                        continue
+                    problems += [f"{where}: {p}" for p in _check_entry(entry)]
+        for country in COUNTRIES:
+            ref = self.referrals.get(country)
+            if ref is None:
+                problems.append(f"referrals/{country}: missing")
+                continue
+            if not ref.emergency_number.strip():
+                problems.append(f"referrals/{country}: no emergency number")
+            if not ref.embassy_hotline.strip():
+                problems.append(f"referrals/{country}: no embassy hotline")
+        return problems
+
+
+def _check_entry(entry: Answer) -> list[str]:
+    problems = []
+    names = set(_FIELD.findall(entry.text))
+    unknown = names - PLACEHOLDERS
+    if unknown:
+        problems.append(f"unknown placeholder(s) {sorted(unknown)}")
+    stray = _FIELD.sub("", entry.text)
+    if "{" in stray or "}" in stray:
+        problems.append("broken placeholder: a brace without a {name} around it")
+    # Filled with the longest plausible values, the text must still fit the channels.
+    longest = {name: "x" * 60 for name in PLACEHOLDERS}
+    size = len(fill(entry.text, longest))
+    if size > INTERACTIVE_LIMIT:
+        problems.append(f"{size} characters, over the {INTERACTIVE_LIMIT} of a WhatsApp body")
+    if not entry.source:
+        problems.append("no source")
+    if not entry.reviewed:
+        problems.append("no last-reviewed date")
+    return problems
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    """Placeholders replaced; an unknown one is left as it is rather than raising."""
+    return _FIELD.sub(lambda m: values.get(m.group(1), m.group(0)), text)

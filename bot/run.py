@@ -1,0 +1,71 @@
+"""`helpline run`: Redis (private, unless HELPLINE_REDIS_URL), Rasa (unless
+HELPLINE_NLU_URL) and the bot, in the foreground; Ctrl-C stops all three."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import signal
+from contextlib import ExitStack
+
+from aiohttp import web
+
+from bot.app import create_app
+from bot.config import Settings
+from bot.nlu.evaluate import free_port
+from bot.nlu.rasa_env import RasaProject, rasa_server
+from bot.redis_server import private_redis
+
+log = logging.getLogger(__name__)
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+async def _serve(settings: Settings) -> None:
+    runner = web.AppRunner(create_app(settings))
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    base = f"http://{settings.host}:{settings.port}"
+    _say(f"\nThe helpline is running:\n  web chat:  {base}/chat\n  health:    {base}/healthz")
+    _say("Telegram: not enabled (set HELPLINE_TELEGRAM_TOKEN to enable it).")
+    _say("WhatsApp: not enabled (set the HELPLINE_WHATSAPP_* variables to enable it).")
+    _say("Press Ctrl-C to stop.")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        _say("stopping the bot...")
+        await runner.cleanup()
+
+
+def run(settings: Settings | None = None) -> int:
+    settings = settings or Settings.from_env()
+    with ExitStack() as stack:
+        if settings.redis_url is None:
+            data = settings.data_dir / "redis"
+            _say(f"==> starting a private redis-server (append-only files in {data})")
+            url = stack.enter_context(private_redis(data))
+            settings = dataclasses.replace(settings, redis_url=url)
+        if settings.nlu_url is None:
+            project = RasaProject.default()
+            model, _ = project.train()
+            _say(f"==> starting the Rasa server with {model.name} (about 20 s)")
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            url = stack.enter_context(
+                rasa_server(
+                    project, free_port(), model=model, log_file=settings.data_dir / "rasa.log"
+                )
+            )
+            settings = dataclasses.replace(settings, nlu_url=url)
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(settings))
+        _say("stopping Redis and Rasa...")
+    return 0

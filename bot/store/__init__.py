@@ -1,0 +1,1 @@
+"""Redis-backed stores, one small module each, all keys from one key builder."""

@@ -1,0 +1,55 @@
+"""Every Redis key the helpline uses comes from here, under one prefix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str = "helpline"
+
+    def _k(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    def session(self, sender: str) -> str:
+        return self._k("session", sender)
+
+    def profile(self, sender: str) -> str:
+        return self._k("profile", sender)
+
+    def seen(self, channel: str, message_id: str) -> str:
+        return self._k("seen", channel, message_id)
+
+    def rate(self, sender: str, window: int) -> str:
+        return self._k("rate", sender, str(window))
+
+    def sender_lock(self, sender: str) -> str:
+        return self._k("lock", sender)
+
+    def outbox(self, sender: str) -> str:
+        return self._k("outbox", sender)
+
+    def webchat_token(self, token_hash: str) -> str:
+        return self._k("webchat", "token", token_hash)
+
+    def case(self, case_id: str) -> str:
+        return self._k("case", case_id)
+
+    def case_counter(self, year: int) -> str:
+        return self._k("case", "counter", str(year))
+
+    def case_timeline(self, case_id: str) -> str:
+        return self._k("case", case_id, "timeline")
+
+    def cases_of(self, sender: str) -> str:
+        return self._k("cases", "sender", sender)
+
+    def cases_all(self) -> str:
+        return self._k("cases", "all")
+
+    def escalations(self) -> str:
+        return self._k("escalations")
+
+    def inbox(self) -> str:
+        return self._k("inbox")

@@ -1,0 +1,75 @@
+"""The conversation session: locale, country, consent, flow state and who owns it."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bot.store.keys import Keys
+
+BOT = "bot"
+
+
+@dataclass
+class Session:
+    sender: str
+    locale: str | None = None
+    # True once the worker chose the language: detection never overrides a choice.
+    locale_chosen: bool = False
+    country: str | None = None
+    # The privacy notice was shown and the worker went on.
+    privacy_shown: bool = False
+    flow: str | None = None
+    step: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    # "bot" or "operator:<name>": while an operator owns it, the bot stays silent.
+    owner: str = BOT
+    # The open case of this conversation, if any.
+    case_id: str | None = None
+    created_at: float = field(default_factory=time.time)
+    last_seen: float = field(default_factory=time.time)
+
+    @property
+    def is_new(self) -> bool:
+        return not self.privacy_shown
+
+    def clear_flow(self) -> None:
+        self.flow, self.step, self.data = None, None, {}
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Session:
+        data = json.loads(raw)
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+class SessionStore:
+    def __init__(self, redis: Redis, keys: Keys, *, flow_ttl: int, profile_ttl_days: int) -> None:
+        self._redis, self._keys = redis, keys
+        self._flow_ttl = flow_ttl
+        self._ttl = profile_ttl_days * 86400
+
+    async def load(self, sender: str) -> Session:
+        """The session, with any flow that went stale dropped (the profile stays)."""
+        raw = await self._redis.get(self._keys.session(sender))
+        if raw is None:
+            return Session(sender)
+        session = Session.from_json(raw)
+        if time.time() - session.last_seen > self._flow_ttl:
+            session.clear_flow()
+            session.data["expired"] = True
+        return session
+
+    async def save(self, session: Session) -> None:
+        session.last_seen = time.time()
+        await self._redis.set(self._keys.session(session.sender), session.to_json(), ex=self._ttl)
+
+    async def delete(self, sender: str) -> None:
+        await self._redis.delete(self._keys.session(sender))

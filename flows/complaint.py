@@ -1,0 +1,139 @@
+"""Complaint intake: asks only for what is missing, confirms, opens a case."""
+
+from __future__ import annotations
+
+import re
+
+from bot.i18n import N_, _
+from bot.messages import Button
+from bot.store.cases import Priority
+from bot.store.escalations import Escalation
+from flows.base import Turn
+
+AGAINST = {
+    "employer": N_("My employer"),
+    "agency": N_("My agency / PT / sponsor"),
+    "other": N_("Someone else (an office, the embassy, insurance...)"),
+}
+AGAINST_OF_INTENT = {
+    "complaint_employer": "employer",
+    "complaint_agency": "agency",
+    "complaint_service": "other",
+}
+SINCE = {
+    "week": N_("This week"),
+    "month": N_("This month"),
+    "months": N_("Several months"),
+    "year": N_("More than a year"),
+}
+_SINCE_IN_TEXT = re.compile(
+    r"\b(?:sejak|dari|udah|udh|sudah|sdh|selama|since|for|already)\b[^.?!]{0,30}?"
+    r"\b\d*\s*(?:hari|minggu|bulan|bln|tahun|thn|day|days|week|weeks|month|months|year|years)\b",
+    re.IGNORECASE,
+)
+MIN_WORDS_FOR_DESCRIPTION = 4
+
+
+def _ask_next(turn: Turn) -> None:
+    data = turn.session.data
+    if "against" not in data:
+        turn.session.step = "against"
+        turn.say(
+            _("Who is the complaint against?"),
+            [Button(_(label), f"complaint:against:{key}") for key, label in AGAINST.items()],
+        )
+    elif "what" not in data:
+        turn.session.step = "what"
+        turn.say(_("Please tell me what happened, in your own words."))
+    elif "since" not in data:
+        turn.session.step = "since"
+        turn.say(
+            _("Since when has this been going on? You can also write it."),
+            [Button(_(label), f"complaint:since:{key}") for key, label in SINCE.items()],
+        )
+    else:
+        turn.session.step = "confirm"
+        summary = _("Against: {against}\nWhat happened: {what}\nSince: {since}").format(
+            against=_(AGAINST[data["against"]]), what=data["what"], since=data["since"]
+        )
+        turn.say(
+            _("Here is your report:") + "\n" + summary + "\n" + _("Shall I open a case?"),
+            [
+                Button(_("Yes, open a case"), "complaint:confirm"),
+                Button(_("Cancel"), "complaint:cancel"),
+            ],
+        )
+
+
+def start(turn: Turn, intent: str | None, text: str = "") -> None:
+    turn.session.clear_flow()
+    turn.session.flow = "complaint"
+    data = turn.session.data
+    data["intent"] = intent or "complaint_employer"
+    if intent in AGAINST_OF_INTENT:
+        data["against"] = AGAINST_OF_INTENT[intent]
+    text = text.strip()
+    if len(text.split()) >= MIN_WORDS_FOR_DESCRIPTION:
+        data["what"] = text
+        match = _SINCE_IN_TEXT.search(text)
+        if match:
+            data["since"] = match.group(0)
+    _ask_next(turn)
+
+
+def on_text(turn: Turn) -> None:
+    """Free text while the intake waits for an answer."""
+    data, text = turn.session.data, turn.inbound.text.strip()
+    step = turn.session.step
+    if step == "what" and text:
+        data["what"] = text
+    elif step == "since" and text:
+        data["since"] = text
+    elif step == "against" and text:
+        data["against"] = "other"
+        data.setdefault("against_text", text)
+    elif step == "confirm":
+        turn.say(_("Please use the buttons: open the case, or cancel."))
+    _ask_next(turn)
+
+
+def on_button(turn: Turn, action: str, value: str | None) -> None:
+    data = turn.session.data
+    if action == "against" and value in AGAINST:
+        data["against"] = value
+    elif action == "since" and value in SINCE:
+        data["since"] = _(SINCE[value])
+    _ask_next(turn)
+
+
+async def confirm(turn: Turn) -> None:
+    data, session = turn.session.data, turn.session
+    if not {"against", "what", "since"} <= set(data):
+        _ask_next(turn)
+        return
+    case = await turn.services.cases.open(
+        sender=session.sender,
+        category="complaint",
+        intent=data.get("intent", "complaint_employer"),
+        priority=Priority.NORMAL,
+        country=turn.country,
+        locale=turn.locale,
+        summary=data["what"],
+        details={"against": data["against"], "since": data["since"]},
+    )
+    await turn.services.escalations.put(
+        Escalation(case.id, case.priority, "complaint", session.sender, data["what"][:200])
+    )
+    session.case_id = case.id
+    session.clear_flow()
+    turn.say(
+        _(
+            "Your case is open. Your case number is {case}: please keep it. A person from "
+            "our team will contact you here."
+        ).format(case=case.id)
+    )
+
+
+def cancel(turn: Turn) -> None:
+    turn.session.clear_flow()
+    turn.say(_("Cancelled. Nothing was saved as a case."))

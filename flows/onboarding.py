@@ -1,0 +1,98 @@
+"""First contact, the privacy notice, and choosing language and country at any time."""
+
+from __future__ import annotations
+
+from bot.i18n import N_, _, use_locale
+from bot.messages import Button
+from bot.nlu.countries import COUNTRIES
+from flows.base import Turn, menu_buttons
+
+COUNTRY_NAMES = {
+    "hong_kong": N_("Hong Kong"),
+    "taiwan": N_("Taiwan"),
+    "malaysia": N_("Malaysia"),
+    "singapore": N_("Singapore"),
+    "saudi_arabia": N_("Saudi Arabia"),
+}
+LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
+
+
+def country_name(country: str | None) -> str:
+    return _(COUNTRY_NAMES[country]) if country in COUNTRY_NAMES else _("your country")
+
+
+def country_buttons() -> list[Button]:
+    return [Button(_(COUNTRY_NAMES[c]), f"country:{c}") for c in COUNTRIES] + [
+        Button(_("Another country"), "country:other")
+    ]
+
+
+def language_buttons() -> list[Button]:
+    return [Button(name, f"lang:{code}") for code, name in LANGUAGE_NAMES.items()]
+
+
+def privacy_notice() -> str:
+    return _(
+        "Privacy: we keep your messages, your language and your country so we can help "
+        "you and follow up your case. Your profile is erased after 180 days without "
+        "contact. Only NGO staff see it. You can erase your data at any time: send "
+        '"delete my data" or use the Privacy button.'
+    )
+
+
+def welcome(turn: Turn) -> None:
+    """Greets a first contact in the detected language, with the privacy notice."""
+    turn.say(
+        _(
+            "Hello, welcome to the helpline for Indonesian migrant workers. I am a bot; "
+            "people from our NGO are behind me. I can answer questions about your rights, "
+            "take a report, and connect you to a person. If you are in danger, tell me "
+            "at once."
+        )
+    )
+    turn.say(privacy_notice())
+    turn.session.privacy_shown = True
+    if turn.session.country is None:
+        turn.session.flow, turn.session.step = "onboarding", "country"
+        turn.say(_("Which country are you working in?"), country_buttons())
+    else:
+        turn.say(_("How can I help you?"), menu_buttons())
+
+
+def ask_language(turn: Turn) -> None:
+    turn.say(_("Choose your language:"), language_buttons())
+
+
+def set_language(turn: Turn, code: str) -> None:
+    turn.session.locale = code
+    turn.session.locale_chosen = True
+    with use_locale(code):
+        turn.say(_("OK, I will write in English from now on."), menu_buttons())
+
+
+def ask_country(turn: Turn) -> None:
+    turn.session.flow, turn.session.step = "onboarding", "country"
+    turn.say(_("Which country are you working in?"), country_buttons())
+
+
+def set_country(turn: Turn, country: str) -> bool:
+    """True when the country was understood and stored."""
+    if country == "other":
+        turn.session.country = None
+        turn.session.clear_flow()
+        turn.say(
+            _(
+                "We focus on Hong Kong, Taiwan, Malaysia, Singapore and Saudi Arabia, but "
+                "you can still ask: I will give general answers, and a person can help."
+            )
+        )
+        return True
+    if country not in COUNTRY_NAMES:
+        return False
+    turn.session.country = country
+    if turn.session.flow == "onboarding":
+        turn.session.clear_flow()
+    turn.say(
+        _("Noted: you work in {country}.").format(country=country_name(country)),
+    )
+    return True

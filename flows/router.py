@@ -1,0 +1,233 @@
+"""Every flow is registered here, in priority order. No flow imports a channel.
+
+Button payloads go straight to their handler. Free text is classified first; then the
+first route whose condition holds handles it. Emergencies and "talk to a person" come
+before everything, including a flow waiting for an answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.kb import TOPICS
+from bot.nlu.taxonomy import UNKNOWN
+from flows import cases, complaint, emergency, handoff, onboarding, privacy, rights, smalltalk
+from flows.base import Turn
+
+Handler = Callable[[Turn], Awaitable[None] | None]
+_DELETE_WORDS = re.compile(
+    r"\b(?:hapus|delete|erase|remove)\b.{0,20}\b(?:data|akun|account|profil|profile)\b",
+    re.IGNORECASE,
+)
+_CANCEL_WORDS = re.compile(r"^\s*(?:batal|cancel|stop|menu|keluar)\s*[.!]*\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    when: Callable[[Turn], bool]
+    run: Handler
+
+
+async def _run(handler: Handler, turn: Turn) -> None:
+    result = handler(turn)
+    if result is not None:
+        await result
+
+
+def _intent(turn: Turn) -> str:
+    return turn.classification.intent if turn.classification else UNKNOWN
+
+
+def _category(turn: Turn) -> str:
+    return turn.classification.category if turn.classification else "other"
+
+
+async def _emergency(turn: Turn) -> None:
+    await emergency.start(turn, _intent(turn))
+
+
+async def _first_contact(turn: Turn) -> None:
+    """Greets, shows the privacy notice, and keeps a real question for after the country."""
+    if _category(turn) in ("rights_question", "complaint") and turn.session.country is None:
+        turn.session.data["pending"] = {"intent": _intent(turn), "text": turn.inbound.text}
+        onboarding.welcome(turn)
+        return
+    onboarding.welcome(turn)
+    if _category(turn) in ("rights_question", "complaint"):
+        await _by_intent(turn, _intent(turn), turn.inbound.text)
+
+
+async def _active_flow(turn: Turn) -> None:
+    session = turn.session
+    intent = _intent(turn)
+    if _CANCEL_WORDS.match(turn.inbound.text):
+        smalltalk.menu(turn)
+    elif session.flow == "complaint":
+        if session.step == "confirm" and intent in ("affirm", "deny"):
+            await (complaint.confirm(turn) if intent == "affirm" else _sync(complaint.cancel, turn))
+        else:
+            complaint.on_text(turn)
+    elif session.flow == "emergency" and intent in ("affirm", "deny"):
+        await emergency.answer_safe(turn, intent == "affirm")
+    elif session.flow == "rights" and intent in ("affirm", "deny"):
+        rights.helped(turn, intent == "affirm")
+    elif session.flow == "privacy" and intent == "deny":
+        privacy.cancel(turn)
+    elif session.flow == "onboarding":
+        country = turn.classification.country if turn.classification else None
+        if country:
+            await _set_country(turn, country)
+        else:
+            session.clear_flow()
+            await _route_text(turn, skip_active=True)
+    else:
+        session.clear_flow()
+        await _route_text(turn, skip_active=True)
+
+
+async def _sync(handler: Callable[[Turn], None], turn: Turn) -> None:
+    handler(turn)
+
+
+def _awaits_text(turn: Turn) -> bool:
+    flow = turn.session.flow
+    if flow in ("complaint", "onboarding"):
+        return True
+    return flow in ("emergency", "rights", "privacy") and _intent(turn) in ("affirm", "deny")
+
+
+async def _by_intent(turn: Turn, intent: str, text: str) -> None:
+    if intent.startswith("complaint_"):
+        complaint.start(turn, intent, text)
+    elif (topic := rights.topic_of(intent)) is not None:
+        rights.answer(turn, topic)
+    else:
+        smalltalk.menu(turn)
+
+
+async def _language(turn: Turn) -> None:
+    text = turn.inbound.text.lower()
+    if re.search(r"\b(?:english|inggris|eng)\b", text):
+        onboarding.set_language(turn, "en")
+    elif re.search(r"\b(?:indonesia|indo)\b", text):
+        onboarding.set_language(turn, "id")
+    else:
+        onboarding.ask_language(turn)
+
+
+async def _uncertain(turn: Turn) -> None:
+    ranking = turn.classification.ranking if turn.classification else []
+    topics = [t for i, _ in ranking if (t := rights.topic_of(i))]
+    if topics:
+        rights.suggest(turn, topics)
+    else:
+        smalltalk.out_of_scope(turn)
+
+
+def _is(intent: str) -> Callable[[Turn], bool]:
+    return lambda turn: _intent(turn) == intent
+
+
+TEXT_ROUTES: tuple[Route, ...] = (
+    Route("emergency", lambda t: bool(t.classification and t.classification.emergency), _emergency),
+    Route("talk to a person", _is("request_human"), handoff.start),
+    Route(
+        "delete my data", lambda t: bool(_DELETE_WORDS.search(t.inbound.text)), privacy.ask_delete
+    ),
+    Route("first contact", lambda t: t.session.is_new, _first_contact),
+    Route("flow waiting for an answer", _awaits_text, _active_flow),
+    Route("nlu unavailable", lambda t: _intent(t) == UNKNOWN, smalltalk.nlu_down),
+    Route("language", _is("choose_language"), _language),
+    Route("case status", _is("check_case"), cases.show),
+    Route("unsure", lambda t: bool(t.classification and t.classification.uncertain), _uncertain),
+    Route(
+        "complaint",
+        lambda t: _category(t) == "complaint",
+        lambda t: complaint.start(t, _intent(t), t.inbound.text),
+    ),
+    Route(
+        "rights question",
+        lambda t: _category(t) == "rights_question",
+        lambda t: _by_intent(t, _intent(t), t.inbound.text),
+    ),
+    Route("greeting", _is("greet"), smalltalk.greet),
+    Route("thanks", _is("thanks"), smalltalk.thanks),
+    Route("goodbye", _is("goodbye"), smalltalk.goodbye),
+    Route("anything else", lambda t: True, smalltalk.out_of_scope),
+)
+
+
+async def _route_text(turn: Turn, *, skip_active: bool = False) -> None:
+    for route in TEXT_ROUTES:
+        if skip_active and route.name == "flow waiting for an answer":
+            continue
+        if route.when(turn):
+            await _run(route.run, turn)
+            return
+
+
+async def handle_text(turn: Turn) -> None:
+    await _route_text(turn)
+
+
+async def _set_country(turn: Turn, country: str) -> None:
+    pending = turn.session.data.get("pending")
+    if not onboarding.set_country(turn, country):
+        smalltalk.unknown_button(turn)
+        return
+    turn.session.data.pop("pending", None)
+    if pending:
+        await _by_intent(turn, pending["intent"], pending["text"])
+    elif turn.session.flow is None:
+        smalltalk.menu(turn)
+
+
+async def handle_payload(turn: Turn, payload: str) -> None:
+    """A pressed button. An unknown or stale payload gets the menu, never an error."""
+    head, _, rest = payload.partition(":")
+    action, _, value = rest.partition(":")
+    session = turn.session
+    if head == "lang" and rest in ("id", "en"):
+        onboarding.set_language(turn, rest)
+    elif head == "country" and rest:
+        await _set_country(turn, rest)
+    elif head == "settings" and rest == "language":
+        onboarding.ask_language(turn)
+    elif head == "settings" and rest == "country":
+        onboarding.ask_country(turn)
+    elif head == "menu" and rest == "rights":
+        rights.choose_topic(turn)
+    elif head == "menu" and rest == "complaint":
+        complaint.start(turn, None)
+    elif head == "menu" and not rest:
+        smalltalk.menu(turn)
+    elif head == "topic" and rest in TOPICS:
+        rights.answer(turn, rest)
+    elif head == "helped" and rest in ("yes", "no"):
+        rights.helped(turn, rest == "yes")
+    elif head == "human" and not rest:
+        await handoff.start(turn)
+    elif head == "safe" and rest in ("yes", "no"):
+        await emergency.answer_safe(turn, rest == "yes")
+    elif head == "cases" and not rest:
+        await cases.show(turn)
+    elif head == "privacy" and not rest:
+        privacy.show(turn)
+    elif head == "delete" and not rest:
+        privacy.ask_delete(turn)
+    elif head == "delete" and rest == "confirm" and session.flow == "privacy":
+        await privacy.delete(turn)
+    elif head == "delete" and rest == "cancel":
+        privacy.cancel(turn)
+    elif head == "complaint" and session.flow == "complaint":
+        if action == "confirm":
+            await complaint.confirm(turn)
+        elif action == "cancel":
+            complaint.cancel(turn)
+        else:
+            complaint.on_button(turn, action, value or None)
+    else:
+        smalltalk.unknown_button(turn)

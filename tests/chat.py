@@ -1,0 +1,145 @@
+"""A worker talking to the bot through the web chat API, and readable transcripts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import textwrap
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from bot.app import REDIS, SERVICES, create_app
+from bot.config import Settings
+from flows.base import Services
+
+
+@dataclass
+class Worker:
+    session: aiohttp.ClientSession
+    base: str
+    conversation_id: str
+    token: str
+    last: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def sender(self) -> str:
+        return f"webchat:{self.conversation_id}"
+
+    async def post(self, body: dict[str, Any]) -> aiohttp.ClientResponse:
+        return await self.session.post(
+            f"{self.base}/api/chat/messages",
+            json=body,
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
+
+    async def send(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        body.setdefault("client_message_id", uuid.uuid4().hex)
+        async with await self.post(body) as response:
+            answer = await response.json()
+            assert response.status == 200, answer
+        assert answer["accepted"] is True
+        self.last = answer["replies"]
+        return self.last
+
+    async def say(self, text: str) -> list[dict[str, Any]]:
+        return await self.send({"text": text})
+
+    async def press(self, payload: str) -> list[dict[str, Any]]:
+        offered = {b["payload"]: b["label"] for r in self.last for b in r["buttons"]}
+        return await self.send({"payload": payload, "text": offered.get(payload, payload)})
+
+    def texts(self) -> str:
+        return "\n".join(r["text"] for r in self.last)
+
+    def payloads(self) -> list[str]:
+        return [b["payload"] for r in self.last for b in r["buttons"]]
+
+    async def events(self, count: int, seconds: float = 10) -> list[dict[str, Any]]:
+        """The first ``count`` messages of the conversation's event stream."""
+        found: list[dict[str, Any]] = []
+        url = f"{self.base}/api/chat/events?token={self.token}"
+        async with self.session.get(url, timeout=aiohttp.ClientTimeout(total=seconds)) as resp:
+            assert resp.status == 200
+            assert resp.headers["Content-Type"].startswith("text/event-stream")
+            async for raw in resp.content:
+                line = raw.decode().rstrip("\n")
+                if line.startswith("data: "):
+                    found.append(json.loads(line[6:]))
+                    if len(found) >= count:
+                        break
+        return found
+
+
+@dataclass
+class Chat:
+    app: web.Application
+    base: str
+    session: aiohttp.ClientSession
+
+    @classmethod
+    @asynccontextmanager
+    async def serve(cls, settings: Settings) -> AsyncIterator[Chat]:
+        app = create_app(settings)
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        try:
+            async with aiohttp.ClientSession() as session:
+                yield cls(app, str(server.make_url("")).rstrip("/"), session)
+        finally:
+            await server.close()
+
+    @property
+    def services(self) -> Services:
+        return self.app[SERVICES]
+
+    @property
+    def redis(self) -> Any:
+        return self.app[REDIS]
+
+    async def new_worker(self) -> Worker:
+        async with self.session.post(f"{self.base}/api/chat/conversations") as response:
+            assert response.status == 201
+            body = await response.json()
+        return Worker(self.session, self.base, body["conversation_id"], body["token"])
+
+
+async def transcript(worker: Worker, script: str) -> None:
+    """Plays a conversation written the way a person reads it.
+
+    worker: <text>     the worker writes
+    press: <payload>   the worker presses the button with that payload
+    bot: ~<words>      one of the bot's replies contains these words (any case)
+    bot: !<words>      none of the bot's replies contains them
+    bot: ? <payload>   the bot offers a button with that payload
+    bot: (silent)      the bot says nothing
+    """
+    for number, line in enumerate(textwrap.dedent(script).strip().splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        who, _, what = line.partition(":")
+        what = what.strip()
+        where = f"line {number} ({line!r}); the bot said:\n{worker.texts()}\n{worker.payloads()}"
+        if who == "worker":
+            await worker.say(what)
+        elif who == "press":
+            await worker.press(what)
+        elif who == "bot" and what == "(silent)":
+            assert worker.last == [], where
+        elif who == "bot" and what.startswith("~"):
+            assert re.search(re.escape(what[1:].strip()), worker.texts(), re.I), where
+        elif who == "bot" and what.startswith("!"):
+            assert not re.search(re.escape(what[1:].strip()), worker.texts(), re.I), where
+        elif who == "bot" and what.startswith("?"):
+            assert what[1:].strip() in worker.payloads(), where
+        else:
+            raise ValueError(f"transcript line {number} is not understood: {line!r}")
+        await asyncio.sleep(0)

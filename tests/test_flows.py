@@ -1,0 +1,293 @@
+"""Every flow end to end through the web chat API, with a real Redis and the real Rasa
+server, in Indonesian and English. One readable transcript per flow."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.store.cases import Priority
+from tests.chat import Chat, transcript
+
+pytestmark = pytest.mark.rasa
+
+
+async def test_onboarding_in_indonesian(chat: Chat) -> None:
+    worker = await chat.new_worker()
+    await transcript(
+        worker,
+        """
+        worker: halo kak, selamat pagi
+        bot: ~selamat datang
+        bot: ~privasi
+        bot: ~180 hari
+        bot: ? country:hong_kong
+        bot: ? country:saudi_arabia
+        press: country:taiwan
+        bot: ~Taiwan
+        bot: ? menu:rights
+        """,
+    )
+    session = await chat.services.sessions.load(worker.sender)
+    assert (session.locale, session.country, session.privacy_shown) == ("id", "taiwan", True)
+
+
+async def test_onboarding_in_english_and_changing_language_and_country(chat: Chat) -> None:
+    worker = await chat.new_worker()
+    await transcript(
+        worker,
+        """
+        worker: hello, good morning
+        bot: ~welcome
+        bot: ~privacy
+        bot: ? country:singapore
+        press: country:singapore
+        bot: ~Singapore
+        press: settings:language
+        bot: ? lang:id
+        press: lang:id
+        bot: ~Bahasa Indonesia
+        press: settings:country
+        bot: ? country:malaysia
+        press: country:malaysia
+        bot: ~Malaysia
+        """,
+    )
+    session = await chat.services.sessions.load(worker.sender)
+    assert (session.locale, session.locale_chosen, session.country) == ("id", True, "malaysia")
+
+
+async def test_explicit_language_choice_beats_detection(chat: Chat) -> None:
+    worker = await chat.new_worker()
+    await worker.say("hello")
+    await worker.press("lang:id")
+    await worker.say("what is the minimum wage in hong kong")
+    session = await chat.services.sessions.load(worker.sender)
+    assert session.locale == "id"
+
+
+async def test_rights_question_in_indonesian(chat: Chat) -> None:
+    worker = await chat.new_worker()
+    await transcript(
+        worker,
+        """
+        worker: brp gaji minimum buat PRT di hongkong skrg?
+        bot: ~privasi
+        bot: ~Sumber
+        bot: ? helped:yes
+        bot: ? human
+        press: helped:yes
+        bot: ~senang
+        """,
+    )
+    assert (await chat.services.sessions.load(worker.sender)).country == "hong_kong"
+
+
+async def test_rights_question_in_english_waits_for_the_country(chat: Chat) -> None:
+    worker = await chat.new_worker()
+    await transcript(
+        worker,
+        """
+        worker: how many rest days do I get every month?
+        bot: ~privacy
+        bot: ? country:singapore
+        press: country:singapore
+        bot: ~Source
+        bot: ? helped:no
+        press: helped:no
+        bot: ? human
+        """,
+    )
+
+
+async def test_emergency_in_indonesian_opens_a_critical_case(chat: Chat) -> None:
+    worker = await chat.new_worker()
+    await transcript(
+        worker,
+        """
+        worker: tolong majikan sy mukul sy td malam, sy di hongkong
+        bot: ~999
+        bot: ~KJRI
+        bot: ~PMI-
+        bot: ? safe:no
+        press: safe:no
+        bot: ~999
+        """,
+    )
+    cases = await chat.services.cases.of_sender(worker.sender)
+    assert len(cases) == 1
+    case = cases[0]
+    assert (case.category, case.priority, case.intent) == (
+        "emergency", Priority.CRITICAL.value, "emergency_violence",
+    )  # fmt: skip
+    waiting = await chat.services.escalations.waiting()
+    assert [(e.case_id, e.kind) for e in waiting] == [(case.id, "emergency")]
+    kinds = [e["kind"] for e in await chat.services.cases.timeline(case.id)]
+    assert "worker_safety" in kinds
+
+
+async def test_indirect_emergency_in_english(chat: Chat) -> None:
+    worker = await chat.new_worker()
+    await transcript(
+        worker,
+        """
+        worker: madam took my phone and passport and she locks the door when she goes out
+        bot: ~safety
+        bot: ? safe:yes
+        press: safe:yes
+        bot: ~stay in this chat
+        """,
+    )
+    case = (await chat.services.cases.of_sender(worker.sender))[0]
+    assert case.priority == Priority.CRITICAL.value
+
+
+async def test_emergency_when_the_country_is_unknown_lists_every_country(chat: Chat) -> None:
+    worker = await chat.new_worker()
+    await worker.say("sy mau bunuh diri aja")
+    text = worker.texts()
+    for number in ("999", "112", "110"):
+        assert number in text
+
+
+async def test_complaint_intake_in_indonesian(chat: Chat) -> None:
+    worker = await chat.new_worker()
+    await transcript(
+        worker,
+        """
+        worker: halo
+        press: country:malaysia
+        worker: gaji sy blm dibayar 3 bulan sm majikan
+        bot: ~sejak kapan
+        bot: ? complaint:since:months
+        press: complaint:since:months
+        bot: ~majikan
+        bot: ? complaint:confirm
+        press: complaint:confirm
+        bot: ~PMI-
+        """,
+    )
+    case = (await chat.services.cases.of_sender(worker.sender))[0]
+    assert (case.category, case.details["against"], case.country) == (
+        "complaint", "employer", "malaysia",
+    )  # fmt: skip
+    assert "gaji" in case.summary
+
+
+async def test_complaint_intake_in_english_asks_only_what_is_missing(chat: Chat) -> None:
+    worker = await chat.new_worker()
+    await transcript(
+        worker,
+        """
+        worker: hi
+        press: country:taiwan
+        worker: I want to report a problem
+        bot: ~who is the complaint against
+        press: complaint:against:agency
+        bot: ~what happened
+        worker: they cut 5000 from my salary every month since last year
+        bot: ~since when
+        worker: since march last year
+        bot: ~shall i open a case
+        press: complaint:confirm
+        bot: ~case number
+        """,
+    )
+
+
+async def test_case_status_in_both_languages(chat: Chat) -> None:
+    worker = await chat.new_worker()
+    await worker.say("halo")
+    await worker.press("country:hong_kong")
+    await transcript(
+        worker,
+        """
+        worker: gmn status kasus sy?
+        bot: ~belum punya kasus
+        worker: sy mau ngomong sama petugas
+        bot: ~PMI-
+        worker: gmn status kasus sy?
+        bot: ~PMI-
+        bot: ~menunggu
+        press: lang:en
+        press: cases
+        bot: ~waiting for an operator
+        """,
+    )
+
+
+async def test_talk_to_a_person_in_the_middle_of_a_complaint(chat: Chat) -> None:
+    worker = await chat.new_worker()
+    await transcript(
+        worker,
+        """
+        worker: hello
+        press: country:singapore
+        press: menu:complaint
+        bot: ~who is the complaint against
+        worker: can I talk to a real person please
+        bot: ~number 1 in the queue
+        """,
+    )
+    session = await chat.services.sessions.load(worker.sender)
+    assert session.flow is None and session.case_id is not None
+    waiting = await chat.services.escalations.waiting()
+    assert [e.kind for e in waiting] == ["human"]
+
+
+async def test_greetings_thanks_goodbye_and_out_of_scope(chat: Chat) -> None:
+    worker = await chat.new_worker()
+    await transcript(
+        worker,
+        """
+        worker: assalamualaikum kak
+        press: country:hong_kong
+        worker: makasih ya kak
+        bot: ~sama-sama
+        worker: tolong kirim resep rendang dong
+        bot: ~hanya bisa membantu
+        bot: ? menu:rights
+        worker: dadah, sampai jumpa
+        bot: ~jaga diri
+        """,
+    )
+
+
+async def test_delete_my_data(chat: Chat) -> None:
+    worker = await chat.new_worker()
+    await worker.say("hello")
+    await worker.press("country:hong_kong")
+    await worker.say("I want to talk to a person")
+    case_id = (await chat.services.cases.of_sender(worker.sender))[0].id
+    await transcript(
+        worker,
+        """
+        press: privacy
+        bot: ? delete
+        press: delete
+        bot: ~erase now
+        press: delete:confirm
+        bot: ~erased
+        """,
+    )
+    assert await chat.redis.get(f"{chat.services.sessions._keys.session(worker.sender)}") is None
+    assert await chat.services.cases.of_sender(worker.sender) == []
+    case = await chat.services.cases.get(case_id)
+    assert case is not None and case.sender is None and case.summary == ""
+    await worker.say("halo")
+    assert "privasi" in worker.texts().lower()  # a fresh start
+
+
+async def test_unknown_button_payload_gets_the_menu(chat: Chat) -> None:
+    worker = await chat.new_worker()
+    await worker.say("hello")
+    await worker.send({"payload": "no-such-button:42", "text": "??"})
+    assert "no longer valid" in worker.texts()
+    assert "menu:rights" in worker.payloads()
+
+
+async def test_stale_complaint_button_after_the_flow_ended(chat: Chat) -> None:
+    worker = await chat.new_worker()
+    await worker.say("hello")
+    await worker.send({"payload": "complaint:confirm", "text": "Yes"})
+    assert "no longer valid" in worker.texts()
+    assert await chat.services.cases.of_sender(worker.sender) == []

@@ -1,0 +1,176 @@
+"""The web chat API under bad input and outages: clear errors, nothing accepted lost."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import pytest
+
+from bot.app import RUNNER
+from bot.dispatch import Dispatcher
+from bot.messages import Inbound
+from bot.nlu.evaluate import free_port
+from bot.redis_server import private_redis
+from bot.runner import InboxRunner
+from tests.chat import Chat
+from tests.conftest import make_settings
+
+pytestmark = pytest.mark.rasa
+
+
+async def test_malformed_requests_get_clear_4xx(chat: Chat) -> None:
+    worker = await chat.new_worker()
+    url = f"{chat.base}/api/chat/messages"
+    auth = {"Authorization": f"Bearer {worker.token}"}
+    cases = [
+        ({}, b'{"text": "hi"}', 401),
+        ({"Authorization": "Bearer forged"}, b'{"text": "hi"}', 401),
+        (auth, b"{not json", 400),
+        (auth, b'["a list"]', 400),
+        (auth, b'{"text": "   "}', 400),
+        (auth, b'{"text": 42}', 400),
+        (auth, b'{"text": "' + b"x" * 5000 + b'"}', 400),
+        (auth, b'{"text": "' + b"x" * 70_000 + b'"}', 413),
+    ]
+    for headers, body, status in cases:
+        async with chat.session.post(url, data=body, headers=headers) as response:
+            assert response.status == status, body[:40]
+            assert "error" in await response.json()
+
+
+async def test_duplicate_delivery_is_dropped(chat: Chat) -> None:
+    worker = await chat.new_worker()
+    first = await worker.send({"text": "halo", "client_message_id": "m-1"})
+    assert first
+    async with await worker.post({"text": "halo", "client_message_id": "m-1"}) as response:
+        answer = await response.json()
+    assert answer == {"accepted": True, "duplicate": True, "replies": []}
+    echoes = [m for m in await worker.events(len(first) + 1) if m["from"] == "worker"]
+    assert len(echoes) == 1
+
+
+async def test_event_stream_carries_the_conversation_and_resumes(chat: Chat) -> None:
+    worker = await chat.new_worker()
+    replies = await worker.say("hello")
+    events = await worker.events(1 + len(replies))
+    assert events[0]["from"] == "worker" and events[0]["text"] == "hello"
+    assert [e["text"] for e in events[1:]] == [r["text"] for r in replies]
+    last = events[-1]["id"]
+    await worker.press("country:hong_kong")
+    url = f"{chat.base}/api/chat/events?token={worker.token}"
+    async with chat.session.get(url, headers={"Last-Event-ID": last}) as response:
+        async for raw in response.content:
+            line = raw.decode()
+            if line.startswith("data: "):
+                assert '"from": "worker"' in line and "country" not in line.split('"text"')[0]
+                break
+
+
+async def test_two_messages_at_the_same_moment_are_both_handled(chat: Chat) -> None:
+    worker = await chat.new_worker()
+    await worker.say("hello")
+    await worker.press("country:hong_kong")
+    results = await asyncio.gather(
+        worker.send({"text": "how many rest days do I get"}),
+        worker.send({"text": "what is the minimum wage"}),
+    )
+    assert all(results)
+    texts = " ".join(r["text"] for batch in results for r in batch)
+    assert texts.count("Source") == 2
+
+
+async def test_expired_session_starts_afresh(
+    redis_url: str, rasa_url: str, key_prefix: str
+) -> None:
+    settings = make_settings(redis_url, rasa_url, key_prefix, session_ttl_seconds=1)
+    async with Chat.serve(settings) as chat:
+        worker = await chat.new_worker()
+        await worker.say("hello")
+        await worker.press("country:taiwan")
+        await worker.press("menu:complaint")
+        await asyncio.sleep(1.5)
+        await worker.send({"payload": "complaint:against:employer", "text": "My employer"})
+        assert "no longer valid" in worker.texts()
+        session = await chat.services.sessions.load(worker.sender)
+        assert session.country == "taiwan" and session.flow is None
+
+
+async def test_a_flood_is_slowed_but_a_crisis_still_gets_through(
+    redis_url: str, rasa_url: str, key_prefix: str
+) -> None:
+    settings = make_settings(redis_url, rasa_url, key_prefix, rate_limit_per_minute=3)
+    async with Chat.serve(settings) as chat:
+        worker = await chat.new_worker()
+        for text in ("hello", "hi", "halo"):
+            assert await worker.say(text)
+        assert "very fast" in (await worker.say("p"))[0]["text"]
+        assert await worker.say("p lagi") == []
+        await worker.say("tolong sy dipukul majikan")
+        assert "PMI-" in worker.texts()
+
+
+def _dead_url() -> str:
+    return f"http://127.0.0.1:{free_port()}"
+
+
+async def test_emergency_while_rasa_is_down_still_opens_a_critical_case(
+    redis_url: str, key_prefix: str
+) -> None:
+    async with Chat.serve(make_settings(redis_url, _dead_url(), key_prefix)) as chat:
+        worker = await chat.new_worker()
+        await worker.say("tolong sy dikurung majikan, hp diambil")
+        assert "PMI-" in worker.texts()
+        case = (await chat.services.cases.of_sender(worker.sender))[0]
+        assert (case.priority, case.category) == ("critical", "emergency")
+        assert [e.case_id for e in await chat.services.escalations.waiting()] == [case.id]
+        await worker.say("mau tanya soal gaji")
+        assert "human" in worker.payloads()
+
+
+async def test_redis_outage_of_a_few_seconds(tmp_path: Path, rasa_url: str) -> None:
+    """Redis stops and comes back: the worker is told, and nothing accepted is lost."""
+    port = free_port()
+    data = tmp_path / "redis"
+    settings = make_settings(f"redis://127.0.0.1:{port}/0", rasa_url, "outage")
+    with private_redis(data, port):
+        async with Chat.serve(settings) as chat:
+            worker = await chat.new_worker()
+            await worker.say("I want to talk to a person")
+            case_id = (await chat.services.cases.of_sender(worker.sender))[0].id
+            outage = private_redis(data, port)
+            # Stop Redis by leaving its context: simulate with a raw shutdown instead.
+            with socket.create_connection(("127.0.0.1", port)) as sock:
+                sock.sendall(b"SHUTDOWN NOSAVE\r\n")
+            await asyncio.sleep(0.5)
+            async with await worker.post({"text": "hello?", "client_message_id": "during"}) as r:
+                assert r.status == 503
+                assert "try again" in (await r.json())["error"]
+            with outage:
+                await worker.send({"text": "hello?", "client_message_id": "during"})
+                assert worker.last  # the retry was accepted and answered
+                assert (await chat.services.cases.get(case_id)) is not None
+
+
+async def test_a_message_left_by_a_dead_worker_is_handled(chat: Chat, key_prefix: str) -> None:
+    runner = chat.app[RUNNER]
+    inbox = runner.inbox
+    inbound = Inbound(channel="webchat", user_id="orphan", message_id="x-1", text="hello")
+    await runner.stop()  # this process's workers stop; the message waits
+    entry = await inbox.accept(inbound)
+    assert entry is not None
+    taken = await inbox.read("dead-consumer", count=1, block_ms=100)
+    assert [e for e, _ in taken] == [entry]  # taken, never acknowledged
+    dispatcher: Dispatcher = runner.dispatcher
+    rescuer = InboxRunner(inbox, dispatcher, workers=1, reclaim_idle_ms=200)
+    await rescuer.start()
+    try:
+        for _ in range(50):
+            messages = await chat.services.outbox.read("webchat:orphan")
+            if messages:
+                break
+            await asyncio.sleep(0.2)
+        assert messages, "the orphaned message was never handled"
+    finally:
+        await rescuer.stop()
