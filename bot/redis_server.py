@@ -10,18 +10,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bot.net import free_port
 from bot.nlu.rasa_env import stop_process
 
 
 class RedisServerError(RuntimeError):
     pass
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def redis_server_binary() -> str:
@@ -38,7 +32,7 @@ def redis_server_binary() -> str:
 def private_redis(data_dir: Path, port: int | None = None) -> Iterator[str]:
     """Start redis-server keeping its append-only file under ``data_dir``; yield its URL."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    port = port or _free_port()
+    port = port or free_port()
     process = subprocess.Popen(
         [
             redis_server_binary(),

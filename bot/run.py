@@ -14,7 +14,7 @@ from aiohttp import web
 
 from bot.app import create_app
 from bot.config import Settings
-from bot.nlu.evaluate import free_port
+from bot.net import free_port
 from bot.nlu.rasa_env import RasaProject, rasa_server
 from bot.redis_server import private_redis
 

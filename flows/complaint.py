@@ -15,11 +15,29 @@ AGAINST = {
     "agency": N_("My agency / PT / sponsor"),
     "other": N_("Someone else (an office, the embassy, insurance...)"),
 }
-AGAINST_OF_INTENT = {
-    "complaint_employer": "employer",
-    "complaint_agency": "agency",
-    "complaint_service": "other",
-}
+# Who the complaint is against, read from the worker's own words: the intent alone
+# ("I want to report a problem" is a complaint_employer to the model) is not enough.
+_PARTIES = (
+    (
+        "agency",
+        re.compile(r"\b(?:agen|agensi|agency|agent|pt|sponsor|calo|pl|p3mi|broker)\b", re.I),
+    ),
+    (
+        "employer",
+        re.compile(
+            r"\b(?:majikan|bos|boss|nyonya|tuan|madam|maam|mam|sir|employer|juragan|ama|popo)\b",
+            re.I,
+        ),
+    ),
+    (
+        "other",
+        re.compile(
+            r"\b(?:kbri|kjri|kdei|embassy|consulate|konsulat|bp2mi|bp3mi|kp2mi|bpjs|insurance|"
+            r"asuransi|polisi|police|labour department|disnaker|helpline|bot)\b",
+            re.I,
+        ),
+    ),
+)
 SINCE = {
     "week": N_("This week"),
     "month": N_("This month"),
@@ -70,9 +88,10 @@ def start(turn: Turn, intent: str | None, text: str = "") -> None:
     turn.session.flow = "complaint"
     data = turn.session.data
     data["intent"] = intent or "complaint_employer"
-    if intent in AGAINST_OF_INTENT:
-        data["against"] = AGAINST_OF_INTENT[intent]
     text = text.strip()
+    party = next((name for name, words in _PARTIES if words.search(text)), None)
+    if party:
+        data["against"] = party
     if len(text.split()) >= MIN_WORDS_FOR_DESCRIPTION:
         data["what"] = text
         match = _SINCE_IN_TEXT.search(text)

@@ -9,7 +9,7 @@ from bot.nlu.countries import COUNTRIES
 from bot.store.cases import Case, Priority
 from bot.store.escalations import Escalation
 from flows.base import Turn
-from flows.onboarding import country_name
+from flows.onboarding import country_name, privacy_notice
 
 
 def _numbers(referral: Referral) -> str:
@@ -73,6 +73,10 @@ async def start(turn: Turn, intent: str) -> None:
         ).format(case=case.id),
         [Button(_("I am safe now"), "safe:yes"), Button(_("I am not safe"), "safe:no")],
     )
+    if turn.session.is_new:
+        # First contact was a crisis: the privacy notice comes after the help, not before.
+        turn.say(privacy_notice())
+        turn.session.privacy_shown = True
 
 
 async def answer_safe(turn: Turn, safe: bool) -> None:

@@ -33,11 +33,11 @@ class Worker:
     def sender(self) -> str:
         return f"webchat:{self.conversation_id}"
 
-    async def post(self, body: dict[str, Any]) -> aiohttp.ClientResponse:
+    async def post(self, body: dict[str, Any], language: str = "id") -> aiohttp.ClientResponse:
         return await self.session.post(
             f"{self.base}/api/chat/messages",
             json=body,
-            headers={"Authorization": f"Bearer {self.token}"},
+            headers={"Authorization": f"Bearer {self.token}", "Accept-Language": language},
         )
 
     async def send(self, body: dict[str, Any]) -> list[dict[str, Any]]:

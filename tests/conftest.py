@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
-from bot.nlu.evaluate import free_port
+from bot.net import free_port
 from bot.nlu.rasa_env import RasaProject, rasa_server
 from bot.nlu.safety import CrisisLexicon
 from bot.redis_server import private_redis

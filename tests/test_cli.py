@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.nlu.evaluate import free_port
+from bot.net import free_port
 
 HELPLINE = [sys.executable, "-m", "bot.cli"]
 

@@ -76,7 +76,7 @@ async def test_rights_question_in_indonesian(chat: Chat) -> None:
         bot: ? helped:yes
         bot: ? human
         press: helped:yes
-        bot: ~senang
+        bot: ~syukurlah
         """,
     )
     assert (await chat.services.sessions.load(worker.sender)).country == "hong_kong"
@@ -145,7 +145,7 @@ async def test_emergency_when_the_country_is_unknown_lists_every_country(chat: C
     worker = await chat.new_worker()
     await worker.say("sy mau bunuh diri aja")
     text = worker.texts()
-    for number in ("999", "112", "110"):
+    for number in ("999", "911", "110 / 119", "+852 6773 0466"):
         assert number in text
 
 

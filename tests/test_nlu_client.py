@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.net import free_port
 from bot.nlu.client import NLUClient
-from bot.nlu.evaluate import free_port
 from bot.nlu.rasa_env import RasaProject, rasa_server
 from bot.nlu.taxonomy import ALL_INTENTS, UNKNOWN
 

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from bot.app import RUNNER
-from bot.dispatch import Dispatcher
 from bot.messages import Inbound
-from bot.nlu.evaluate import free_port
+from bot.net import free_port
 from bot.redis_server import private_redis
 from bot.runner import InboxRunner
+from bot.store.inbox import Inbox
+from bot.store.keys import Keys
 from tests.chat import Chat
 from tests.conftest import make_settings
 
@@ -140,11 +141,11 @@ async def test_redis_outage_of_a_few_seconds(tmp_path: Path, rasa_url: str) -> N
             await worker.say("I want to talk to a person")
             case_id = (await chat.services.cases.of_sender(worker.sender))[0].id
             outage = private_redis(data, port)
-            # Stop Redis by leaving its context: simulate with a raw shutdown instead.
             with socket.create_connection(("127.0.0.1", port)) as sock:
                 sock.sendall(b"SHUTDOWN NOSAVE\r\n")
             await asyncio.sleep(0.5)
-            async with await worker.post({"text": "hello?", "client_message_id": "during"}) as r:
+            body = {"text": "hello?", "client_message_id": "during"}
+            async with await worker.post(body, language="en") as r:
                 assert r.status == 503
                 assert "try again" in (await r.json())["error"]
             with outage:
@@ -154,23 +155,19 @@ async def test_redis_outage_of_a_few_seconds(tmp_path: Path, rasa_url: str) -> N
 
 
 async def test_a_message_left_by_a_dead_worker_is_handled(chat: Chat, key_prefix: str) -> None:
-    runner = chat.app[RUNNER]
-    inbox = runner.inbox
+    """A message taken by a worker that died before acknowledging it is handled later."""
+    dispatcher = chat.app[RUNNER].dispatcher
+    inbox = Inbox(chat.redis, Keys(f"{key_prefix}-orphans"))
+    await inbox.ensure_group()
     inbound = Inbound(channel="webchat", user_id="orphan", message_id="x-1", text="hello")
-    await runner.stop()  # this process's workers stop; the message waits
     entry = await inbox.accept(inbound)
-    assert entry is not None
     taken = await inbox.read("dead-consumer", count=1, block_ms=100)
     assert [e for e, _ in taken] == [entry]  # taken, never acknowledged
-    dispatcher: Dispatcher = runner.dispatcher
     rescuer = InboxRunner(inbox, dispatcher, workers=1, reclaim_idle_ms=200)
     await rescuer.start()
     try:
-        for _ in range(50):
-            messages = await chat.services.outbox.read("webchat:orphan")
-            if messages:
-                break
-            await asyncio.sleep(0.2)
-        assert messages, "the orphaned message was never handled"
+        replies = await rescuer.wait(str(entry), 20)
     finally:
         await rescuer.stop()
+    assert replies, "the orphaned message was never handled"
+    assert await chat.services.outbox.read("webchat:orphan")

@@ -100,7 +100,7 @@ class WebChat:
         try:
             conversation = await self._conversation(token)
         except RedisError:
-            return _unavailable()
+            return _unavailable(request)
         body = await _json_body(request)
         inbound = _inbound(conversation, body)
         try:
@@ -119,7 +119,7 @@ class WebChat:
             )
         except RedisError as exc:
             log.error("webchat: could not accept a message: %s", exc)
-            return _unavailable()
+            return _unavailable(request)
         replies = await self._runner.wait(entry_id, REPLY_WAIT_SECONDS)
         return web.json_response(
             {
@@ -134,7 +134,7 @@ class WebChat:
         try:
             conversation = await self._conversation(request.query.get("token"))
         except RedisError:
-            return _unavailable()
+            return _unavailable(request)
         sender = f"{CHANNEL}:{conversation}"
         after = request.headers.get("Last-Event-ID") or request.query.get("after") or "0-0"
         response = web.StreamResponse(
@@ -189,7 +189,13 @@ def _error(status: int, message: str) -> web.HTTPException:
     return cls(text=body, content_type="application/json")
 
 
-def _unavailable() -> web.Response:
+def _unavailable(request: web.Request) -> web.Response:
+    """Redis is unreachable: the message was not accepted, and the worker is told so."""
+    with use_locale(_preferred(request.headers.get("Accept-Language", ""))):
+        return _unavailable_in_locale()
+
+
+def _unavailable_in_locale() -> web.Response:
     return web.json_response(
         {
             "error": _(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from bot.net import free_port
 from bot.nlu import metrics
 from bot.nlu.client import Classification, NLUClient, interpret
 from bot.nlu.rasa_env import RasaProject, RasaSetupError, rasa_server
@@ -35,13 +35,6 @@ TARGETS = {
     "train_seconds": 300.0,
     "parse_p50_ms": 20.0,
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _say(message: str) -> None:
