@@ -18,6 +18,7 @@ from bot.delivery import Delivery
 from bot.i18n import _, use_locale
 from bot.messages import Inbound, Outbound
 from bot.nlu.client import Classification, NLUClient
+from bot.nlu.safety import SHORT_ANSWER_POLICY
 from bot.store.cases import Priority
 from bot.store.escalations import Escalation
 from bot.store.keys import Keys
@@ -100,7 +101,10 @@ class Dispatcher:
         if inbound.location is not None or inbound.media is not None:
             await self._attachment(turn)
             return
-        turn.classification = await self.nlu.classify(inbound.text)
+        short_answer = session.flow == "complaint" and session.step in ("since", "against")
+        turn.classification = await self.nlu.classify(
+            inbound.text, SHORT_ANSWER_POLICY if short_answer else None
+        )
         self._note_country(session, turn.classification)
         if session.data.pop("expired", False) and not turn.classification.emergency:
             turn.say(_("Welcome back. Our last conversation ended, so let us start afresh."))

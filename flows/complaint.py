@@ -50,6 +50,12 @@ _SINCE_IN_TEXT = re.compile(
     re.IGNORECASE,
 )
 MIN_WORDS_FOR_DESCRIPTION = 4
+# "I want to report a problem" opens the intake; it does not describe anything yet.
+_JUST_ASKING = re.compile(
+    r"^\W*(?:i|sy|saya|aku|aq)?\s*(?:want|wanna|would like|need|mau|ingin|pengen|pgn|mo)\s+"
+    r"(?:to\s+)?(?:report|complain|make|file|lapor|ngadu|mengadu|bikin|buat)\b",
+    re.IGNORECASE,
+)
 
 
 def _ask_next(turn: Turn) -> None:
@@ -92,7 +98,8 @@ def start(turn: Turn, intent: str | None, text: str = "") -> None:
     party = next((name for name, words in _PARTIES if words.search(text)), None)
     if party:
         data["against"] = party
-    if len(text.split()) >= MIN_WORDS_FOR_DESCRIPTION:
+    words = len(text.split())
+    if words >= MIN_WORDS_FOR_DESCRIPTION and not (_JUST_ASKING.search(text) and words <= 8):
         data["what"] = text
         match = _SINCE_IN_TEXT.search(text)
         if match:

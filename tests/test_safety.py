@@ -143,3 +143,16 @@ class TestDecide:
 
 def test_category_enum_values() -> None:
     assert [c.value for c in Category] == ["emergency", "complaint", "rights_question", "other"]
+
+
+def test_short_answers_need_a_confident_model_or_the_lexicon(lexicon: CrisisLexicon) -> None:
+    """Regression: "since march last year", the answer to "since when?", raised an alarm."""
+    from bot.nlu.safety import SHORT_ANSWER_POLICY
+
+    noise = [("rights_documents", 0.27), ("emergency_medical", 0.22), ("rights_health", 0.08)]
+    assert decide(noise, []).emergency
+    assert not decide(noise, [], SHORT_ANSWER_POLICY).emergency
+    confident = [("emergency_violence", 0.8), ("deny", 0.1)]
+    assert decide(confident, [], SHORT_ANSWER_POLICY).emergency
+    hits = lexicon.match("sejak sy dipukul bulan lalu")
+    assert decide(noise, hits, SHORT_ANSWER_POLICY).reason == "lexicon"

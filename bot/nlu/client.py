@@ -27,7 +27,10 @@ log = logging.getLogger(__name__)
 # Longer messages are cut before they reach the model (the lexicon still reads all of it):
 # the start of a message carries its point, and parse time grows with length.
 MAX_MODEL_CHARS = 1000
-_LATIN_LETTER = re.compile(r"[A-Za-z\u00C0-\u024F]")
+# A word the model could know: Latin letters, not a 10,000-letter run.
+_WORD = re.compile(
+    r"(?<![A-Za-z\u00C0-\u024F])[A-Za-z\u00C0-\u024F']{1,30}(?![A-Za-z\u00C0-\u024F])"
+)
 
 
 class NLUUnavailable(Exception):
@@ -131,17 +134,22 @@ class NLUClient:
             raise NLUUnavailable("Rasa server answered something that is not an object")
         return body
 
-    async def classify(self, text: str) -> Classification:
-        """Classify a worker's message; never raises for what the worker wrote."""
-        if not _LATIN_LETTER.search(text):
-            # Empty, emoji-only or non-Latin script: the model was never trained on it.
-            return interpret(text, None, self.lexicon, self.policy)
+    async def classify(self, text: str, policy: SafetyPolicy | None = None) -> Classification:
+        """Classify a worker's message; never raises for what the worker wrote.
+
+        ``policy`` replaces the client's own safety thresholds for this message.
+        """
+        policy = policy or self.policy
+        if not _WORD.search(text[:MAX_MODEL_CHARS]):
+            # Empty, emoji-only, non-Latin script or one endless "word": nothing the model
+            # was trained on. The lexicon still reads it.
+            return interpret(text, None, self.lexicon, policy)
         try:
             body = await self.parse_raw(text[:MAX_MODEL_CHARS])
         except NLUUnavailable as exc:
             log.warning("NLU unavailable, crisis lexicon only: %s", exc)
-            return interpret(text, None, self.lexicon, self.policy, nlu_available=False)
-        return interpret(text, body, self.lexicon, self.policy)
+            return interpret(text, None, self.lexicon, policy, nlu_available=False)
+        return interpret(text, body, self.lexicon, policy)
 
 
 def interpret(

@@ -142,3 +142,11 @@ def decide(
     if hits:
         return Verdict(True, "lexicon", hits[0].intent)
     return Verdict(False, None, None)
+
+
+# For short answers to a question the bot asked ("since when?" -> "sejak bulan maret"):
+# the model has no context for them and its ranking is noise, so only a confident model
+# or the lexicon count there.
+SHORT_ANSWER_POLICY = SafetyPolicy(
+    top_confidence=0.6, rank_depth=1, rank_confidence=0.6, total_confidence=0.8
+)
