@@ -74,7 +74,7 @@ async def test_long_message_is_cut_for_the_model_but_read_by_the_lexicon(
 ) -> None:
     text = "cerita panjang soal keluarga di kampung. " * 300 + "tadi sy dipukul majikan"
     result = await client.classify(text)
-    assert result.emergency and result.emergency_reason == "lexicon"
+    assert result.emergency and result.lexicon == ["dipukul"]
 
 
 async def test_non_latin_crisis_word_still_counts(client: NLUClient) -> None:
