@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.nlu.safety import CrisisLexicon, SafetyPolicy, decide, normalise
+from bot.nlu.safety import (
+    SHORT_ANSWER_POLICY,
+    CrisisLexicon,
+    SafetyPolicy,
+    decide,
+    normalise,
+)
 from bot.nlu.taxonomy import Category
 from tests.nlu_data import load_examples
 
@@ -108,17 +114,19 @@ class TestDecide:
 
     def test_emergency_mass_spread_over_intents(self) -> None:
         ranking = [
-            ("complaint_employer", 0.35),
-            ("rights_wages", 0.16),
-            ("greet", 0.15),
-            ("emergency_violence", 0.14),
-            ("emergency_sexual", 0.11),
-            ("emergency_medical", 0.08),
+            ("complaint_employer", 0.45),
+            ("rights_wages", 0.17),
+            ("greet", 0.16),
+            ("emergency_violence", 0.10),
+            ("emergency_sexual", 0.07),
+            ("emergency_medical", 0.05),
         ]
         assert decide(ranking, []).emergency
 
     def test_no_emergency(self) -> None:
         ranking = [("rights_wages", 0.8), ("complaint_employer", 0.1), ("emergency_violence", 0.05)]
+        assert not decide(ranking, []).emergency
+        ranking = [("rights_wages", 0.5), ("complaint_employer", 0.4), ("emergency_violence", 0.1)]
         verdict = decide(ranking, [])
         assert not verdict.emergency and verdict.reason is None
 
@@ -147,8 +155,6 @@ def test_category_enum_values() -> None:
 
 def test_short_answers_need_a_confident_model_or_the_lexicon(lexicon: CrisisLexicon) -> None:
     """Regression: "since march last year", the answer to "since when?", raised an alarm."""
-    from bot.nlu.safety import SHORT_ANSWER_POLICY
-
     noise = [("rights_documents", 0.27), ("emergency_medical", 0.22), ("rights_health", 0.08)]
     assert decide(noise, []).emergency
     assert not decide(noise, [], SHORT_ANSWER_POLICY).emergency
