@@ -104,7 +104,7 @@ class TestDecide:
 
     def test_emergency_ranked_second(self) -> None:
         verdict = decide(
-            [("complaint_employer", 0.6), ("emergency_confinement", 0.2), ("greet", 0.1)], []
+            [("complaint_employer", 0.8), ("emergency_confinement", 0.09), ("greet", 0.05)], []
         )
         assert (verdict.emergency, verdict.reason, verdict.intent) == (
             True,
@@ -126,7 +126,7 @@ class TestDecide:
     def test_no_emergency(self) -> None:
         ranking = [("rights_wages", 0.8), ("complaint_employer", 0.1), ("emergency_violence", 0.05)]
         assert not decide(ranking, []).emergency
-        ranking = [("rights_wages", 0.5), ("complaint_employer", 0.4), ("emergency_violence", 0.1)]
+        ranking = [("rights_wages", 0.5), ("complaint_employer", 0.3), ("emergency_violence", 0.15)]
         verdict = decide(ranking, [])
         assert not verdict.emergency and verdict.reason is None
 

@@ -101,15 +101,15 @@ class SafetyPolicy:
     """Thresholds of the safety layer, chosen with ``helpline nlu evaluate``.
 
     Chosen on cross-validation predictions to miss as few emergencies as possible while
-    false alarms stay under about 8% (a missed emergency is the worst failure; a false
+    false alarms stay under about 7% (a missed emergency is the worst failure; a false
     alarm costs an operator a look).
     """
 
     # The model's top intent is an emergency intent with at least this confidence.
     top_confidence: float = 0.20
     # An emergency intent among the top ``rank_depth`` intents with at least this confidence.
-    rank_depth: int = 3
-    rank_confidence: float = 0.15
+    rank_depth: int = 2
+    rank_confidence: float = 0.08
     # The emergency intents together hold at least this much probability.
     total_confidence: float = 0.20
 
