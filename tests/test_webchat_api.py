@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from bot.app import RUNNER
@@ -61,12 +63,20 @@ async def test_event_stream_carries_the_conversation_and_resumes(chat: Chat) -> 
     last = events[-1]["id"]
     await worker.press("country:hong_kong")
     url = f"{chat.base}/api/chat/events?token={worker.token}"
-    async with chat.session.get(url, headers={"Last-Event-ID": last}) as response:
-        async for raw in response.content:
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with chat.session.get(url, headers={"Last-Event-ID": last}, timeout=timeout) as resp:
+        async for raw in resp.content:
             line = raw.decode()
             if line.startswith("data: "):
-                assert '"from": "worker"' in line and "country" not in line.split('"text"')[0]
+                resumed = json.loads(line[6:])
                 break
+    # Resuming starts right after the last event seen: the echo of the pressed button.
+    assert resumed["from"] == "worker" and resumed["text"] == "Hong Kong"
+
+    def order(entry_id: str) -> tuple[int, ...]:
+        return tuple(int(part) for part in entry_id.split("-"))
+
+    assert order(resumed["id"]) > order(last)
 
 
 async def test_two_messages_at_the_same_moment_are_both_handled(chat: Chat) -> None:
