@@ -291,3 +291,54 @@ async def test_stale_complaint_button_after_the_flow_ended(chat: Chat) -> None:
     await worker.send({"payload": "complaint:confirm", "text": "Yes"})
     assert "no longer valid" in worker.texts()
     assert await chat.services.cases.of_sender(worker.sender) == []
+
+
+async def test_talk_to_a_person_in_indonesian(chat: Chat) -> None:
+    worker = await chat.new_worker()
+    await transcript(
+        worker,
+        """
+        worker: halo kak
+        press: country:malaysia
+        worker: sy mau ngomong sama petugas aja
+        bot: ~nomor 1
+        """,
+    )
+    assert [e.kind for e in await chat.services.escalations.waiting()] == ["human"]
+
+
+async def test_greetings_and_out_of_scope_in_english(chat: Chat) -> None:
+    worker = await chat.new_worker()
+    await transcript(
+        worker,
+        """
+        worker: good morning
+        press: country:singapore
+        worker: thank you so much
+        bot: ~you are welcome
+        worker: can you send me a recipe for fried rice
+        bot: ~I can only help with work and rights
+        bot: ? human
+        worker: bye bye, take care
+        bot: ~take care
+        """,
+    )
+
+
+async def test_delete_my_data_in_indonesian(chat: Chat) -> None:
+    worker = await chat.new_worker()
+    await worker.say("halo kak")
+    await worker.press("country:taiwan")
+    await transcript(
+        worker,
+        """
+        worker: tolong hapus data saya
+        bot: ? delete:confirm
+        press: delete:cancel
+        bot: ~tidak ada yang dihapus
+        worker: hapus data sy semua
+        press: delete:confirm
+        bot: ~sudah dihapus
+        """,
+    )
+    assert (await chat.services.sessions.load(worker.sender)).privacy_shown is False

@@ -11,7 +11,7 @@ from bot.nlu.safety import (
     decide,
     normalise,
 )
-from bot.nlu.taxonomy import Category
+from bot.nlu.taxonomy import ALL_INTENTS, Category
 from tests.nlu_data import load_examples
 
 EXAMPLES = load_examples()
@@ -114,12 +114,12 @@ class TestDecide:
 
     def test_emergency_mass_spread_over_intents(self) -> None:
         ranking = [
-            ("complaint_employer", 0.45),
-            ("rights_wages", 0.17),
-            ("greet", 0.16),
-            ("emergency_violence", 0.10),
-            ("emergency_sexual", 0.07),
-            ("emergency_medical", 0.05),
+            ("complaint_employer", 0.30),
+            ("rights_wages", 0.20),
+            ("emergency_violence", 0.15),
+            ("emergency_sexual", 0.12),
+            ("emergency_medical", 0.10),
+            ("greet", 0.08),
         ]
         assert decide(ranking, []).emergency
 
@@ -151,6 +151,14 @@ class TestDecide:
 
 def test_category_enum_values() -> None:
     assert [c.value for c in Category] == ["emergency", "complaint", "rights_question", "other"]
+
+
+def test_a_flat_ranking_is_not_an_emergency() -> None:
+    """Regression: "hapus data sy semua" spread ~0.04 over every intent and the emergency
+    intents' sum (0.23) raised an alarm."""
+    flat = [(intent, 1 / len(ALL_INTENTS)) for intent in ALL_INTENTS]
+    flat.sort(key=lambda pair: pair[0] not in ("check_case", "deny"))
+    assert not decide(flat, []).emergency
 
 
 def test_short_answers_need_a_confident_model_or_the_lexicon(lexicon: CrisisLexicon) -> None:

@@ -110,8 +110,10 @@ class SafetyPolicy:
     # An emergency intent among the top ``rank_depth`` intents with at least this confidence.
     rank_depth: int = 2
     rank_confidence: float = 0.08
-    # The emergency intents together hold at least this much probability.
-    total_confidence: float = 0.20
+    # The emergency intents together hold at least this much probability. Kept above
+    # their share under a flat distribution (6 of 26 intents, about 0.23), or every
+    # message the model cannot read at all ("hapus data sy semua") would raise an alarm.
+    total_confidence: float = 0.35
 
 
 @dataclass(frozen=True)
