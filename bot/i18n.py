@@ -15,8 +15,6 @@ from pathlib import Path
 
 from babel import Locale
 from babel.dates import format_date as _format_date
-from babel.dates import format_datetime as _format_datetime
-from babel.numbers import format_currency as _format_currency
 from babel.numbers import format_decimal as _format_decimal
 from babel.support import NullTranslations, Translations
 
@@ -64,13 +62,5 @@ def format_number(value: float) -> str:
     return _format_decimal(value, locale=Locale.parse(_locale.get()))
 
 
-def format_money(amount: float, currency: str) -> str:
-    return _format_currency(amount, currency, locale=Locale.parse(_locale.get()))
-
-
 def format_date(value: dt.date | dt.datetime) -> str:
     return _format_date(value, format="medium", locale=Locale.parse(_locale.get()))
-
-
-def format_datetime(value: dt.datetime) -> str:
-    return _format_datetime(value, format="medium", locale=Locale.parse(_locale.get()))

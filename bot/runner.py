@@ -82,17 +82,21 @@ class InboxRunner:
         if future is not None and not future.done():
             future.set_result(replies)
 
+    async def _handle_or_leave(self, entry_id: str, inbound: Inbound) -> None:
+        """Handle; on a bug, log and leave it unacknowledged so it is claimed again later.
+        Redis errors propagate to the loop that retries."""
+        try:
+            await self._handle(entry_id, inbound)
+        except RedisError:
+            raise
+        except Exception:
+            log.exception("handling %s from %s failed", entry_id, inbound.sender)
+
     async def _work(self) -> None:
         while True:
             try:
                 for entry_id, inbound in await self.inbox.read(self.consumer, count=1):
-                    try:
-                        await self._handle(entry_id, inbound)
-                    except RedisError:
-                        raise
-                    except Exception:
-                        # Left unacknowledged: it is claimed and tried again later.
-                        log.exception("handling %s from %s failed", entry_id, inbound.sender)
+                    await self._handle_or_leave(entry_id, inbound)
             except RedisError as exc:
                 log.warning("inbox unavailable, retrying: %s", exc)
                 await asyncio.sleep(1)
@@ -104,12 +108,7 @@ class InboxRunner:
                     self.consumer, self._reclaim_idle_ms
                 ):
                     log.warning("reclaimed %s from %s", entry_id, inbound.sender)
-                    try:
-                        await self._handle(entry_id, inbound)
-                    except RedisError:
-                        raise
-                    except Exception:
-                        log.exception("handling reclaimed %s failed", entry_id)
+                    await self._handle_or_leave(entry_id, inbound)
             except RedisError as exc:
                 log.warning("inbox reclaim failed: %s", exc)
             await asyncio.sleep(self._reclaim_idle_ms / 4000)

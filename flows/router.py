@@ -66,8 +66,10 @@ async def _active_flow(turn: Turn) -> None:
     if _CANCEL_WORDS.match(turn.inbound.text):
         smalltalk.menu(turn)
     elif session.flow == "complaint":
-        if session.step == "confirm" and intent in ("affirm", "deny"):
-            await (complaint.confirm(turn) if intent == "affirm" else _sync(complaint.cancel, turn))
+        if session.step == "confirm" and intent == "affirm":
+            await complaint.confirm(turn)
+        elif session.step == "confirm" and intent == "deny":
+            complaint.cancel(turn)
         else:
             complaint.on_text(turn)
     elif session.flow == "emergency" and intent in ("affirm", "deny"):
@@ -86,10 +88,6 @@ async def _active_flow(turn: Turn) -> None:
     else:
         session.clear_flow()
         await _route_text(turn, skip_active=True)
-
-
-async def _sync(handler: Callable[[Turn], None], turn: Turn) -> None:
-    handler(turn)
 
 
 def _awaits_text(turn: Turn) -> bool:

@@ -67,13 +67,3 @@ class RedisEscalationQueue:
             if escalation.case_id == case_id:
                 return place
         return None
-
-    async def remove(self, case_id: str) -> int:
-        removed = 0
-        for priority in Priority:
-            stream = self._stream(priority.value)
-            raw: Any = await self._redis.xrange(stream)
-            for entry_id, data in entries(raw):
-                if data["case_id"] == case_id:
-                    removed += await self._redis.xdel(stream, entry_id)
-        return removed
