@@ -6,6 +6,8 @@ workers) are opened once at start-up and closed at shutdown, in cleanup contexts
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -15,19 +17,25 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from bot.casework import Casework
 from bot.channels.webchat import MAX_BODY, WebChat
 from bot.config import Settings
+from bot.console import Console
 from bot.delivery import Delivery
 from bot.dispatch import Dispatcher
 from bot.kb import KnowledgeBase
 from bot.nlu.client import NLUClient
+from bot.queue_watch import QueueWatch
 from bot.runner import InboxRunner
+from bot.staffing import OnDuty, Presence, StaffedHours
+from bot.store.audit import AuditLog
 from bot.store.cases import CaseStore
 from bot.store.escalations import RedisEscalationQueue
 from bot.store.inbox import Inbox
 from bot.store.keys import Keys
 from bot.store.outbox import Outbox
 from bot.store.sessions import SessionStore
+from bot.store.users import UserStore
 from flows.base import Services
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -37,6 +45,9 @@ SERVICES = web.AppKey("services", Services)
 RUNNER = web.AppKey("runner", InboxRunner)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 WEBCHAT = web.AppKey("webchat", WebChat)
+CONSOLE = web.AppKey("console", Console)
+CASEWORK = web.AppKey("casework", Casework)
+QUEUE_WATCH = web.AppKey("queue_watch", QueueWatch)
 
 
 def connect_redis(url: str) -> Redis:
@@ -78,10 +89,13 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, redis = app[SETTINGS], app[REDIS]
     keys = Keys(settings.key_prefix)
     outbox = Outbox(redis, keys)
+    queue = RedisEscalationQueue(redis, keys)
+    presence = Presence(redis, keys)
+    hours = StaffedHours.parse(settings.staffed_hours, settings.timezone)
     services = Services(
         kb=KnowledgeBase.load(),
         cases=CaseStore(redis, keys),
-        escalations=RedisEscalationQueue(redis, keys),
+        escalations=queue,
         sessions=SessionStore(
             redis,
             keys,
@@ -89,20 +103,41 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
             profile_ttl_days=settings.profile_ttl_days,
         ),
         outbox=outbox,
+        on_duty=OnDuty(hours, presence, queue.recent_waits),
     )
+    delivery = Delivery(outbox)
     dispatcher = Dispatcher(
         redis,
         keys,
         services,
         app[NLU],
-        Delivery(outbox),
+        delivery,
         rate_limit_per_minute=settings.rate_limit_per_minute,
+    )
+    users = UserStore(redis, keys)
+    casework = Casework(services, queue, delivery, users)
+    watch = QueueWatch(
+        redis,
+        keys,
+        queue,
+        casework,
+        reannounce_seconds=settings.reannounce_seconds,
+        supervisor_after_seconds=settings.supervisor_after_minutes * 60,
     )
     runner = InboxRunner(Inbox(redis, keys), dispatcher)
     await runner.start()
+    watching = asyncio.create_task(watch.run(settings.queue_watch_seconds))
     app[SERVICES], app[DISPATCHER], app[RUNNER] = services, dispatcher, runner
+    app[CASEWORK], app[QUEUE_WATCH] = casework, watch
     app[WEBCHAT].bind(redis, keys, runner, outbox)
+    app[CONSOLE].bind(
+        settings, redis, keys, casework, users, AuditLog(redis, keys), presence, services.kb
+    )
     yield
+    watching.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await watching
+    await app[CONSOLE].close()
     await runner.stop()
 
 
@@ -127,6 +162,8 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[WEBCHAT] = WebChat()
     app.add_routes(app[WEBCHAT].routes())
+    app[CONSOLE] = Console()
+    app[CONSOLE].setup(app)
     app.cleanup_ctx.extend([_redis_ctx, _nlu_ctx, _core_ctx])
     app.router.add_get("/healthz", health)
     app.router.add_get("/", index)

@@ -126,6 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
     check = kb_commands.add_parser("check", help="validate the kb/ content")
     check.set_defaults(func=_kb_check)
 
+    from bot.users_cli import add_parser as add_users_parser
+
+    add_users_parser(commands)
+
     classify = commands.add_parser(
         "classify", help="classify messages from stdin, one JSON object per line on stdout"
     )

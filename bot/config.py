@@ -21,6 +21,19 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from exc
+    if value <= 0:
+        raise ConfigError(f"{name} must be more than 0, not {raw!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     # None: `helpline run` starts a private redis-server under data_dir.
@@ -38,11 +51,24 @@ class Settings:
     rate_limit_per_minute: int
     nlu_timeout_seconds: float
     public_url: str
+    # Operator queue: an unclaimed emergency is announced again this often, and raised
+    # to a supervisor after this long.
+    reannounce_seconds: float = 60.0
+    supervisor_after_minutes: float = 10.0
+    # How often the queue watch looks (re-announcement, vanished claimers).
+    queue_watch_seconds: float = 1.0
+    # "08:00-22:00" in the time zone below, or "always".
+    staffed_hours: str = "08:00-22:00"
+    timezone: str = "Asia/Jakarta"
+    # Console session lifetime (sliding) and whether its cookie needs HTTPS.
+    console_session_hours: int = 12
+    cookie_secure: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:
         host = os.environ.get("HELPLINE_HOST", "127.0.0.1")
         port = _int("HELPLINE_PORT", 8080)
+        public_url = os.environ.get("HELPLINE_PUBLIC_URL", f"http://{host}:{port}")
         return cls(
             redis_url=os.environ.get("HELPLINE_REDIS_URL") or None,
             nlu_url=os.environ.get("HELPLINE_NLU_URL") or None,
@@ -53,6 +79,13 @@ class Settings:
             session_ttl_seconds=_int("HELPLINE_SESSION_TTL", 24 * 3600),
             profile_ttl_days=_int("HELPLINE_PROFILE_TTL_DAYS", 180),
             rate_limit_per_minute=_int("HELPLINE_RATE_LIMIT", 20),
-            nlu_timeout_seconds=float(os.environ.get("HELPLINE_NLU_TIMEOUT", "3")),
-            public_url=os.environ.get("HELPLINE_PUBLIC_URL", f"http://{host}:{port}"),
+            nlu_timeout_seconds=_float("HELPLINE_NLU_TIMEOUT", 3.0),
+            public_url=public_url,
+            reannounce_seconds=_float("HELPLINE_REANNOUNCE_SECONDS", 60.0),
+            supervisor_after_minutes=_float("HELPLINE_SUPERVISOR_AFTER_MINUTES", 10.0),
+            queue_watch_seconds=_float("HELPLINE_QUEUE_WATCH_SECONDS", 1.0),
+            staffed_hours=os.environ.get("HELPLINE_STAFFED_HOURS", "08:00-22:00"),
+            timezone=os.environ.get("HELPLINE_TIMEZONE", "Asia/Jakarta"),
+            console_session_hours=_int("HELPLINE_CONSOLE_SESSION_HOURS", 12),
+            cookie_secure=public_url.startswith("https://"),
         )

@@ -28,8 +28,6 @@ from flows.base import Services, Turn, menu_buttons
 
 log = logging.getLogger(__name__)
 
-LOCK_TIMEOUT = 60
-
 
 class Dispatcher:
     def __init__(
@@ -47,12 +45,7 @@ class Dispatcher:
         self._rate_limit = rate_limit_per_minute
 
     async def handle(self, inbound: Inbound) -> list[Outbound]:
-        lock = self._redis.lock(
-            self._keys.sender_lock(inbound.sender),
-            timeout=LOCK_TIMEOUT,
-            blocking_timeout=LOCK_TIMEOUT,
-        )
-        async with lock:
+        async with self.services.sessions.lock(inbound.sender):
             session = await self.services.sessions.load(inbound.sender)
             turn = Turn(inbound, session, self.services)
             with use_locale(self._resolve_locale(session, inbound)):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from babel import Locale
 from babel.dates import format_date as _format_date
+from babel.dates import format_datetime as _format_datetime
 from babel.numbers import format_decimal as _format_decimal
 from babel.support import NullTranslations, Translations
 
@@ -64,3 +65,7 @@ def format_number(value: float) -> str:
 
 def format_date(value: dt.date | dt.datetime) -> str:
     return _format_date(value, format="medium", locale=Locale.parse(_locale.get()))
+
+
+def format_datetime(value: dt.datetime) -> str:
+    return _format_datetime(value, format="short", locale=Locale.parse(_locale.get()))

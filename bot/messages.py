@@ -74,10 +74,15 @@ class Outbound:
     buttons: tuple[Button, ...] = ()
     # "bot" or "operator": who speaks to the worker.
     author: str = "bot"
+    # The operator's display name, shown to the worker next to their messages.
+    author_name: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "text": self.text,
             "buttons": [asdict(b) for b in self.buttons],
             "from": self.author,
         }
+        if self.author_name:
+            data["name"] = self.author_name
+        return data

@@ -13,6 +13,9 @@ from pathlib import Path
 from bot.net import free_port
 from bot.nlu.rasa_env import stop_process
 
+# While it runs, the private server's URL is written here, for `helpline users` and friends.
+URL_FILE = "url"
+
 
 class RedisServerError(RuntimeError):
     pass
@@ -57,11 +60,29 @@ def private_redis(data_dir: Path, port: int | None = None) -> Iterator[str]:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    url_file = data_dir / URL_FILE
     try:
         _wait_for_ping(port, process)
-        yield f"redis://127.0.0.1:{port}/0"
+        url = f"redis://127.0.0.1:{port}/0"
+        url_file.write_text(url + "\n")
+        yield url
     finally:
+        url_file.unlink(missing_ok=True)
         stop_process(process)
+
+
+def running_private_redis(data_dir: Path) -> str | None:
+    """The URL of the private redis-server already running on ``data_dir``, if any."""
+    try:
+        url = (data_dir / URL_FILE).read_text().strip()
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            if sock.recv(16).startswith(b"+PONG"):
+                return url
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def _wait_for_ping(port: int, process: subprocess.Popen[bytes], timeout: float = 15) -> None:

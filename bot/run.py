@@ -12,11 +12,12 @@ from contextlib import ExitStack
 
 from aiohttp import web
 
-from bot.app import create_app
+from bot.app import CONSOLE, create_app
 from bot.config import Settings
 from bot.net import free_port
 from bot.nlu.rasa_env import RasaProject, rasa_server
 from bot.redis_server import private_redis
+from bot.users_cli import ensure_first_admin
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +27,23 @@ def _say(message: str) -> None:
 
 
 async def _serve(settings: Settings) -> None:
-    runner = web.AppRunner(create_app(settings))
+    app = create_app(settings)
+    runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
     base = f"http://{settings.host}:{settings.port}"
-    _say(f"\nThe helpline is running:\n  web chat:  {base}/chat\n  health:    {base}/healthz")
+    _say(
+        f"\nThe helpline is running:\n  web chat:  {base}/chat\n  console:   {base}/console"
+        f"\n  health:    {base}/healthz"
+    )
+    password = await ensure_first_admin(app[CONSOLE].users)
+    if password:
+        _say(
+            f"Console: sign in as 'admin' with the password {password} (shown only now; "
+            "change it with `helpline users passwd admin`, add operators with "
+            "`helpline users add NAME --role operator`)."
+        )
     _say("Telegram: not enabled (set HELPLINE_TELEGRAM_TOKEN to enable it).")
     _say("WhatsApp: not enabled (set the HELPLINE_WHATSAPP_* variables to enable it).")
     _say("Press Ctrl-C to stop.")

@@ -8,6 +8,7 @@ from bot.i18n import _
 from bot.kb import KnowledgeBase
 from bot.messages import Button, Inbound, Outbound
 from bot.nlu.client import Classification
+from bot.staffing import OnDuty
 from bot.store.cases import CaseStore
 from bot.store.escalations import EscalationQueue
 from bot.store.outbox import Outbox
@@ -21,6 +22,7 @@ class Services:
     escalations: EscalationQueue
     sessions: SessionStore
     outbox: Outbox
+    on_duty: OnDuty
 
 
 @dataclass

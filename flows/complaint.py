@@ -9,6 +9,7 @@ from bot.messages import Button
 from bot.store.cases import Priority
 from bot.store.escalations import Escalation
 from flows.base import Turn
+from flows.handoff import wait_notice
 
 AGAINST = {
     "employer": N_("My employer"),
@@ -158,6 +159,7 @@ async def confirm(turn: Turn) -> None:
             "our team will contact you here."
         ).format(case=case.id)
     )
+    turn.say(await wait_notice(turn, case))
 
 
 def cancel(turn: Turn) -> None:

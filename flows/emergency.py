@@ -66,6 +66,14 @@ async def start(turn: Turn, intent: str) -> None:
     )
     case = await open_emergency(turn, intent, turn.inbound.text)
     turn.session.flow, turn.session.step = "emergency", "safe?"
+    outlook = await turn.services.on_duty.outlook()
+    if not outlook.staffed:
+        turn.say(
+            _(
+                "Our team is not on duty right now (they work {hours}), so an answer here "
+                "may take hours. Please call the numbers above now if you can."
+            ).format(hours=outlook.hours)
+        )
     turn.say(
         _(
             "I have alerted our team: a person will write to you here as soon as possible "

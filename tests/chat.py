@@ -7,7 +7,7 @@ import json
 import re
 import textwrap
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,8 +16,11 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.app import REDIS, SERVICES, create_app
+from bot.app import CASEWORK, CONSOLE, REDIS, SERVICES, create_app
+from bot.casework import Casework
 from bot.config import Settings
+from bot.console import Console
+from bot.store.escalations import RedisEscalationQueue
 from flows.base import Services
 
 
@@ -77,6 +80,26 @@ class Worker:
                         break
         return found
 
+    async def until(
+        self, check: Callable[[list[dict[str, Any]]], bool], seconds: float = 10
+    ) -> list[dict[str, Any]]:
+        """The conversation's messages from the start, read until ``check`` holds."""
+        found: list[dict[str, Any]] = []
+        url = f"{self.base}/api/chat/events?token={self.token}"
+        try:
+            async with self.session.get(
+                url, timeout=aiohttp.ClientTimeout(total=seconds)
+            ) as resp:
+                async for raw in resp.content:
+                    line = raw.decode().rstrip("\n")
+                    if line.startswith("data: "):
+                        found.append(json.loads(line[6:]))
+                        if check(found):
+                            return found
+        except TimeoutError:
+            pass
+        raise AssertionError(f"not seen within {seconds} s; the conversation: {found}")
+
 
 @dataclass
 class Chat:
@@ -99,6 +122,18 @@ class Chat:
     @property
     def services(self) -> Services:
         return self.app[SERVICES]
+
+    @property
+    def casework(self) -> Casework:
+        return self.app[CASEWORK]
+
+    @property
+    def console(self) -> Console:
+        return self.app[CONSOLE]
+
+    @property
+    def queue(self) -> RedisEscalationQueue:
+        return self.app[CASEWORK].queue
 
     @property
     def redis(self) -> Any:

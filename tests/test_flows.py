@@ -119,8 +119,8 @@ async def test_emergency_in_indonesian_opens_a_critical_case(chat: Chat) -> None
     assert (case.category, case.priority, case.intent) == (
         "emergency", Priority.CRITICAL.value, "emergency_violence",
     )  # fmt: skip
-    waiting = await chat.services.escalations.waiting()
-    assert [(e.case_id, e.kind) for e in waiting] == [(case.id, "emergency")]
+    waiting = await chat.queue.waiting()
+    assert [(e.escalation.case_id, e.escalation.kind) for e in waiting] == [(case.id, "emergency")]
     kinds = [e["kind"] for e in await chat.services.cases.timeline(case.id)]
     assert "worker_safety" in kinds
 
@@ -230,8 +230,8 @@ async def test_talk_to_a_person_in_the_middle_of_a_complaint(chat: Chat) -> None
     )
     session = await chat.services.sessions.load(worker.sender)
     assert session.flow is None and session.case_id is not None
-    waiting = await chat.services.escalations.waiting()
-    assert [e.kind for e in waiting] == ["human"]
+    waiting = await chat.queue.waiting()
+    assert [e.escalation.kind for e in waiting] == ["human"]
 
 
 async def test_greetings_thanks_goodbye_and_out_of_scope(chat: Chat) -> None:
@@ -304,7 +304,7 @@ async def test_talk_to_a_person_in_indonesian(chat: Chat) -> None:
         bot: ~nomor 1
         """,
     )
-    assert [e.kind for e in await chat.services.escalations.waiting()] == ["human"]
+    assert [e.escalation.kind for e in await chat.queue.waiting()] == ["human"]
 
 
 async def test_greetings_and_out_of_scope_in_english(chat: Chat) -> None:

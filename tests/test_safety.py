@@ -30,6 +30,7 @@ def test_normalise_squeezes_and_strips() -> None:
         "tolong info jadwal kapal ke batam",
         "pukul berapa skrg di jakarta?",
         "besok kumpul pukul 10 ya",
+        "sy tunggu kamu pukul 7 ya",
         "mau mati ketawa liat video ini",
         "hp sy mati, batre habis",
         "fotonya kabur",
@@ -49,6 +50,8 @@ def test_lexicon_hard_negatives(lexicon: CrisisLexicon, text: str) -> None:
     ("text", "intent"),
     [
         ("majikan sy mukul sy tiap hari", "emergency_violence"),
+        # Regression: the bare verb "pukul saya" was missed by model and lexicon alike.
+        ("tolong majikan saya pukul saya setiap hari", "emergency_violence"),
         ("sy dipukulin nyonya", "emergency_violence"),
         ("tolongggg", "emergency_violence"),
         ("help me!!", "emergency_violence"),

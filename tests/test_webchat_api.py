@@ -135,7 +135,7 @@ async def test_emergency_while_rasa_is_down_still_opens_a_critical_case(
         assert "PMI-" in worker.texts()
         case = (await chat.services.cases.of_sender(worker.sender))[0]
         assert (case.priority, case.category) == ("critical", "emergency")
-        assert [e.case_id for e in await chat.services.escalations.waiting()] == [case.id]
+        assert [e.escalation.case_id for e in await chat.queue.waiting()] == [case.id]
         await worker.say("mau tanya soal gaji")
         assert "human" in worker.payloads()
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from bot.store.events import Events
 from bot.store.keys import Keys
 
 
@@ -33,6 +34,25 @@ class Status(StrEnum):
 
 OPEN_STATUSES = frozenset({Status.NEW, Status.CLAIMED, Status.WAITING, Status.REFERRED})
 
+# Where a case may go from each status; resolved and closed cases come back by reopen().
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.NEW: frozenset({Status.CLAIMED, Status.REFERRED, Status.RESOLVED, Status.CLOSED}),
+    Status.CLAIMED: frozenset(
+        {Status.NEW, Status.WAITING, Status.REFERRED, Status.RESOLVED, Status.CLOSED}
+    ),
+    Status.WAITING: frozenset({Status.CLAIMED, Status.REFERRED, Status.RESOLVED, Status.CLOSED}),
+    Status.REFERRED: frozenset({Status.CLAIMED, Status.WAITING, Status.RESOLVED, Status.CLOSED}),
+    Status.RESOLVED: frozenset({Status.CLOSED}),
+    Status.CLOSED: frozenset(),
+}
+
+# The outcomes a referral to a partner can have.
+REFERRAL_OUTCOMES = ("pending", "accepted", "declined", "resolved", "no_response")
+
+
+class CaseError(Exception):
+    """A change a case cannot take (a closed case, a status it cannot reach)."""
+
 
 @dataclass
 class Case:
@@ -47,6 +67,8 @@ class Case:
     summary: str = ""
     details: dict[str, Any] = field(default_factory=dict)
     assignee: str | None = None
+    # Referrals to partners: {"partner", "note", "outcome", "by", "at"}.
+    referrals: list[dict[str, Any]] = field(default_factory=list)
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
 
@@ -71,6 +93,7 @@ def case_id_for(year: int, number: int) -> str:
 class CaseStore:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis, self._keys = redis, keys
+        self._events = Events(redis, keys)
 
     async def open(
         self,
@@ -134,6 +157,78 @@ class CaseStore:
         """Append to the case's timeline: messages, notes, status changes, referrals."""
         entry = json.dumps({"kind": kind, "at": time.time(), **data}, ensure_ascii=False)
         await self._redis.rpush(self._keys.case_timeline(case_id), entry)
+        await self._events.publish("case", case_id=case_id, kind=kind)
+
+    async def set_status(self, case: Case, status: Status, by: str) -> None:
+        current = Status(case.status)
+        if status == current:
+            return
+        if status not in TRANSITIONS[current]:
+            raise CaseError(f"a {current.value} case cannot become {status.value}")
+        case.status = status.value
+        await self.save(case)
+        await self.add_event(
+            case.id, "status", {"from": current.value, "to": status.value, "by": by}
+        )
+
+    async def reopen(self, case: Case, by: str) -> None:
+        if case.is_open:
+            raise CaseError(f"{case.id} is open already")
+        old = case.status
+        case.status = (Status.CLAIMED if case.assignee else Status.NEW).value
+        await self.save(case)
+        await self.add_event(case.id, "reopened", {"from": old, "to": case.status, "by": by})
+
+    async def assign(self, case: Case, username: str | None, by: str) -> None:
+        old = case.assignee
+        case.assignee = username
+        if username and case.status == Status.NEW.value:
+            case.status = Status.CLAIMED.value
+        elif username is None and case.status == Status.CLAIMED.value:
+            case.status = Status.NEW.value
+        await self.save(case)
+        await self.add_event(case.id, "assigned", {"from": old, "to": username, "by": by})
+
+    async def add_note(self, case_id: str, by: str, text: str) -> None:
+        await self.add_event(case_id, "note", {"by": by, "text": text})
+
+    async def refer(self, case: Case, partner: str, note: str, by: str) -> None:
+        if not case.is_open:
+            raise CaseError(f"{case.id} is {case.status}")
+        referral = {"partner": partner, "note": note, "outcome": "pending", "by": by}
+        case.referrals.append({**referral, "at": time.time()})
+        case.status = Status.REFERRED.value
+        await self.save(case)
+        await self.add_event(case.id, "referral", referral)
+
+    async def referral_outcome(self, case: Case, index: int, outcome: str, by: str) -> None:
+        if outcome not in REFERRAL_OUTCOMES or not 0 <= index < len(case.referrals):
+            raise CaseError("no such referral or outcome")
+        case.referrals[index]["outcome"] = outcome
+        await self.save(case)
+        partner = case.referrals[index]["partner"]
+        await self.add_event(
+            case.id, "referral_outcome", {"partner": partner, "outcome": outcome, "by": by}
+        )
+
+    async def all(self) -> list[Case]:
+        """Every case, newest first."""
+        ids: list[str] = await self._redis.zrevrange(self._keys.cases_all(), 0, -1)  # type: ignore[assignment]
+        found: list[Case] = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            raws = await self._redis.mget([self._keys.case(i) for i in chunk])
+            found += [Case.from_json(raw) for raw in raws if raw]
+        return found
+
+    async def search(
+        self, filters: CaseFilter, limit: int = 50, offset: int = 0
+    ) -> tuple[list[Case], int]:
+        """The cases that match, newest first (a page of them), and how many match."""
+        matching = [c for c in await self.all() if filters.matches(c)]
+        if filters.sort_priority:
+            matching.sort(key=lambda c: PRIORITY_RANK[Priority(c.priority)])
+        return matching[offset : offset + limit], len(matching)
 
     async def timeline(self, case_id: str) -> list[dict[str, Any]]:
         return [
@@ -156,3 +251,43 @@ class CaseStore:
             await self.add_event(case.id, "worker_data_erased", {})
         await self._redis.delete(self._keys.cases_of(sender))
         return len(cases)
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """What the case list is narrowed to; empty fields match everything."""
+
+    text: str = ""
+    # "open" for every open status, or one status.
+    status: str = ""
+    priority: str = ""
+    country: str = ""
+    category: str = ""
+    # A username, or "none" for unassigned cases.
+    assignee: str = ""
+    sort_priority: bool = False
+
+    def matches(self, case: Case) -> bool:
+        if self.status == "open":
+            if not case.is_open:
+                return False
+        elif self.status and case.status != self.status:
+            return False
+        if self.priority and case.priority != self.priority:
+            return False
+        if self.country and case.country != self.country:
+            return False
+        if self.category and case.category != self.category:
+            return False
+        if self.assignee == "none":
+            if case.assignee is not None:
+                return False
+        elif self.assignee and case.assignee != self.assignee:
+            return False
+        if self.text:
+            needle = self.text.casefold()
+            haystack = " ".join(
+                (case.id, case.summary, case.intent, case.country or "", case.assignee or "")
+            ).casefold()
+            return needle in haystack
+        return True

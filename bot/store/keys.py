@@ -53,3 +53,30 @@ class Keys:
 
     def inbox(self) -> str:
         return self._k("inbox")
+
+    def events(self) -> str:
+        return self._k("events")
+
+    def cases_index(self, field: str, value: str) -> str:
+        return self._k("cases", field, value)
+
+    def presence(self) -> str:
+        return self._k("presence")
+
+    def announced(self, case_id: str, what: str) -> str:
+        return self._k("announced", case_id, what)
+
+    def user(self, username: str) -> str:
+        return self._k("user", username)
+
+    def users(self) -> str:
+        return self._k("users")
+
+    def login_failures(self, username: str) -> str:
+        return self._k("login", "failures", username)
+
+    def console_session(self, token_hash: str) -> str:
+        return self._k("console", "session", token_hash)
+
+    def audit(self) -> str:
+        return self._k("audit")

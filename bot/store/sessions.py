@@ -8,10 +8,17 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.lock import Lock
 
 from bot.store.keys import Keys
 
 BOT = "bot"
+# Longest time one message (or one operator action) may hold a conversation's lock.
+LOCK_TIMEOUT = 60
+
+
+def operator_owner(username: str) -> str:
+    return f"operator:{username}"
 
 
 @dataclass
@@ -55,6 +62,12 @@ class SessionStore:
         self._redis, self._keys = redis, keys
         self._flow_ttl = flow_ttl
         self._ttl = profile_ttl_days * 86400
+
+    def lock(self, sender: str) -> Lock:
+        """One writer per conversation: dispatch and operator actions take this first."""
+        return self._redis.lock(
+            self._keys.sender_lock(sender), timeout=LOCK_TIMEOUT, blocking_timeout=LOCK_TIMEOUT
+        )
 
     async def load(self, sender: str) -> Session:
         """The session, with any flow that went stale dropped (the profile stays)."""

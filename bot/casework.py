@@ -1,0 +1,298 @@
+"""What operators do with cases: claim, reply, note, refer, transfer, release and close.
+
+Every change that touches the worker's conversation (who owns it) is made under that
+conversation's lock, the same one dispatch takes, so an operator's claim and a worker's
+message never half-overwrite each other. The case timeline is written before anything
+is sent, so what was said is on record even if the sending fails.
+Used by the console now and by the operators' Telegram group later; channel-neutral.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.delivery import Delivery
+from bot.i18n import _, use_locale
+from bot.messages import Outbound
+from bot.store.cases import Case, CaseError, Priority, Status
+from bot.store.escalations import AlreadyClaimed, Escalation, NotQueued, RedisEscalationQueue
+from bot.store.sessions import BOT, SessionStore, operator_owner
+from bot.store.users import Role, User, UserStore
+from flows.base import Services
+
+log = logging.getLogger(__name__)
+
+SUPERVISING = frozenset({Role.SUPERVISOR.value, Role.ADMIN.value})
+CASE_ROLES = frozenset({Role.OPERATOR.value, *SUPERVISING})
+MAX_REPLY = 4000
+
+
+class CaseworkError(Exception):
+    """An action that cannot be done; ``status`` is the HTTP status that fits."""
+
+    status = 409
+
+
+class CaseNotFound(CaseworkError):
+    status = 404
+
+
+class NotAllowed(CaseworkError):
+    status = 403
+
+
+class Conflict(CaseworkError):
+    status = 409
+
+
+@dataclass
+class Casework:
+    services: Services
+    queue: RedisEscalationQueue
+    delivery: Delivery
+    users: UserStore
+
+    @property
+    def _sessions(self) -> SessionStore:
+        return self.services.sessions
+
+    async def case(self, case_id: str) -> Case:
+        case = await self.services.cases.get(case_id)
+        if case is None:
+            raise CaseNotFound(_("There is no case {case}.").format(case=case_id))
+        return case
+
+    async def claim(self, case_id: str, user: User) -> Case:
+        case = await self._open_case(case_id)
+        sender = case.sender
+        if sender is None:
+            return await self._assign(case, user)
+        async with self._sessions.lock(sender):
+            case = await self._open_case(case_id)
+            if case.assignee not in (None, user.username):
+                raise Conflict(
+                    _("{name} has claimed this case already.").format(name=case.assignee)
+                )
+            try:
+                await self.queue.claim(case_id, user.username)
+            except AlreadyClaimed as exc:
+                if exc.holder != user.username:
+                    raise Conflict(
+                        _("{name} has claimed this case already.").format(name=exc.holder)
+                    ) from None
+            except NotQueued:
+                pass
+            case = await self._assign(case, user)
+            session = await self._sessions.load(sender)
+            session.owner, session.case_id = operator_owner(user.username), case.id
+            session.clear_flow()
+            await self._sessions.save(session)
+        await self._tell_worker(
+            case,
+            lambda: _(
+                "{name} from our team has joined this chat and will help you with case "
+                "{case}. You can write freely: only our team reads this."
+            ).format(name=user.display_name, case=case.id),
+        )
+        return case
+
+    async def claim_next(self, user: User) -> Case | None:
+        """The oldest waiting escalation of the highest priority, claimed for ``user``."""
+        while (case_id := await self.queue.claim_next(user.username)) is not None:
+            case = await self.services.cases.get(case_id)
+            if case is None or not case.is_open:
+                await self.queue.done(case_id)
+                continue
+            try:
+                return await self.claim(case_id, user)
+            except Conflict:
+                await self.queue.done(case_id)
+        return None
+
+    async def reply(self, case_id: str, user: User, text: str) -> Case:
+        text = text.strip()
+        if not text:
+            raise CaseworkError(_("Write a reply first."))
+        if len(text) > MAX_REPLY:
+            raise CaseworkError(_("A reply can have at most {n} characters.").format(n=MAX_REPLY))
+        case = await self._open_case(case_id)
+        self._may_work_on(case, user)
+        sender = case.sender
+        if sender is None:
+            raise Conflict(_("The worker erased their data: there is nobody to write to."))
+        async with self._sessions.lock(sender):
+            case = await self._open_case(case_id)
+            if case.assignee is None:
+                await self.services.cases.assign(case, user.username, by=user.username)
+            session = await self._sessions.load(sender)
+            session.owner = operator_owner(case.assignee or user.username)
+            session.case_id = case.id
+            await self._sessions.save(session)
+            await self.services.cases.add_event(
+                case.id, "operator_message", {"by": user.username, "text": text}
+            )
+        await self.delivery.deliver(
+            sender,
+            [Outbound(text=text, author="operator", author_name=user.display_name)],
+        )
+        # An operator answered: the escalation has done its job.
+        await self.queue.done(case.id)
+        return case
+
+    async def note(self, case_id: str, user: User, text: str) -> None:
+        text = text.strip()
+        if not text:
+            raise CaseworkError(_("Write a note first."))
+        await self.case(case_id)
+        await self.services.cases.add_note(case_id, user.username, text[:MAX_REPLY])
+
+    async def set_status(self, case_id: str, user: User, status: Status) -> Case:
+        case = await self._open_case(case_id)
+        self._may_work_on(case, user)
+        if status in (Status.RESOLVED, Status.CLOSED):
+            return await self._close(case, user, status)
+        if status == Status.NEW:
+            return await self.release(case_id, user)
+        try:
+            await self.services.cases.set_status(case, status, by=user.username)
+        except CaseError as exc:
+            raise Conflict(str(exc)) from None
+        return case
+
+    async def reopen(self, case_id: str, user: User) -> Case:
+        case = await self.case(case_id)
+        try:
+            await self.services.cases.reopen(case, by=user.username)
+        except CaseError as exc:
+            raise Conflict(str(exc)) from None
+        return case
+
+    async def refer(self, case_id: str, user: User, partner: str, note: str) -> Case:
+        case = await self._open_case(case_id)
+        self._may_work_on(case, user)
+        if not partner.strip():
+            raise CaseworkError(_("Choose a partner to refer the case to."))
+        await self.services.cases.refer(
+            case, partner.strip()[:200], note.strip()[:1000], user.username
+        )
+        return case
+
+    async def referral_outcome(self, case_id: str, user: User, index: int, outcome: str) -> Case:
+        case = await self.case(case_id)
+        self._may_work_on(case, user)
+        try:
+            await self.services.cases.referral_outcome(case, index, outcome, user.username)
+        except CaseError as exc:
+            raise CaseworkError(str(exc)) from None
+        return case
+
+    async def release(self, case_id: str, user: User | None, *, reason: str = "") -> Case:
+        """Back on the queue for the next operator; the bot answers the worker meanwhile."""
+        case = await self._open_case(case_id)
+        by = user.username if user else "system"
+        if user is not None:
+            self._may_work_on(case, user)
+        try:
+            await self.queue.release(case_id)
+        except NotQueued:
+            kind = "emergency" if case.priority == Priority.CRITICAL.value else "human"
+            await self.queue.put(
+                Escalation(case.id, case.priority, kind, case.sender or "", case.summary[:200])
+            )
+        if case.assignee is not None:
+            await self.services.cases.assign(case, None, by=by)
+        if reason:
+            await self.services.cases.add_event(case.id, "released", {"by": by, "reason": reason})
+        if case.sender is not None:
+            async with self._sessions.lock(case.sender):
+                session = await self._sessions.load(case.sender)
+                if session.case_id == case.id:
+                    session.owner = BOT
+                    await self._sessions.save(session)
+            await self._tell_worker(
+                case,
+                lambda: _(
+                    "The person who was helping you had to stop. Your case {case} is back "
+                    "in our queue, and the next person on duty will write to you here."
+                ).format(case=case.id),
+            )
+        return case
+
+    async def transfer(self, case_id: str, user: User, to: str) -> Case:
+        case = await self._open_case(case_id)
+        self._may_work_on(case, user)
+        target = await self.users.get(to)
+        if target is None or target.disabled or target.role not in CASE_ROLES:
+            raise CaseworkError(_("{name} cannot take cases.").format(name=to))
+        with contextlib.suppress(NotQueued):
+            await self.queue.transfer(case_id, to)
+        await self.services.cases.assign(case, to, by=user.username)
+        if case.sender is not None:
+            async with self._sessions.lock(case.sender):
+                session = await self._sessions.load(case.sender)
+                if session.case_id == case.id and session.owner != BOT:
+                    session.owner = operator_owner(to)
+                    await self._sessions.save(session)
+        return case
+
+    async def _close(self, case: Case, user: User, status: Status) -> Case:
+        try:
+            await self.services.cases.set_status(case, status, by=user.username)
+        except CaseError as exc:
+            raise Conflict(str(exc)) from None
+        await self.queue.done(case.id)
+        if case.sender is None:
+            return case
+        async with self._sessions.lock(case.sender):
+            session = await self._sessions.load(case.sender)
+            if session.case_id == case.id:
+                session.owner, session.case_id = BOT, None
+                session.clear_flow()
+                await self._sessions.save(session)
+        await self._tell_worker(
+            case,
+            lambda: _(
+                "Your case {case} is now closed. Thank you for trusting us. Keep this case "
+                "number: if the problem comes back or you need help again, write here and "
+                "mention it. From now on the helpline's assistant answers you again; write "
+                '"menu" to see what it can do.'
+            ).format(case=case.id),
+        )
+        return case
+
+    async def _open_case(self, case_id: str) -> Case:
+        case = await self.case(case_id)
+        if not case.is_open:
+            raise Conflict(
+                _("Case {case} was {status} meanwhile: nothing was changed.").format(
+                    case=case.id, status=case.status
+                )
+            )
+        return case
+
+    async def _assign(self, case: Case, user: User) -> Case:
+        if case.assignee != user.username:
+            await self.services.cases.assign(case, user.username, by=user.username)
+        return case
+
+    def _may_work_on(self, case: Case, user: User) -> None:
+        if user.role not in CASE_ROLES:
+            raise NotAllowed(_("Your role cannot work on cases."))
+        if case.assignee not in (None, user.username) and user.role not in SUPERVISING:
+            raise NotAllowed(
+                _("Case {case} belongs to {name}; ask them or a supervisor.").format(
+                    case=case.id, name=case.assignee
+                )
+            )
+
+    async def _tell_worker(self, case: Case, text: Callable[[], str]) -> None:
+        """A message to the worker from the helpline, in the worker's language."""
+        if case.sender is None:
+            return
+        session = await self._sessions.load(case.sender)
+        with use_locale(session.locale or case.locale or "id"):
+            message = Outbound(text=text())
+        await self.delivery.deliver(case.sender, [message])

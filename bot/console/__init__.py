@@ -1,0 +1,268 @@
+"""The operator console: an aiohttp sub-application of server-rendered pages under /console.
+
+Sign-in, the live queue, cases and the audit log; translated (id/en) through Babel.
+Routes are registered when the app is built; resources are bound at start-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from bot.casework import Casework, CaseworkError
+from bot.config import Settings
+from bot.console import auth
+from bot.console.render import render
+from bot.i18n import SUPPORTED, _, use_locale
+from bot.kb import KnowledgeBase
+from bot.staffing import Presence
+from bot.store.audit import AuditLog
+from bot.store.events import Events, next_event
+from bot.store.keys import Keys
+from bot.store.users import LockedOut, User, UserStore
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+HEARTBEAT_SECONDS = 15.0
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+class Console:
+    settings: Settings
+    redis: Redis
+    keys: Keys
+    casework: Casework
+    users: UserStore
+    audit: AuditLog
+    presence: Presence
+    kb: KnowledgeBase
+    sessions: auth.SessionStore
+    events: Events
+
+    def __init__(self) -> None:
+        self._closing = asyncio.Event()
+
+    def setup(self, app: web.Application) -> None:
+        from bot.console import views
+
+        app.middlewares.append(self._middleware)
+        app.add_routes(views.routes())
+        app.add_routes(
+            [
+                web.get("/console/login", self.login_page),
+                web.post("/console/login", self.login),
+                web.post("/console/logout", self.logout),
+                web.get("/console/events", self.stream_events),
+                web.static("/console/static", STATIC),
+            ]
+        )
+        app.on_shutdown.append(self._on_shutdown)
+
+    def bind(
+        self,
+        settings: Settings,
+        redis: Redis,
+        keys: Keys,
+        casework: Casework,
+        users: UserStore,
+        audit: AuditLog,
+        presence: Presence,
+        kb: KnowledgeBase,
+    ) -> None:
+        self.settings, self.redis, self.keys = settings, redis, keys
+        self.casework, self.users, self.audit, self.presence, self.kb = (
+            casework,
+            users,
+            audit,
+            presence,
+            kb,
+        )
+        self.sessions = auth.SessionStore(redis, keys, settings.console_session_hours)
+        self.events = Events(redis, keys)
+        self._closing.clear()
+
+    async def close(self) -> None:
+        self._closing.set()
+
+    async def _on_shutdown(self, app: web.Application) -> None:
+        self._closing.set()
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: auth.Handler) -> web.StreamResponse:
+        if not request.path.startswith("/console") or request.path.startswith("/console/static"):
+            return await handler(request)
+        try:
+            user, session = await auth.current_user(request, self.sessions, self.users)
+        except RedisError as exc:
+            log.error("console: Redis unavailable: %s", exc)
+            return web.Response(status=503, text="The helpline's database is unavailable.")
+        request[auth.SIGNED] = auth.Signed(user, session.csrf if session else "", self)
+        with use_locale(self._locale(request, user)):
+            try:
+                if request.method == "POST" and request.path != "/console/login":
+                    submitted = await auth.submitted_csrf(request)
+                    if session is None or not auth.same(submitted, session.csrf):
+                        log.warning("console: missing or forged CSRF token from %s", request.remote)
+                        return await self._csrf_failed(request)
+                if user is not None:
+                    await self.presence.seen(user.username)
+                response = await handler(request)
+            except auth.Forbidden as exc:
+                log.warning(
+                    "console: %s (%s) may not %s", user and user.username, user and user.role, exc
+                )
+                response = render(
+                    request,
+                    "error.html",
+                    status=403,
+                    title=_("Not allowed"),
+                    message=_("Your role does not allow this page."),
+                )
+            except CaseworkError as exc:
+                response = render(
+                    request, "error.html", status=exc.status, title=_("Not done"), message=str(exc)
+                )
+        if not response.prepared:
+            response.headers.update(SECURITY_HEADERS)
+        return response
+
+    def _locale(self, request: web.Request, user: User | None) -> str:
+        chosen = request.query.get("lang") or request.cookies.get(auth.LANG_COOKIE)
+        if chosen in SUPPORTED:
+            return chosen
+        return user.locale if user else "id"
+
+    async def _csrf_failed(self, request: web.Request) -> web.Response:
+        form = await request.post() if request.content_type.endswith("urlencoded") else {}
+        kept = form.get("text") if isinstance(form.get("text"), str) else ""
+        return render(
+            request,
+            "error.html",
+            status=403,
+            title=_("This form has expired"),
+            message=_(
+                "For your safety the form was not accepted (its security token is missing "
+                "or wrong). Nothing was changed. Go back, reload the page and try again."
+            ),
+            kept=kept,
+        )
+
+    async def login_page(
+        self, request: web.Request, message: str = "", status: int = 200
+    ) -> web.Response:
+        if auth.signed_user(request) is not None and not message:
+            raise web.HTTPSeeOther("/console")
+        token = secrets.token_urlsafe(24)
+        response = render(
+            request,
+            "login.html",
+            status=status,
+            login_csrf=token,
+            message=message,
+            next=request.query.get("next", ""),
+        )
+        auth.set_cookie(response, auth.LOGIN_COOKIE, token, self.settings.cookie_secure)
+        return response
+
+    async def login(self, request: web.Request) -> web.StreamResponse:
+        form = await request.post()
+        if not auth.same(str(form.get("csrf_token", "")), request.cookies.get(auth.LOGIN_COOKIE)):
+            log.warning("console: login without a valid form token from %s", request.remote)
+            return await self._csrf_failed(request)
+        username = str(form.get("username", "")).strip()
+        password = str(form.get("password", ""))
+        try:
+            user = await self.users.authenticate(username, password)
+        except LockedOut as exc:
+            log.warning("console: login to locked account %r from %s", username, request.remote)
+            await self.audit.record(username, "login_locked", remote=request.remote or "")
+            minutes = max(1, exc.seconds_left // 60)
+            return await self.login_page(
+                request,
+                _(
+                    "Too many wrong passwords: this account is locked for {minutes} minutes. "
+                    "An admin can reset the password."
+                ).format(minutes=minutes),
+                status=429,
+            )
+        if user is None:
+            log.warning("console: failed login for %r from %s", username, request.remote)
+            await self.audit.record(username, "login_failed", remote=request.remote or "")
+            return await self.login_page(request, _("Wrong username or password."), status=401)
+        token, _session = await self.sessions.create(user.username)
+        await self.audit.record(user.username, "login", remote=request.remote or "")
+        target = str(form.get("next", ""))
+        if not target.startswith("/console") or target.startswith("//"):
+            target = "/console"
+        response = web.HTTPSeeOther(target)
+        auth.set_cookie(response, auth.SESSION_COOKIE, token, self.settings.cookie_secure)
+        response.del_cookie(auth.LOGIN_COOKIE, path="/console")
+        raise response
+
+    async def logout(self, request: web.Request) -> web.StreamResponse:
+        token = request.cookies.get(auth.SESSION_COOKIE)
+        user = auth.signed_user(request)
+        if token:
+            await self.sessions.end(token)
+        if user is not None:
+            await self.presence.gone(user.username)
+            await self.audit.record(user.username, "logout", remote=request.remote or "")
+        response = web.HTTPSeeOther("/console/login")
+        response.del_cookie(auth.SESSION_COOKIE, path="/console")
+        raise response
+
+    async def stream_events(self, request: web.Request) -> web.StreamResponse:
+        """Server-sent events: the console's live queue and case pages refresh on them."""
+        user = auth.signed_user(request)
+        if user is None:
+            raise web.HTTPUnauthorized(text="sign in first")
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "text/event-stream",
+                "Cache-Control": "no-store",
+                "X-Accel-Buffering": "no",
+            }
+        )
+        await response.prepare(request)
+        await response.write(b"retry: 2000\n\n")
+        try:
+            async with self.events.subscribe() as pubsub:
+                await response.write(b"event: ready\ndata: {}\n\n")
+                beat = asyncio.get_running_loop().time()
+                while not self._closing.is_set():
+                    event = await next_event(pubsub, 1.0)
+                    if event is not None:
+                        await response.write(_sse(event))
+                    now = asyncio.get_running_loop().time()
+                    if now - beat >= HEARTBEAT_SECONDS:
+                        beat = now
+                        await self.presence.seen(user.username)
+                        await response.write(b": keep-alive\n\n")
+        except (ConnectionResetError, RuntimeError):
+            pass
+        except RedisError as exc:
+            log.warning("console events: %s", exc)
+        return response
+
+
+def _sse(event: dict[str, Any]) -> bytes:
+    import json
+
+    return f"event: helpline\ndata: {json.dumps(event, ensure_ascii=False)}\n\n".encode()

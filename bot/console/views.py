@@ -1,0 +1,355 @@
+"""Console pages: the live queue, the case list and search, a case, the audit log, users."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from bot.casework import CASE_ROLES, CaseworkError
+from bot.console.auth import SIGNED, allowed, requires, signed_user
+from bot.console.render import render
+from bot.i18n import N_, _
+from bot.nlu.countries import COUNTRIES
+from bot.store.cases import REFERRAL_OUTCOMES, Case, CaseFilter, Priority, Status
+from bot.store.users import User
+
+if TYPE_CHECKING:
+    from bot.console import Console
+
+PAGE_SIZE = 50
+
+DONE_MESSAGES = {
+    "claimed": N_("You have claimed this case. The worker was told that you joined."),
+    "replied": N_("Your reply was sent to the worker."),
+    "noted": N_("Note added."),
+    "status": N_("Status changed."),
+    "closed": N_("The case is closed; the worker got the closing message."),
+    "referred": N_("Referral recorded."),
+    "outcome": N_("Referral outcome recorded."),
+    "released": N_("The case is back on the queue."),
+    "transferred": N_("The case was transferred."),
+    "reopened": N_("The case is open again."),
+    "empty": N_("Nobody is waiting right now."),
+}
+
+STATUS_LABELS = {
+    Status.NEW.value: N_("new"),
+    Status.CLAIMED.value: N_("claimed"),
+    Status.WAITING.value: N_("waiting for worker"),
+    Status.REFERRED.value: N_("referred"),
+    Status.RESOLVED.value: N_("resolved"),
+    Status.CLOSED.value: N_("closed"),
+}
+PRIORITY_LABELS = {
+    Priority.CRITICAL.value: N_("emergency"),
+    Priority.HIGH.value: N_("high"),
+    Priority.NORMAL.value: N_("normal"),
+}
+OUTCOME_LABELS = {
+    "pending": N_("pending"),
+    "accepted": N_("accepted"),
+    "declined": N_("declined"),
+    "resolved": N_("resolved"),
+    "no_response": N_("no response"),
+}
+
+
+def _console(request: web.Request) -> Console:
+    console: Console = request[SIGNED].console
+    return console
+
+
+def _user(request: web.Request) -> User:
+    user = request[SIGNED].user
+    assert user is not None, "guarded by @requires"
+    return user
+
+
+def _done_message(request: web.Request) -> str:
+    done = request.query.get("done", "")
+    return _(DONE_MESSAGES[done]) if done in DONE_MESSAGES else ""
+
+
+def _labels() -> dict[str, Any]:
+    return {
+        "status_labels": {k: _(v) for k, v in STATUS_LABELS.items()},
+        "priority_labels": {k: _(v) for k, v in PRIORITY_LABELS.items()},
+        "outcome_labels": {k: _(v) for k, v in OUTCOME_LABELS.items()},
+        "countries": COUNTRIES,
+    }
+
+
+async def home(request: web.Request) -> web.StreamResponse:
+    user = signed_user(request)
+    if user is None:
+        raise web.HTTPSeeOther("/console/login")
+    raise web.HTTPSeeOther("/console/queue" if allowed(user, "cases") else "/console/content")
+
+
+async def _queue_context(console: Console) -> dict[str, Any]:
+    entries = await console.casework.queue.entries()
+    online = sorted(await console.presence.online())
+    return {
+        "waiting": [e for e in entries if e.holder is None],
+        "claimed": [e for e in entries if e.holder is not None],
+        "online": online,
+        **_labels(),
+    }
+
+
+@requires("cases")
+async def queue_page(request: web.Request) -> web.StreamResponse:
+    context = await _queue_context(_console(request))
+    done = request.query.get("done", "")
+    return render(
+        request,
+        "queue.html",
+        done=_(DONE_MESSAGES[done]) if done in DONE_MESSAGES else "",
+        **context,
+    )
+
+
+@requires("cases")
+async def queue_fragment(request: web.Request) -> web.StreamResponse:
+    return render(request, "_queue.html", **await _queue_context(_console(request)))
+
+
+@requires("cases")
+async def claim_next(request: web.Request) -> web.StreamResponse:
+    console, user = _console(request), _user(request)
+    case = await console.casework.claim_next(user)
+    if case is None:
+        raise web.HTTPSeeOther("/console/queue?done=empty")
+    await console.audit.record(user.username, "claim", case.id, "next", request.remote or "")
+    raise web.HTTPSeeOther(f"/console/cases/{case.id}?done=claimed")
+
+
+def _filters(request: web.Request) -> CaseFilter:
+    q = request.query
+    return CaseFilter(
+        text=q.get("q", "").strip()[:100],
+        status=q.get("status", "open"),
+        priority=q.get("priority", ""),
+        country=q.get("country", ""),
+        category=q.get("category", ""),
+        assignee=q.get("assignee", ""),
+    )
+
+
+@requires("cases")
+async def case_list(request: web.Request) -> web.StreamResponse:
+    console = _console(request)
+    filters = _filters(request)
+    try:
+        page = max(1, int(request.query.get("page", "1")))
+    except ValueError:
+        page = 1
+    cases, total = await console.casework.services.cases.search(
+        filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
+    users = await console.users.all()
+    return render(
+        request,
+        "cases.html",
+        cases=cases,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        filters=filters,
+        operators=[u.username for u in users if u.role in CASE_ROLES],
+        query=dict(request.query),
+        **_labels(),
+    )
+
+
+async def _case_context(console: Console, case: Case) -> dict[str, Any]:
+    timeline = await console.casework.services.cases.timeline(case.id)
+    entry = await console.casework.queue.find(case.id)
+    users = await console.users.all()
+    return {
+        "case": case,
+        "timeline": timeline,
+        "queued": entry,
+        "partners": _partners(console, case),
+        "operators": [u for u in users if u.role in CASE_ROLES and not u.disabled],
+        "outcomes": REFERRAL_OUTCOMES,
+        "next_statuses": _next_statuses(case),
+        **_labels(),
+    }
+
+
+def _next_statuses(case: Case) -> list[str]:
+    order = [Status.CLAIMED, Status.WAITING, Status.REFERRED, Status.RESOLVED, Status.CLOSED]
+    if not case.is_open:
+        return []
+    return [s.value for s in order if s.value != case.status]
+
+
+def _partners(console: Console, case: Case) -> list[str]:
+    """Who a case can be referred to: the directory for its country, and BP2MI."""
+    found: list[str] = []
+    referral = console.kb.referral(case.country) if case.country else None
+    if referral is not None:
+        found += [referral.embassy_name, referral.labour_department]
+        found += [str(p.get("name")) for p in referral.partners if p.get("name")]
+    found.append("BP2MI / KP2MI (Indonesia)")
+    return found
+
+
+@requires("cases")
+async def case_page(request: web.Request) -> web.StreamResponse:
+    console, user = _console(request), _user(request)
+    case = await console.casework.case(request.match_info["case_id"])
+    await console.audit.record(user.username, "view", case.id, remote=request.remote or "")
+    return render(
+        request,
+        "case.html",
+        done=_done_message(request),
+        **await _case_context(console, case),
+    )
+
+
+@requires("cases")
+async def case_timeline(request: web.Request) -> web.StreamResponse:
+    console = _console(request)
+    case = await console.casework.case(request.match_info["case_id"])
+    timeline = await console.casework.services.cases.timeline(case.id)
+    return render(request, "_timeline.html", case=case, timeline=timeline, **_labels())
+
+
+@requires("cases")
+async def case_action(request: web.Request) -> web.StreamResponse:
+    """Every change to a case: claim, reply, note, status, refer, outcome, release,
+    transfer, reopen. On an error the case page comes back with the message next to
+    the form and what the operator typed still in it."""
+    console, user = _console(request), _user(request)
+    case_id, action = request.match_info["case_id"], request.match_info["action"]
+    form = await request.post()
+    value = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    work = console.casework
+    done = action
+    try:
+        if action == "claim":
+            await work.claim(case_id, user)
+            done = "claimed"
+        elif action == "reply":
+            await work.reply(case_id, user, value.get("text", ""))
+            done = "replied"
+        elif action == "note":
+            await work.note(case_id, user, value.get("text", ""))
+            done = "noted"
+        elif action == "status":
+            try:
+                status = Status(value.get("status", ""))
+            except ValueError:
+                raise CaseworkError(_("Choose a status.")) from None
+            await work.set_status(case_id, user, status)
+            done = "closed" if status in (Status.CLOSED, Status.RESOLVED) else "status"
+            if status == Status.NEW:
+                done = "released"
+        elif action == "refer":
+            await work.refer(case_id, user, value.get("partner", ""), value.get("text", ""))
+            done = "referred"
+        elif action == "outcome":
+            await work.referral_outcome(
+                case_id, user, _int(value.get("index")), value.get("outcome", "")
+            )
+        elif action == "release":
+            await work.release(case_id, user, reason=value.get("text", ""))
+            done = "released"
+        elif action == "transfer":
+            await work.transfer(case_id, user, value.get("to", ""))
+            done = "transferred"
+        elif action == "reopen":
+            if not allowed(user, "supervise"):
+                raise_forbidden()
+            await work.reopen(case_id, user)
+            done = "reopened"
+        else:
+            raise web.HTTPNotFound()
+    except CaseworkError as exc:
+        await console.audit.record(
+            user.username, f"{action}_refused", case_id, str(exc), request.remote or ""
+        )
+        case = await work.case(case_id)
+        return render(
+            request,
+            "case.html",
+            status=exc.status,
+            error=str(exc),
+            error_form=action,
+            kept=value,
+            **await _case_context(console, case),
+        )
+    detail = value.get("status") or value.get("to") or value.get("partner") or ""
+    await console.audit.record(user.username, action, case_id, detail, request.remote or "")
+    raise web.HTTPSeeOther(f"/console/cases/{case_id}?done={done}#{_anchor(action)}")
+
+
+def _anchor(action: str) -> str:
+    return "reply" if action == "reply" else "top"
+
+
+def _int(raw: str | None) -> int:
+    try:
+        return int(raw or "")
+    except ValueError:
+        return -1
+
+
+def raise_forbidden() -> None:
+    from bot.console.auth import Forbidden
+
+    raise Forbidden("supervise")
+
+
+@requires("supervise")
+async def audit_page(request: web.Request) -> web.StreamResponse:
+    console = _console(request)
+    case_id = request.query.get("case", "").strip()
+    username = request.query.get("user", "").strip()
+    entries = await console.audit.recent(300, case_id=case_id, user=username)
+    return render(request, "audit.html", entries=entries, case_id=case_id, username=username)
+
+
+@requires("users")
+async def users_page(request: web.Request) -> web.StreamResponse:
+    console = _console(request)
+    users = await console.users.all()
+    online = await console.presence.online()
+    return render(request, "users.html", users=users, online=online)
+
+
+@requires("content")
+async def content_page(request: web.Request) -> web.StreamResponse:
+    console = _console(request)
+    kb = console.kb
+    rows = []
+    for topic in sorted({key[0] for key in kb.answers}):
+        cells = []
+        for country in ("general", *COUNTRIES):
+            langs = {}
+            for lang in ("id", "en"):
+                answer = kb.answers.get((topic, country, lang))
+                langs[lang] = answer
+            cells.append((country, langs))
+        rows.append((topic, cells))
+    return render(request, "content.html", rows=rows, countries=("general", *COUNTRIES))
+
+
+def routes() -> list[web.RouteDef]:
+    return [
+        web.get("/console", home),
+        web.get("/console/", home),
+        web.get("/console/queue", queue_page),
+        web.get("/console/queue/fragment", queue_fragment),
+        web.post("/console/queue/next", claim_next),
+        web.get("/console/cases", case_list),
+        web.get("/console/cases/{case_id}", case_page),
+        web.get("/console/cases/{case_id}/timeline", case_timeline),
+        web.post("/console/cases/{case_id}/{action}", case_action),
+        web.get("/console/audit", audit_page),
+        web.get("/console/users", users_page),
+        web.get("/console/content", content_page),
+    ]

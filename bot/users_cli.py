@@ -1,0 +1,105 @@
+"""`helpline users add|passwd|list`: console accounts, from the server's shell.
+
+Uses HELPLINE_REDIS_URL; without it, the private Redis of `helpline run` (running, or
+started for the moment on the same data folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import secrets
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from bot.app import connect_redis
+from bot.config import Settings
+from bot.redis_server import private_redis, running_private_redis
+from bot.store.keys import Keys
+from bot.store.users import Role, UserError, UserStore
+
+
+@contextmanager
+def redis_url(settings: Settings) -> Iterator[str]:
+    if settings.redis_url:
+        yield settings.redis_url
+        return
+    data = settings.data_dir / "redis"
+    running = running_private_redis(data)
+    if running:
+        yield running
+        return
+    with private_redis(data) as url:
+        yield url
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("password: ")
+    if first != getpass.getpass("again: "):
+        raise UserError("the two passwords differ")
+    return first
+
+
+async def _with_store(settings: Settings, url: str, action: str, args: argparse.Namespace) -> int:
+    redis = connect_redis(url)
+    try:
+        store = UserStore(redis, Keys(settings.key_prefix))
+        if action == "add":
+            user = await store.add(
+                args.username, _password(args), Role(args.role), args.name or "", args.locale
+            )
+            print(f"added {user.username} ({user.role})", file=sys.stderr)
+        elif action == "passwd":
+            await store.set_password(args.username, _password(args))
+            print(f"password of {args.username} changed; lockout cleared", file=sys.stderr)
+        else:
+            for user in await store.all():
+                state = " (disabled)" if user.disabled else ""
+                print(f"{user.username}\t{user.role}\t{user.display_name}{state}")
+    finally:
+        await redis.aclose()
+    return 0
+
+
+def users_command(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    try:
+        with redis_url(settings) as url:
+            return asyncio.run(_with_store(settings, url, args.users_command, args))
+    except UserError as exc:
+        print(f"helpline users: {exc}", file=sys.stderr)
+        return 1
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    users = commands.add_parser("users", help="console accounts")
+    sub = users.add_subparsers(dest="users_command", required=True)
+    add = sub.add_parser("add", help="add a console user")
+    add.add_argument("username")
+    add.add_argument("--role", choices=[r.value for r in Role], default=Role.OPERATOR.value)
+    add.add_argument("--name", help="the name workers and colleagues see")
+    add.add_argument("--locale", choices=["id", "en"], default="id")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    passwd = sub.add_parser("passwd", help="set a new password (also lifts a lockout)")
+    passwd.add_argument("username")
+    passwd.add_argument("--password-stdin", action="store_true")
+    sub.add_parser("list", help="list console users")
+    for parser in (users, add, passwd):
+        parser.set_defaults(func=users_command)
+    sub.choices["list"].set_defaults(func=users_command)
+
+
+async def ensure_first_admin(store: UserStore) -> str | None:
+    """On a helpline with no users yet, an admin with a random password (returned once)."""
+    if await store.count():
+        return None
+    password = secrets.token_urlsafe(12)
+    try:
+        await store.add("admin", password, Role.ADMIN, "Admin", "en")
+    except UserError:
+        return None
+    return password

@@ -1,0 +1,79 @@
+"""An operator using the console over HTTP, with a cookie jar of their own."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from bot.store.users import Role
+from tests.chat import Chat
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Operator:
+    session: aiohttp.ClientSession
+    base: str
+    username: str
+    csrf: str = ""
+
+    @classmethod
+    def anonymous(cls, chat: Chat, username: str) -> Operator:
+        jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1 too
+        return cls(aiohttp.ClientSession(cookie_jar=jar), chat.base, username)
+
+    @classmethod
+    async def signed_in(cls, chat: Chat, username: str, role: Role = Role.OPERATOR) -> Operator:
+        await chat.console.users.add(username, PASSWORD, role, username.title(), "en")
+        operator = cls.anonymous(chat, username)
+        status, _ = await operator.login(PASSWORD)
+        assert status == 200, f"{username} could not sign in"
+        return operator
+
+    async def close(self) -> None:
+        await self.session.close()
+
+    async def login(self, password: str) -> tuple[int, str]:
+        async with self.session.get(f"{self.base}/console/login") as response:
+            token = CSRF.findall(await response.text())[0]
+        form = {"username": self.username, "password": password, "csrf_token": token}
+        async with self.session.post(f"{self.base}/console/login", data=form) as response:
+            page = await response.text()
+            if response.status == 200:
+                self.csrf = CSRF.findall(page)[0]
+            return response.status, page
+
+    async def get(self, path: str) -> tuple[int, str]:
+        async with self.session.get(f"{self.base}{path}", allow_redirects=False) as response:
+            return response.status, await response.text()
+
+    async def post(
+        self, path: str, form: dict[str, Any] | None = None, csrf: str | None = None
+    ) -> tuple[int, str, str]:
+        """Status, page, and where a redirect went (the final URL's path)."""
+        data = dict(form or {})
+        if csrf is None:
+            data["csrf_token"] = self.csrf
+        elif csrf:
+            data["csrf_token"] = csrf
+        async with self.session.post(f"{self.base}{path}", data=data) as response:
+            return response.status, await response.text(), response.url.path
+
+    async def events(self, count: int, seconds: float = 10) -> list[dict[str, Any]]:
+        """The next ``count`` helpline events the console receives."""
+        found: list[dict[str, Any]] = []
+        url = f"{self.base}/console/events"
+        async with self.session.get(url, timeout=aiohttp.ClientTimeout(total=seconds)) as resp:
+            async for raw in resp.content:
+                line = raw.decode().rstrip("\n")
+                if line.startswith("data: {") and '"type"' in line:
+                    found.append(json.loads(line[6:]))
+                    if len(found) >= count:
+                        break
+        return found

@@ -1,0 +1,258 @@
+"""The operator console over HTTP, against the whole bot (real Redis, real Rasa server):
+sign-in and its failures, CSRF, roles, and the relay from claim to close."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.app import RUNNER
+from bot.messages import Inbound
+from bot.store.users import MAX_FAILURES, Role
+from tests.chat import Chat, Worker
+from tests.conftest import make_settings
+from tests.console import PASSWORD, Operator
+
+pytestmark = pytest.mark.rasa
+
+
+@pytest.fixture
+async def operator(chat: Chat) -> AsyncIterator[Operator]:
+    signed_in = await Operator.signed_in(chat, "sari")
+    yield signed_in
+    await signed_in.close()
+
+
+async def _emergency(chat: Chat) -> tuple[Worker, str]:
+    worker = await chat.new_worker()
+    await worker.say("tolong majikan saya pukul saya setiap hari")
+    case = await chat.services.cases.open_case_of(worker.sender)
+    assert case is not None and case.priority == "critical", worker.texts()
+    return worker, case.id
+
+
+async def _timeline_kinds(chat: Chat, case_id: str) -> list[str]:
+    return [e["kind"] for e in await chat.services.cases.timeline(case_id)]
+
+
+async def test_wrong_passwords_then_lockout_even_for_the_right_one(chat: Chat) -> None:
+    await chat.console.users.add("budi", PASSWORD, Role.OPERATOR)
+    operator = Operator.anonymous(chat, "budi")
+    try:
+        status, page = await operator.login("wrong password")
+        assert status == 401 and "Wrong username or password" in page
+        for _ in range(MAX_FAILURES - 1):
+            await operator.login("still wrong")
+        status, page = await operator.login(PASSWORD)
+        assert status == 429 and "locked" in page
+        status, _page = await operator.get("/console/queue")
+        assert status == 303, "a locked-out user must not be signed in"
+    finally:
+        await operator.close()
+    actions = [e.action for e in await chat.console.audit.recent(user="budi")]
+    assert actions.count("login_failed") == MAX_FAILURES and "login_locked" in actions
+
+
+async def test_missing_or_forged_csrf_tokens_change_nothing(chat: Chat, operator: Operator) -> None:
+    _worker, case_id = await _emergency(chat)
+    before = await _timeline_kinds(chat, case_id)
+    for token in ("", "forged-token"):
+        status, page, _ = await operator.post(
+            f"/console/cases/{case_id}/note", {"text": "my note"}, csrf=token
+        )
+        assert status == 403 and "not accepted" in page
+        assert "my note" in page, "what the operator typed is shown back, not lost"
+    assert await _timeline_kinds(chat, case_id) == before
+    # Logging in also needs the login form's own token.
+    async with operator.session.post(
+        f"{chat.base}/console/login", data={"username": "sari", "password": PASSWORD}
+    ) as response:
+        assert response.status == 403
+
+
+async def test_roles_are_enforced(chat: Chat, operator: Operator) -> None:
+    editor = await Operator.signed_in(chat, "edi", Role.EDITOR)
+    try:
+        assert (await operator.get("/console/audit"))[0] == 403
+        assert (await operator.get("/console/users"))[0] == 403
+        assert (await editor.get("/console/cases"))[0] == 403
+        assert (await editor.get("/console/queue/fragment"))[0] == 403
+        assert (await editor.get("/console/content"))[0] == 200
+        _worker, case_id = await _emergency(chat)
+        status, _page, _ = await editor.post(f"/console/cases/{case_id}/claim")
+        assert status == 403
+        assert (await chat.services.cases.get(case_id)).assignee is None  # type: ignore[union-attr]
+    finally:
+        await editor.close()
+    anonymous = Operator.anonymous(chat, "nobody")
+    try:
+        status, _page = await anonymous.get("/console/cases")
+        assert status == 303
+    finally:
+        await anonymous.close()
+
+
+async def test_claim_reply_close_and_the_bot_answers_again(chat: Chat, operator: Operator) -> None:
+    events = asyncio.create_task(operator.events(2))
+    await asyncio.sleep(0.2)
+    worker, case_id = await _emergency(chat)
+    # The console hears of the new case and of its escalation.
+    assert [(e["type"], e["case_id"]) for e in await events] == [
+        ("case", case_id),
+        ("escalation", case_id),
+    ]
+    status, page = await operator.get("/console/queue/fragment")
+    assert status == 200 and case_id in page
+
+    status, page, where = await operator.post(f"/console/cases/{case_id}/claim")
+    assert status == 200 and where == f"/console/cases/{case_id}"
+    assert "You have claimed this case" in page
+    await worker.until(lambda seen: "Sari from our team has joined" in seen[-1]["text"])
+
+    # While the operator owns the conversation the bot says nothing; the case gets it.
+    await worker.say("saya di kamar mandi sekarang, takut")
+    assert worker.last == []
+    assert (
+        "saya di kamar mandi sekarang, takut"
+        in (await operator.get(f"/console/cases/{case_id}/timeline"))[1]
+    )
+
+    status, page, _ = await operator.post(
+        f"/console/cases/{case_id}/reply", {"text": "Kami di sini. Apakah pintunya terkunci?"}
+    )
+    assert status == 200 and "Your reply was sent" in page
+    seen = await worker.until(lambda seen: seen[-1]["from"] == "operator")
+    assert seen[-1]["text"] == "Kami di sini. Apakah pintunya terkunci?"
+    assert seen[-1]["name"] == "Sari"
+    assert await chat.queue.find(case_id) is None, "an answered escalation leaves the queue"
+
+    status, page, _ = await operator.post(f"/console/cases/{case_id}/status", {"status": "closed"})
+    assert status == 200 and "The case is closed" in page
+    await worker.until(lambda seen: f"{case_id} is now closed" in seen[-1]["text"])
+    await worker.say("halo")
+    assert worker.last, "after closing, the bot answers again"
+    kinds = await _timeline_kinds(chat, case_id)
+    for kind in ("assigned", "worker_message", "operator_message", "status"):
+        assert kind in kinds
+    audit = {(e.action, e.case_id) for e in await chat.console.audit.recent(case_id=case_id)}
+    assert {("claim", case_id), ("reply", case_id), ("status", case_id), ("view", case_id)} <= audit
+
+
+async def test_a_reply_to_a_case_closed_meanwhile_is_refused_and_kept(
+    chat: Chat, operator: Operator
+) -> None:
+    worker, case_id = await _emergency(chat)
+    await operator.post(f"/console/cases/{case_id}/claim")
+    supervisor = await Operator.signed_in(chat, "susi", Role.SUPERVISOR)
+    try:
+        await supervisor.post(f"/console/cases/{case_id}/status", {"status": "closed"})
+    finally:
+        await supervisor.close()
+    text = "Jangan khawatir, kami akan bantu <b>segera</b>"
+    status, page, _ = await operator.post(f"/console/cases/{case_id}/reply", {"text": text})
+    assert status == 409 and "closed meanwhile" in page
+    assert "Jangan khawatir, kami akan bantu &lt;b&gt;segera&lt;/b&gt;" in page
+    seen = await worker.until(lambda seen: "is now closed" in seen[-1]["text"])
+    assert not any(m["text"] == text for m in seen)
+
+
+async def test_another_operators_case_is_not_yours_to_answer(
+    chat: Chat, operator: Operator
+) -> None:
+    _worker, case_id = await _emergency(chat)
+    await operator.post(f"/console/cases/{case_id}/claim")
+    other = await Operator.signed_in(chat, "tono")
+    try:
+        status, page, _ = await other.post(f"/console/cases/{case_id}/claim")
+        assert status == 409 and "claimed this case already" in page
+        status, page, _ = await other.post(f"/console/cases/{case_id}/reply", {"text": "hi"})
+        assert status == 403 and "belongs to sari" in page
+        status, _page, _ = await other.post(f"/console/cases/{case_id}/reopen")
+        assert status == 403
+    finally:
+        await other.close()
+
+
+async def test_markup_from_a_worker_is_shown_as_text(chat: Chat, operator: Operator) -> None:
+    worker = await chat.new_worker()
+    await worker.say("<script>alert(1)</script> tolong saya dipukul majikan")
+    case = await chat.services.cases.open_case_of(worker.sender)
+    assert case is not None
+    status, page = await operator.get(f"/console/cases/{case.id}")
+    assert status == 200
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
+
+
+async def test_notes_referrals_transfer_and_search(chat: Chat, operator: Operator) -> None:
+    _worker, case_id = await _emergency(chat)
+    await operator.post(f"/console/cases/{case_id}/claim")
+    await operator.post(f"/console/cases/{case_id}/note", {"text": "called the shelter"})
+    status, page, _ = await operator.post(
+        f"/console/cases/{case_id}/refer", {"partner": "BP2MI / KP2MI (Indonesia)", "text": "x"}
+    )
+    assert status == 200 and "Referral recorded" in page
+    await operator.post(f"/console/cases/{case_id}/outcome", {"index": "0", "outcome": "accepted"})
+    case = await chat.services.cases.get(case_id)
+    assert case is not None and case.status == "referred"
+    assert case.referrals[0]["outcome"] == "accepted"
+    await (await Operator.signed_in(chat, "wati")).close()
+    status, page, _ = await operator.post(f"/console/cases/{case_id}/transfer", {"to": "wati"})
+    assert status == 200
+    case = await chat.services.cases.get(case_id)
+    assert case is not None and case.assignee == "wati"
+    status, page = await operator.get(f"/console/cases?q={case_id}&status=")
+    assert status == 200 and re.search(rf'href="/console/cases/{case_id}"', page)
+    status, page = await operator.get("/console/cases?status=closed")
+    assert case_id not in page
+    status, page = await operator.get("/console/cases?assignee=wati&status=open")
+    assert case_id in page
+
+
+async def test_a_restart_in_the_middle_of_a_relay_loses_nothing(
+    redis_url: str, rasa_url: str, key_prefix: str
+) -> None:
+    settings = make_settings(redis_url, rasa_url, key_prefix)
+    async with Chat.serve(settings) as chat:
+        operator = await Operator.signed_in(chat, "sari")
+        worker, case_id = await _emergency(chat)
+        await operator.post(f"/console/cases/{case_id}/claim")
+        await operator.post(f"/console/cases/{case_id}/reply", {"text": "sebelum restart"})
+        await operator.close()
+        token, conversation = worker.token, worker.conversation_id
+        inbox = chat.app[RUNNER].inbox
+    # Between the two processes the worker's message is accepted (as a webhook would be).
+    await inbox.accept(Inbound("webchat", conversation, "m-while-down", "masih di sini"))
+    async with Chat.serve(settings) as chat:
+        for _ in range(50):
+            kinds = await chat.services.cases.timeline(case_id)
+            if any(e.get("text") == "masih di sini" for e in kinds):
+                break
+            await asyncio.sleep(0.1)
+        else:
+            pytest.fail("the message accepted while the bot was down was never handled")
+        worker = Worker(chat.session, chat.base, conversation, token)
+        seen = await worker.until(lambda seen: seen[-1]["text"] == "sebelum restart")
+        assert [m["text"] for m in seen if m["from"] == "operator"] == ["sebelum restart"]
+        # The bot stayed silent: the operator still owns the conversation, so nothing
+        # was said to the worker after the operator's reply.
+        said = [m for _, m in await chat.services.outbox.read(worker.sender)]
+        assert said[-1]["text"] == "sebelum restart"
+        session = await chat.services.sessions.load(worker.sender)
+        assert session.owner == "operator:sari"
+        operator = Operator.anonymous(chat, "sari")
+        try:
+            assert (await operator.login(PASSWORD))[0] == 200
+            status, _page, _ = await operator.post(
+                f"/console/cases/{case_id}/reply", {"text": "sesudah restart"}
+            )
+            assert status == 200
+        finally:
+            await operator.close()
+        seen = await worker.until(lambda seen: seen[-1]["text"] == "sesudah restart")
+        assert [m["text"] for m in seen if m["from"] == "operator"] == [
+            "sebelum restart",
+            "sesudah restart",
+        ]
