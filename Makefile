@@ -34,7 +34,7 @@ i18n-extract: $(VENV)/.installed
 		--sort-output --project pmi-helpline -o locales/messages.pot .
 
 i18n-update: i18n-extract
-	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-location
+	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --ignore-obsolete
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -49,7 +49,8 @@ evaluate: setup
 	$(BIN)/helpline nlu evaluate
 
 bench: setup
-	$(BIN)/python bench/webchat_load.py
+	$(BIN)/python -m bench.webchat_load
+	$(BIN)/python -m bench.console_load
 
 clean:
 	rm -rf $(VENV) $(RASA_VENV) models reports

@@ -6,28 +6,21 @@ Prints the median, p95 and p99 time from sending a non-emergency message to havi
 replies, and the bot process's resident memory (current and peak).
 
 Targets (issue 3): p95 <= 300 ms; bot process < 200 MB resident.
-Run: .venv/bin/python bench/webchat_load.py [--conversations 20] [--rounds 3]
+Run: .venv/bin/python -m bench.webchat_load [--conversations 20] [--rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
-from pathlib import Path
 
 import aiohttp
 
-from bot.net import free_port
+from bench.stack import helpline_stack
 from bot.nlu.metrics import percentile
-from bot.nlu.rasa_env import RasaProject, rasa_server, stop_process
-from bot.redis_server import private_redis
 
 SCRIPT: list[dict[str, str]] = [
     {"text": "halo kak"},
@@ -43,12 +36,6 @@ SCRIPT: list[dict[str, str]] = [
     {"text": "where can I get a free lawyer"},
     {"text": "dadah"},
 ]
-
-
-def _memory_kb(pid: int) -> tuple[int, int]:
-    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-    fields = dict(line.split(":", 1) for line in lines if ":" in line)
-    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
 
 
 async def _conversation(base: str, rounds: int, latencies: list[float]) -> None:
@@ -67,17 +54,6 @@ async def _conversation(base: str, rounds: int, latencies: list[float]) -> None:
                 latencies.append((time.perf_counter() - started) * 1000)
 
 
-def _wait_http(url: str, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit(f"{url} did not answer within {seconds} s")
-
-
 async def _load(base: str, conversations: int, rounds: int, latencies: list[float]) -> None:
     await asyncio.gather(*(_conversation(base, rounds, latencies) for _ in range(conversations)))
 
@@ -87,40 +63,13 @@ def main() -> int:
     parser.add_argument("--conversations", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    project = RasaProject.default()
-    model, _ = project.train()
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        private_redis(Path(tmp) / "redis") as redis_url,
-        rasa_server(project, free_port(), model=model) as nlu_url,
-    ):
-        port = free_port()
-        env = dict(
-            os.environ,
-            HELPLINE_REDIS_URL=redis_url,
-            HELPLINE_NLU_URL=nlu_url,
-            HELPLINE_PORT=str(port),
-            HELPLINE_RATE_LIMIT="1000",
-            HELPLINE_KEY_PREFIX="bench",
-        )
-        bot = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "run"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            _wait_http(f"{base}/healthz", 60)
-            asyncio.run(_load(base, 1, 1, []))  # warm-up
-            latencies: list[float] = []
-            started = time.perf_counter()
-            asyncio.run(_load(base, args.conversations, args.rounds, latencies))
-            elapsed = time.perf_counter() - started
-            rss, peak = _memory_kb(bot.pid)
-        finally:
-            stop_process(bot)
+    with helpline_stack() as stack:
+        asyncio.run(_load(stack.base, 1, 1, []))  # warm-up
+        latencies: list[float] = []
+        started = time.perf_counter()
+        asyncio.run(_load(stack.base, args.conversations, args.rounds, latencies))
+        elapsed = time.perf_counter() - started
+        rss, peak = stack.memory_kb()
     rate = len(latencies) / elapsed
     print(f"conversations at once : {args.conversations}")
     print(f"messages              : {len(latencies)} in {elapsed:.1f} s ({rate:.0f}/s)")

@@ -87,9 +87,7 @@ class Worker:
         found: list[dict[str, Any]] = []
         url = f"{self.base}/api/chat/events?token={self.token}"
         try:
-            async with self.session.get(
-                url, timeout=aiohttp.ClientTimeout(total=seconds)
-            ) as resp:
+            async with self.session.get(url, timeout=aiohttp.ClientTimeout(total=seconds)) as resp:
                 async for raw in resp.content:
                     line = raw.decode().rstrip("\n")
                     if line.startswith("data: "):
