@@ -7,7 +7,6 @@ workers) are opened once at start-up and closed at shutdown, in cleanup contexts
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -36,6 +35,7 @@ from bot.store.keys import Keys
 from bot.store.outbox import Outbox
 from bot.store.sessions import SessionStore
 from bot.store.users import UserStore
+from bot.tasks import stop_tasks
 from flows.base import Services
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -134,9 +134,7 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
         settings, redis, keys, casework, users, AuditLog(redis, keys), presence, services.kb
     )
     yield
-    watching.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await watching
+    await stop_tasks([watching])
     await app[CONSOLE].close()
     await runner.stop()
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.delivery import Delivery
-from bot.i18n import _, use_locale
+from bot.i18n import N_, _, use_locale
 from bot.messages import Outbound
 from bot.store.cases import Case, CaseError, Priority, Status
 from bot.store.escalations import AlreadyClaimed, Escalation, NotQueued, RedisEscalationQueue
@@ -28,6 +28,16 @@ log = logging.getLogger(__name__)
 SUPERVISING = frozenset({Role.SUPERVISOR.value, Role.ADMIN.value})
 CASE_ROLES = frozenset({Role.OPERATOR.value, *SUPERVISING})
 MAX_REPLY = 4000
+
+# How the console names each status.
+STATUS_LABELS = {
+    Status.NEW.value: N_("new"),
+    Status.CLAIMED.value: N_("claimed"),
+    Status.WAITING.value: N_("waiting for worker"),
+    Status.REFERRED.value: N_("referred"),
+    Status.RESOLVED.value: N_("resolved"),
+    Status.CLOSED.value: N_("closed"),
+}
 
 
 class CaseworkError(Exception):
@@ -268,7 +278,7 @@ class Casework:
         if not case.is_open:
             raise Conflict(
                 _("Case {case} was {status} meanwhile: nothing was changed.").format(
-                    case=case.id, status=case.status
+                    case=case.id, status=_(STATUS_LABELS.get(case.status, case.status))
                 )
             )
         return case

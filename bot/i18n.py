@@ -69,3 +69,12 @@ def format_date(value: dt.date | dt.datetime) -> str:
 
 def format_datetime(value: dt.datetime) -> str:
     return _format_datetime(value, format="short", locale=Locale.parse(_locale.get()))
+
+
+def preferred_language(accept_language: str) -> str:
+    """The first supported language in an Accept-Language header, else the default."""
+    for part in accept_language.split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in SUPPORTED:
+            return code
+    return DEFAULT_LOCALE

@@ -24,6 +24,7 @@ from bot.store.cases import Priority
 from bot.store.escalations import QueueEntry, RedisEscalationQueue
 from bot.store.events import Events
 from bot.store.keys import Keys
+from bot.tasks import being_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +52,13 @@ class QueueWatch:
         while True:
             try:
                 await self.tick()
-            except RedisError as exc:
-                log.warning("queue watch: Redis unavailable: %s", exc)
-            except Exception:
-                log.exception("queue watch failed; trying again")
+            except Exception as exc:
+                if being_cancelled():
+                    raise asyncio.CancelledError from exc
+                if isinstance(exc, RedisError):
+                    log.warning("queue watch: Redis unavailable: %s", exc)
+                else:
+                    log.exception("queue watch failed; trying again")
             await asyncio.sleep(every)
 
     async def tick(self) -> None:

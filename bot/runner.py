@@ -7,7 +7,6 @@ died is claimed again by another (or by this one after a restart).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -18,6 +17,7 @@ from redis.exceptions import RedisError
 from bot.dispatch import Dispatcher
 from bot.messages import Inbound, Outbound
 from bot.store.inbox import Inbox
+from bot.tasks import being_cancelled, stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +48,7 @@ class InboxRunner:
         self._tasks.append(asyncio.create_task(self._reclaim()))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(self._tasks)
         self._tasks = []
 
     async def submit(self, inbound: Inbound) -> str | None:
@@ -89,7 +85,9 @@ class InboxRunner:
             await self._handle(entry_id, inbound)
         except RedisError:
             raise
-        except Exception:
+        except Exception as exc:
+            if being_cancelled():
+                raise asyncio.CancelledError from exc
             log.exception("handling %s from %s failed", entry_id, inbound.sender)
 
     async def _work(self) -> None:
@@ -98,6 +96,8 @@ class InboxRunner:
                 for entry_id, inbound in await self.inbox.read(self.consumer, count=1):
                     await self._handle_or_leave(entry_id, inbound)
             except RedisError as exc:
+                if being_cancelled():
+                    raise asyncio.CancelledError from exc
                 log.warning("inbox unavailable, retrying: %s", exc)
                 await asyncio.sleep(1)
 
@@ -110,5 +110,7 @@ class InboxRunner:
                     log.warning("reclaimed %s from %s", entry_id, inbound.sender)
                     await self._handle_or_leave(entry_id, inbound)
             except RedisError as exc:
+                if being_cancelled():
+                    raise asyncio.CancelledError from exc
                 log.warning("inbox reclaim failed: %s", exc)
             await asyncio.sleep(self._reclaim_idle_ms / 4000)

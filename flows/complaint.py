@@ -9,7 +9,7 @@ from bot.messages import Button
 from bot.store.cases import Priority
 from bot.store.escalations import Escalation
 from flows.base import Turn
-from flows.handoff import wait_notice
+from flows.waiting import wait_notice
 
 AGAINST = {
     "employer": N_("My employer"),

@@ -3,31 +3,12 @@
 from __future__ import annotations
 
 from bot.i18n import _
-from bot.kb import Referral
 from bot.messages import Button
-from bot.nlu.countries import COUNTRIES
 from bot.store.cases import Case, Priority
 from bot.store.escalations import Escalation
 from flows.base import Turn
-from flows.onboarding import country_name, privacy_notice
-
-
-def _numbers(referral: Referral) -> str:
-    return _("In {country}: emergency {emergency}. {embassy}: {hotline}.").format(
-        country=country_name(referral.country),
-        emergency=referral.emergency_number,
-        embassy=referral.embassy_name,
-        hotline=referral.embassy_hotline,
-    )
-
-
-def numbers_text(turn: Turn) -> str:
-    """The local emergency number and the embassy hotline; all countries when unknown."""
-    referral = turn.services.kb.referral(turn.country)
-    if referral is not None:
-        return _numbers(referral)
-    lines = [_numbers(ref) for c in COUNTRIES if (ref := turn.services.kb.referral(c)) is not None]
-    return "\n".join(lines)
+from flows.onboarding import privacy_notice
+from flows.waiting import numbers_text, wait_notice
 
 
 async def open_emergency(turn: Turn, intent: str, summary: str) -> Case:
@@ -81,6 +62,8 @@ async def start(turn: Turn, intent: str) -> None:
         ).format(case=case.id),
         [Button(_("I am safe now"), "safe:yes"), Button(_("I am not safe"), "safe:no")],
     )
+    if outlook.staffed and case.assignee is None:
+        turn.say(await wait_notice(turn, case))
     if turn.session.is_new:
         # First contact was a crisis: the privacy notice comes after the help, not before.
         turn.say(privacy_notice())

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.i18n import _, format_number, ngettext
-from bot.store.cases import Case, Priority
+from bot.i18n import _
+from bot.store.cases import Priority
 from bot.store.escalations import Escalation
 from flows.base import Turn
-from flows.emergency import numbers_text
+from flows.waiting import wait_notice
 
 
 async def start(turn: Turn) -> None:
@@ -42,47 +42,3 @@ async def start(turn: Turn) -> None:
         ).format(case=case.id)
     )
     turn.say(await wait_notice(turn, case))
-
-
-async def wait_notice(turn: Turn, case: Case) -> str:
-    """The worker's place in the queue and an honest expectation; outside staffed hours,
-    that nobody may answer until the team is back, with the emergency numbers."""
-    outlook = await turn.services.on_duty.outlook()
-    if not outlook.staffed:
-        return (
-            _(
-                "Our team is not on duty now (they work {hours}); a person will answer "
-                "when they are back. If you are in danger, do not wait: call these numbers."
-            ).format(hours=outlook.hours)
-            + "\n"
-            + numbers_text(turn)
-        )
-    lines = []
-    place = await turn.services.escalations.position(case.id)
-    if place is not None:
-        lines.append(_("You are number {place} in the queue.").format(place=format_number(place)))
-    if outlook.online:
-        lines.append(
-            ngettext(
-                "{n} person from our team is online now.",
-                "{n} people from our team are online now.",
-                outlook.online,
-            ).format(n=format_number(outlook.online))
-        )
-    else:
-        lines.append(
-            _(
-                "Nobody from our team is at the screen this minute; they have been told "
-                "and will answer as soon as they can. Our operators are NGO staff and "
-                "volunteers."
-            )
-        )
-    if outlook.typical_minutes is not None:
-        lines.append(
-            ngettext(
-                "Recently people waited about {n} minute.",
-                "Recently people waited about {n} minutes.",
-                outlook.typical_minutes,
-            ).format(n=format_number(outlook.typical_minutes))
-        )
-    return " ".join(lines)

@@ -26,7 +26,8 @@ class Operator:
     @classmethod
     def anonymous(cls, chat: Chat, username: str) -> Operator:
         jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1 too
-        return cls(aiohttp.ClientSession(cookie_jar=jar), chat.base, username)
+        session = aiohttp.ClientSession(cookie_jar=jar, headers={"Accept-Language": "en"})
+        return cls(session, chat.base, username)
 
     @classmethod
     async def signed_in(cls, chat: Chat, username: str, role: Role = Role.OPERATOR) -> Operator:

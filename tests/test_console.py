@@ -110,7 +110,9 @@ async def test_claim_reply_close_and_the_bot_answers_again(chat: Chat, operator:
     status, page, where = await operator.post(f"/console/cases/{case_id}/claim")
     assert status == 200 and where == f"/console/cases/{case_id}"
     assert "You have claimed this case" in page
-    await worker.until(lambda seen: "Sari from our team has joined" in seen[-1]["text"])
+    # The worker wrote in Indonesian, so they are told in Indonesian who joined.
+    joined = await worker.until(lambda seen: "Sari dari tim kami" in seen[-1]["text"])
+    assert case_id in joined[-1]["text"]
 
     # While the operator owns the conversation the bot says nothing; the case gets it.
     await worker.say("saya di kamar mandi sekarang, takut")
@@ -131,7 +133,7 @@ async def test_claim_reply_close_and_the_bot_answers_again(chat: Chat, operator:
 
     status, page, _ = await operator.post(f"/console/cases/{case_id}/status", {"status": "closed"})
     assert status == 200 and "The case is closed" in page
-    await worker.until(lambda seen: f"{case_id} is now closed" in seen[-1]["text"])
+    await worker.until(lambda seen: case_id in seen[-1]["text"] and "ditutup" in seen[-1]["text"])
     await worker.say("halo")
     assert worker.last, "after closing, the bot answers again"
     kinds = await _timeline_kinds(chat, case_id)
@@ -155,7 +157,7 @@ async def test_a_reply_to_a_case_closed_meanwhile_is_refused_and_kept(
     status, page, _ = await operator.post(f"/console/cases/{case_id}/reply", {"text": text})
     assert status == 409 and "closed meanwhile" in page
     assert "Jangan khawatir, kami akan bantu &lt;b&gt;segera&lt;/b&gt;" in page
-    seen = await worker.until(lambda seen: "is now closed" in seen[-1]["text"])
+    seen = await worker.until(lambda seen: "ditutup" in seen[-1]["text"])
     assert not any(m["text"] == text for m in seen)
 
 

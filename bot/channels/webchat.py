@@ -27,7 +27,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.i18n import _, use_locale
+from bot.i18n import _, preferred_language, use_locale
 from bot.messages import Inbound
 from bot.runner import InboxRunner
 from bot.store.keys import Keys
@@ -63,7 +63,9 @@ class WebChat:
         ]
 
     async def page(self, request: web.Request) -> web.Response:
-        lang = request.query.get("lang") or _preferred(request.headers.get("Accept-Language", ""))
+        lang = request.query.get("lang") or preferred_language(
+            request.headers.get("Accept-Language", "")
+        )
         with use_locale(lang):
             values = {
                 "lang": lang,
@@ -171,14 +173,6 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _preferred(accept_language: str) -> str:
-    for part in accept_language.split(","):
-        code = part.split(";")[0].strip().lower()[:2]
-        if code in ("id", "en"):
-            return code
-    return "id"
-
-
 def _error(status: int, message: str) -> web.HTTPException:
     body = json.dumps({"error": message})
     if status == 413:
@@ -191,7 +185,7 @@ def _error(status: int, message: str) -> web.HTTPException:
 
 def _unavailable(request: web.Request) -> web.Response:
     """Redis is unreachable: the message was not accepted, and the worker is told so."""
-    with use_locale(_preferred(request.headers.get("Accept-Language", ""))):
+    with use_locale(preferred_language(request.headers.get("Accept-Language", ""))):
         return _unavailable_in_locale()
 
 

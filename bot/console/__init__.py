@@ -20,7 +20,7 @@ from bot.casework import Casework, CaseworkError
 from bot.config import Settings
 from bot.console import auth
 from bot.console.render import render
-from bot.i18n import SUPPORTED, _, use_locale
+from bot.i18n import SUPPORTED, _, preferred_language, use_locale
 from bot.kb import KnowledgeBase
 from bot.staffing import Presence
 from bot.store.audit import AuditLog
@@ -141,13 +141,20 @@ class Console:
                 )
         if not response.prepared:
             response.headers.update(SECURITY_HEADERS)
+            if request.query.get("lang") in SUPPORTED:
+                auth.set_cookie(
+                    response, auth.LANG_COOKIE, request.query["lang"], self.settings.cookie_secure
+                )
         return response
 
     def _locale(self, request: web.Request, user: User | None) -> str:
+        """A choice made on the page, else the user's own language, else the browser's."""
         chosen = request.query.get("lang") or request.cookies.get(auth.LANG_COOKIE)
         if chosen in SUPPORTED:
             return chosen
-        return user.locale if user else "id"
+        if user is not None:
+            return user.locale
+        return preferred_language(request.headers.get("Accept-Language", ""))
 
     async def _csrf_failed(self, request: web.Request) -> web.Response:
         form = await request.post() if request.content_type.endswith("urlencoded") else {}

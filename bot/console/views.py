@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.casework import CASE_ROLES, CaseworkError
+from bot.casework import CASE_ROLES, STATUS_LABELS, CaseworkError
 from bot.console.auth import SIGNED, allowed, requires, signed_user
 from bot.console.render import render
 from bot.i18n import N_, _
@@ -33,14 +33,6 @@ DONE_MESSAGES = {
     "empty": N_("Nobody is waiting right now."),
 }
 
-STATUS_LABELS = {
-    Status.NEW.value: N_("new"),
-    Status.CLAIMED.value: N_("claimed"),
-    Status.WAITING.value: N_("waiting for worker"),
-    Status.REFERRED.value: N_("referred"),
-    Status.RESOLVED.value: N_("resolved"),
-    Status.CLOSED.value: N_("closed"),
-}
 PRIORITY_LABELS = {
     Priority.CRITICAL.value: N_("emergency"),
     Priority.HIGH.value: N_("high"),
