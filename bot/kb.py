@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import yaml
+from babel.numbers import format_decimal
 
 from bot.nlu.countries import COUNTRIES
 
@@ -34,6 +36,8 @@ PLACEHOLDERS = frozenset(
 CHAT_LIMIT = 4096
 INTERACTIVE_LIMIT = 1024
 _FIELD = re.compile(r"\{(\w*)\}")
+# An amount of money, formatted by Babel in the reader's language: {money:HKD:5100}.
+_MONEY = re.compile(r"\{money:([A-Z]{3}):(\d+(?:\.\d+)?)\}")
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,9 @@ class KnowledgeBase:
             if found:
                 referral = self.referrals.get(key[1]) or self.referrals.get("indonesia")
                 return Answer(
-                    text=fill(found.text, referral.values() if referral else {}),
+                    text=fill_money(
+                        fill(found.text, referral.values() if referral else {}), key[2]
+                    ),
                     source=found.source,
                     reviewed=found.reviewed,
                     unverified=found.unverified,
@@ -164,12 +170,15 @@ def _check_entry(entry: Answer) -> list[str]:
     unknown = names - PLACEHOLDERS
     if unknown:
         problems.append(f"unknown placeholder(s) {sorted(unknown)}")
-    stray = _FIELD.sub("", entry.text)
+    for currency, _amount in _MONEY.findall(entry.text):
+        if currency not in CURRENCY_SYMBOLS:
+            problems.append(f"unknown currency {currency} in a money placeholder")
+    stray = _FIELD.sub("", _MONEY.sub("", entry.text))
     if "{" in stray or "}" in stray:
         problems.append("broken placeholder: a brace without a {name} around it")
     # Filled with the longest plausible values, the text must still fit the channels.
     longest = {name: "x" * 60 for name in PLACEHOLDERS}
-    size = len(fill(entry.text, longest))
+    size = len(fill(fill_money(entry.text, "en"), longest))
     if size > INTERACTIVE_LIMIT:
         problems.append(f"{size} characters, over the {INTERACTIVE_LIMIT} of a WhatsApp body")
     if not entry.source:
@@ -182,3 +191,27 @@ def _check_entry(entry: Answer) -> list[str]:
 def fill(text: str, values: dict[str, str]) -> str:
     """Placeholders replaced; an unknown one is left as it is rather than raising."""
     return _FIELD.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+# The symbols workers know (Babel's own for MYR and SGD would be "MYR" and "SGD").
+CURRENCY_SYMBOLS = {
+    "HKD": "HK$",
+    "TWD": "NT$",
+    "MYR": "RM",
+    "SGD": "S$",
+    "SAR": "SAR ",
+    "IDR": "Rp",
+    "USD": "US$",
+}
+
+
+def fill_money(text: str, lang: str) -> str:
+    """Money placeholders as amounts in the reader's number format (HK$5,100 / HK$5.100)."""
+
+    def money(match: re.Match[str]) -> str:
+        currency, amount = match.group(1), Decimal(match.group(2))
+        symbol = CURRENCY_SYMBOLS.get(currency, currency + " ")
+        pattern = "#,##0" if amount == amount.to_integral_value() else "#,##0.00"
+        return symbol + format_decimal(amount, format=pattern, locale=lang)
+
+    return _MONEY.sub(money, text)

@@ -3,10 +3,13 @@ server, in Indonesian and English. One readable transcript per flow."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from bot.store.cases import Priority
 from tests.chat import Chat, transcript
+from tests.conftest import make_settings
 
 pytestmark = pytest.mark.rasa
 
@@ -301,7 +304,7 @@ async def test_talk_to_a_person_in_indonesian(chat: Chat) -> None:
         worker: halo kak
         press: country:malaysia
         worker: sy mau ngomong sama petugas aja
-        bot: ~nomor 1
+        bot: ~urutan ke-1 dalam antrean
         """,
     )
     assert [e.escalation.kind for e in await chat.queue.waiting()] == ["human"]
@@ -342,3 +345,54 @@ async def test_delete_my_data_in_indonesian(chat: Chat) -> None:
         """,
     )
     assert (await chat.services.sessions.load(worker.sender)).privacy_shown is False
+
+
+async def test_outside_staffed_hours_the_worker_is_told_and_gets_the_numbers(
+    redis_url: str, rasa_url: str, key_prefix: str
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    later = f"{now + dt.timedelta(hours=2):%H:%M}-{now + dt.timedelta(hours=3):%H:%M}"
+    settings = make_settings(redis_url, rasa_url, key_prefix, staffed_hours=later, timezone="UTC")
+    async with Chat.serve(settings) as chat:
+        worker = await chat.new_worker()
+        await transcript(
+            worker,
+            """
+            worker: hello
+            press: country:hong_kong
+            worker: I want to talk to a person
+            bot: ~not on duty now
+            bot: ~999
+            bot: !number 1 in the queue
+            """,
+        )
+        other = await chat.new_worker()
+        await transcript(
+            other,
+            """
+            worker: help, my employer is beating me, I am in hong kong
+            bot: ~999
+            bot: ~not on duty right now
+            bot: ? safe:yes
+            """,
+        )
+        # The escalations are on the queue all the same, for when the team is back.
+        assert len(await chat.queue.waiting()) == 2
+
+
+async def test_the_worker_is_told_who_is_online_and_how_long_people_waited(chat: Chat) -> None:
+    for name in ("ana", "budi"):
+        await chat.console.presence.seen(name)
+    key = f"{chat.console.keys.escalations()}:waits"
+    await chat.redis.rpush(key, 240, 300, 360)
+    worker = await chat.new_worker()
+    await transcript(
+        worker,
+        """
+        worker: hi
+        press: country:taiwan
+        worker: can I talk to a real person please
+        bot: ~2 people from our team are online now
+        bot: ~waited about 5 minutes
+        """,
+    )
