@@ -56,3 +56,38 @@ def test_train_reports_up_to_date_model(trained_model: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "up to date" in result.stderr and trained_model.name in result.stderr
+
+
+def _users(
+    args: list[str], redis_url: str, prefix: str, stdin: str
+) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, HELPLINE_REDIS_URL=redis_url, HELPLINE_KEY_PREFIX=prefix)
+    return subprocess.run(
+        [*HELPLINE, "users", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_users_add_list_and_passwd(redis_url: str, key_prefix: str) -> None:
+    added = _users(
+        ["add", "ana", "--role", "supervisor", "--name", "Ana S", "--password-stdin"],
+        redis_url,
+        key_prefix,
+        "a long enough password\n",
+    )
+    assert added.returncode == 0, added.stderr
+    listed = _users(["list"], redis_url, key_prefix, "")
+    assert listed.stdout.splitlines() == ["ana\tsupervisor\tAna S"]
+    again = _users(["add", "ana", "--password-stdin"], redis_url, key_prefix, "another password\n")
+    assert again.returncode == 1 and "exists already" in again.stderr
+    short = _users(["passwd", "ana", "--password-stdin"], redis_url, key_prefix, "short\n")
+    assert short.returncode == 1 and "at least 10 characters" in short.stderr
+    changed = _users(
+        ["passwd", "ana", "--password-stdin"], redis_url, key_prefix, "new password ok\n"
+    )
+    assert changed.returncode == 0, changed.stderr
