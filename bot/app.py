@@ -17,6 +17,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.casework import Casework
+from bot.channels.telegram import WEBHOOK_PATH, TelegramChannel
 from bot.channels.webchat import MAX_BODY, WebChat
 from bot.config import Settings
 from bot.console import Console
@@ -30,6 +31,7 @@ from bot.staffing import OnDuty, Presence, StaffedHours
 from bot.store.audit import AuditLog
 from bot.store.cases import CaseStore
 from bot.store.escalations import RedisEscalationQueue
+from bot.store.evidence import EvidenceStore
 from bot.store.inbox import Inbox
 from bot.store.keys import Keys
 from bot.store.outbox import Outbox
@@ -40,21 +42,23 @@ from flows.base import Services
 
 SETTINGS = web.AppKey("settings", Settings)
 REDIS = web.AppKey("redis", Redis)
+REDIS_BINARY = web.AppKey("redis_binary", Redis)
 NLU = web.AppKey("nlu", NLUClient)
 SERVICES = web.AppKey("services", Services)
 RUNNER = web.AppKey("runner", InboxRunner)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 WEBCHAT = web.AppKey("webchat", WebChat)
 CONSOLE = web.AppKey("console", Console)
+TELEGRAM = web.AppKey("telegram", TelegramChannel)
 CASEWORK = web.AppKey("casework", Casework)
 QUEUE_WATCH = web.AppKey("queue_watch", QueueWatch)
 
 
-def connect_redis(url: str) -> Redis:
+def connect_redis(url: str, *, decode: bool = True) -> Redis:
     """A pool that rides out a Redis restart of a few seconds instead of failing at once."""
     return Redis.from_url(
         url,
-        decode_responses=True,
+        decode_responses=decode,
         retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=8),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
         socket_connect_timeout=2,
@@ -70,7 +74,10 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
     redis = connect_redis(settings.redis_url)
     await redis.ping()
     app[REDIS] = redis
+    # Evidence files are bytes: a client of their own that does not decode replies.
+    app[REDIS_BINARY] = connect_redis(settings.redis_url, decode=False)
     yield
+    await app[REDIS_BINARY].aclose()
     await redis.aclose()
 
 
@@ -104,6 +111,7 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
         ),
         outbox=outbox,
         on_duty=OnDuty(hours, presence, queue.recent_waits),
+        evidence=EvidenceStore(app[REDIS_BINARY], keys),
     )
     delivery = Delivery(outbox)
     dispatcher = Dispatcher(
@@ -125,7 +133,15 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
         supervisor_after_seconds=settings.supervisor_after_minutes * 60,
     )
     runner = InboxRunner(Inbox(redis, keys), dispatcher)
+    telegram = None
+    if settings.telegram_token:
+        telegram = TelegramChannel(
+            settings, redis, keys, runner, delivery, services.evidence, casework, users
+        )
+        app[TELEGRAM] = telegram
     await runner.start()
+    if telegram is not None:
+        await telegram.start()
     watching = asyncio.create_task(watch.run(settings.queue_watch_seconds))
     app[SERVICES], app[DISPATCHER], app[RUNNER] = services, dispatcher, runner
     app[CASEWORK], app[QUEUE_WATCH] = casework, watch
@@ -135,6 +151,8 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     yield
     await stop_tasks([watching])
+    if telegram is not None:
+        await telegram.stop()
     await app[CONSOLE].close()
     await runner.stop()
 
@@ -151,6 +169,10 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"redis": redis_ok, "nlu": nlu_ok}, status=status)
 
 
+async def telegram_webhook(request: web.Request) -> web.Response:
+    return await request.app[TELEGRAM].webhook(request)
+
+
 async def index(request: web.Request) -> web.Response:
     raise web.HTTPFound("/chat")
 
@@ -163,6 +185,8 @@ def create_app(settings: Settings) -> web.Application:
     app[CONSOLE] = Console()
     app[CONSOLE].setup(app)
     app.cleanup_ctx.extend([_redis_ctx, _nlu_ctx, _core_ctx])
+    if settings.telegram_token and settings.telegram_webhook_secret:
+        app.router.add_post(WEBHOOK_PATH, telegram_webhook)
     app.router.add_get("/healthz", health)
     app.router.add_get("/", index)
     return app

@@ -21,6 +21,11 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
 
 
+def _optional_int(name: str) -> int | None:
+    raw = os.environ.get(name)
+    return _int(name, 0) if raw else None
+
+
 def _float(name: str, default: float) -> float:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -63,6 +68,14 @@ class Settings:
     # Console session lifetime (sliding) and whether its cookie needs HTTPS.
     console_session_hours: int = 12
     cookie_secure: bool = False
+    # Photos, documents and voice notes larger than this are not stored as evidence.
+    media_max_bytes: int = 10 * 1024 * 1024
+    # Telegram: on when a token is set; webhook mode when a webhook secret is set too,
+    # long polling otherwise. The operators' group is where escalations are posted.
+    telegram_token: str | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_webhook_secret: str | None = None
+    telegram_operators_chat: int | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -88,4 +101,11 @@ class Settings:
             timezone=os.environ.get("HELPLINE_TIMEZONE", "Asia/Jakarta"),
             console_session_hours=_int("HELPLINE_CONSOLE_SESSION_HOURS", 12),
             cookie_secure=public_url.startswith("https://"),
+            media_max_bytes=_int("HELPLINE_MEDIA_MAX_BYTES", 10 * 1024 * 1024),
+            telegram_token=os.environ.get("HELPLINE_TELEGRAM_TOKEN") or None,
+            telegram_api_url=os.environ.get(
+                "HELPLINE_TELEGRAM_API_URL", "https://api.telegram.org"
+            ).rstrip("/"),
+            telegram_webhook_secret=os.environ.get("HELPLINE_TELEGRAM_WEBHOOK_SECRET") or None,
+            telegram_operators_chat=_optional_int("HELPLINE_TELEGRAM_OPERATORS_CHAT"),
         )

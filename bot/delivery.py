@@ -15,15 +15,32 @@ from bot.store.outbox import Outbox
 log = logging.getLogger(__name__)
 
 ChannelSender = Callable[[str, Sequence[Outbound]], Awaitable[None]]
+# Removes what the channel itself still shows of a conversation (Telegram: the messages
+# in the private chat), when the worker erases their data.
+ChannelEraser = Callable[[str], Awaitable[None]]
 
 
 class Delivery:
     def __init__(self, outbox: Outbox) -> None:
         self._outbox = outbox
         self._channels: dict[str, ChannelSender] = {}
+        self._erasers: dict[str, ChannelEraser] = {}
 
-    def register(self, channel: str, send: ChannelSender) -> None:
+    def register(
+        self, channel: str, send: ChannelSender, erase: ChannelEraser | None = None
+    ) -> None:
         self._channels[channel] = send
+        if erase is not None:
+            self._erasers[channel] = erase
+
+    async def erase(self, sender: str) -> None:
+        channel, _, user_id = sender.partition(":")
+        erase = self._erasers.get(channel)
+        if erase is not None:
+            try:
+                await erase(user_id)
+            except Exception:
+                log.exception("could not erase the %s chat of %s", channel, sender)
 
     async def deliver(self, sender: str, messages: Sequence[Outbound]) -> None:
         channel, _, user_id = sender.partition(":")

@@ -52,6 +52,8 @@ class Dispatcher:
                 await self._handle(turn)
             if not turn.erased:
                 await self.services.sessions.save(session)
+        if turn.erased:
+            await self.delivery.erase(inbound.sender)
         if turn.replies:
             await self.delivery.deliver(inbound.sender, turn.replies)
         return turn.replies

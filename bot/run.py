@@ -44,7 +44,19 @@ async def _serve(settings: Settings) -> None:
             "change it with `helpline users passwd admin`, add operators with "
             "`helpline users add NAME --role operator`)."
         )
-    _say("Telegram: not enabled (set HELPLINE_TELEGRAM_TOKEN to enable it).")
+    if settings.telegram_token:
+        mode = "webhook" if settings.telegram_webhook_secret else "long polling"
+        group = settings.telegram_operators_chat
+        _say(
+            f"Telegram: on ({mode}); operators' group: "
+            + (str(group) if group is not None else "not set (HELPLINE_TELEGRAM_OPERATORS_CHAT)")
+        )
+    else:
+        _say(
+            "Telegram: not enabled. To enable it, create a bot with @BotFather and set "
+            "HELPLINE_TELEGRAM_TOKEN (and HELPLINE_TELEGRAM_OPERATORS_CHAT for the "
+            "operators' group)."
+        )
     _say("WhatsApp: not enabled (set the HELPLINE_WHATSAPP_* variables to enable it).")
     _say("Press Ctrl-C to stop.")
     stop = asyncio.Event()

@@ -2,6 +2,11 @@
 
 A message is acknowledged only after it was handled, so one taken by a process that
 died is claimed again by another (or by this one after a restart).
+
+One reader takes entries in the order they were accepted and queues them per sender;
+each sender's queue is handled one message after the other, in that order (a country
+button pressed just before a question is applied before the question is answered),
+while different senders are handled side by side, up to ``workers`` at a time.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections import OrderedDict
+from collections import OrderedDict, deque
 
 from redis.exceptions import RedisError
 
@@ -38,18 +43,26 @@ class InboxRunner:
         self._reclaim_idle_ms = reclaim_idle_ms
         self.consumer = f"{socket.gethostname()}-{os.getpid()}"
         self._workers = workers
+        self._slots = asyncio.Semaphore(workers)
+        # Entries read but not yet handled, per sender, in the order they were accepted.
+        self._queues: dict[str, deque[tuple[str, Inbound]]] = {}
+        self._queued: set[str] = set()
+        self._room = asyncio.Event()
+        self._drains: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._waiters: dict[str, asyncio.Future[list[Outbound]]] = {}
         self._done: OrderedDict[str, list[Outbound]] = OrderedDict()
 
     async def start(self) -> None:
         await self.inbox.ensure_group()
-        self._tasks = [asyncio.create_task(self._work()) for _ in range(self._workers)]
-        self._tasks.append(asyncio.create_task(self._reclaim()))
+        self._tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._reclaim())]
 
     async def stop(self) -> None:
         await stop_tasks(self._tasks)
-        self._tasks = []
+        await stop_tasks(list(self._drains))
+        self._tasks, self._drains = [], set()
+        self._queues.clear()
+        self._queued.clear()
 
     async def submit(self, inbound: Inbound) -> str | None:
         """Accept a message durably; None when it is a redelivery of one already taken."""
@@ -90,11 +103,52 @@ class InboxRunner:
                 raise asyncio.CancelledError from exc
             log.exception("handling %s from %s failed", entry_id, inbound.sender)
 
-    async def _work(self) -> None:
+    def _route(self, entry_id: str, inbound: Inbound) -> None:
+        if entry_id in self._queued:
+            return
+        self._queued.add(entry_id)
+        queue = self._queues.get(inbound.sender)
+        if queue is None:
+            queue = self._queues[inbound.sender] = deque()
+            task = asyncio.create_task(self._drain(inbound.sender, queue))
+            self._drains.add(task)
+            task.add_done_callback(self._drains.discard)
+        queue.append((entry_id, inbound))
+
+    async def _drain(self, sender: str, queue: deque[tuple[str, Inbound]]) -> None:
+        """One sender's messages, one after the other."""
+        try:
+            while queue:
+                entry_id, inbound = queue[0]
+                try:
+                    async with self._slots:
+                        await self._handle_or_leave(entry_id, inbound)
+                except RedisError as exc:
+                    if being_cancelled():
+                        raise asyncio.CancelledError from exc
+                    log.warning("inbox unavailable, retrying %s: %s", entry_id, exc)
+                    await asyncio.sleep(1)
+                    continue
+                queue.popleft()
+                self._queued.discard(entry_id)
+                self._room.set()
+        finally:
+            if self._queues.get(sender) is queue:
+                del self._queues[sender]
+            for entry_id, _ in queue:
+                self._queued.discard(entry_id)
+
+    async def _read(self) -> None:
+        limit = self._workers * 8
         while True:
             try:
-                for entry_id, inbound in await self.inbox.read(self.consumer, count=1):
-                    await self._handle_or_leave(entry_id, inbound)
+                while len(self._queued) >= limit:
+                    self._room.clear()
+                    await self._room.wait()
+                for entry_id, inbound in await self.inbox.read(
+                    self.consumer, count=limit - len(self._queued)
+                ):
+                    self._route(entry_id, inbound)
             except RedisError as exc:
                 if being_cancelled():
                     raise asyncio.CancelledError from exc
@@ -107,8 +161,9 @@ class InboxRunner:
                 for entry_id, inbound in await self.inbox.reclaim(
                     self.consumer, self._reclaim_idle_ms
                 ):
-                    log.warning("reclaimed %s from %s", entry_id, inbound.sender)
-                    await self._handle_or_leave(entry_id, inbound)
+                    if entry_id not in self._queued:
+                        log.warning("reclaimed %s from %s", entry_id, inbound.sender)
+                        self._route(entry_id, inbound)
             except RedisError as exc:
                 if being_cancelled():
                     raise asyncio.CancelledError from exc

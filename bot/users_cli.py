@@ -50,7 +50,12 @@ async def _with_store(settings: Settings, url: str, action: str, args: argparse.
         store = UserStore(redis, Keys(settings.key_prefix))
         if action == "add":
             user = await store.add(
-                args.username, _password(args), Role(args.role), args.name or "", args.locale
+                args.username,
+                _password(args),
+                Role(args.role),
+                args.name or "",
+                args.locale,
+                args.telegram or "",
             )
             print(f"added {user.username} ({user.role})", file=sys.stderr)
         elif action == "passwd":
@@ -83,6 +88,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument("--role", choices=[r.value for r in Role], default=Role.OPERATOR.value)
     add.add_argument("--name", help="the name workers and colleagues see")
     add.add_argument("--locale", choices=["id", "en"], default="id")
+    add.add_argument("--telegram", help="Telegram username, for the operators' group")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     passwd = sub.add_parser("passwd", help="set a new password (also lifts a lockout)")
     passwd.add_argument("username")

@@ -11,6 +11,7 @@ from bot.nlu.client import Classification
 from bot.staffing import OnDuty
 from bot.store.cases import CaseStore
 from bot.store.escalations import EscalationQueue
+from bot.store.evidence import EvidenceStore
 from bot.store.outbox import Outbox
 from bot.store.sessions import Session, SessionStore
 
@@ -23,6 +24,7 @@ class Services:
     sessions: SessionStore
     outbox: Outbox
     on_duty: OnDuty
+    evidence: EvidenceStore
 
 
 @dataclass

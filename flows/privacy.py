@@ -29,6 +29,7 @@ async def delete(turn: Turn) -> None:
     count = await services.cases.unlink_sender(sender)
     await services.sessions.delete(sender)
     await services.outbox.delete(sender)
+    await services.evidence.delete_of(sender)
     turn.erased = True
     turn.say(
         _("Your data has been erased ({count} case records unlinked). Take care.").format(

@@ -188,7 +188,13 @@ async def handle_payload(turn: Turn, payload: str) -> None:
     head, _, rest = payload.partition(":")
     action, _, value = rest.partition(":")
     session = turn.session
-    if head == "lang" and rest in ("id", "en"):
+    if head == "start" and not rest:
+        # A channel's own "start" (Telegram's /start): a welcome first time, else the menu.
+        if session.is_new:
+            onboarding.welcome(turn)
+        else:
+            smalltalk.menu(turn)
+    elif head == "lang" and rest in ("id", "en"):
         onboarding.set_language(turn, rest)
     elif head == "country" and rest:
         await _set_country(turn, rest)

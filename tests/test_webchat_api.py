@@ -17,6 +17,7 @@ from bot.redis_server import private_redis
 from bot.runner import InboxRunner
 from bot.store.inbox import Inbox
 from bot.store.keys import Keys
+from bot.store.users import User
 from tests.chat import Chat
 from tests.conftest import make_settings
 
@@ -181,3 +182,25 @@ async def test_a_message_left_by_a_dead_worker_is_handled(chat: Chat, key_prefix
         await rescuer.stop()
     assert replies, "the orphaned message was never handled"
     assert await chat.services.outbox.read("webchat:orphan")
+
+
+async def test_one_senders_messages_are_handled_in_the_order_accepted(chat: Chat) -> None:
+    """Regression: with several dispatch workers, a Telegram country button pressed just
+    before a question was sometimes applied after it."""
+    worker = await chat.new_worker()
+    await worker.say("I want to talk to a person")
+    case = await chat.services.cases.open_case_of(worker.sender)
+    assert case is not None
+    operator = User("ana", "operator", "Ana", "x")
+    await chat.casework.claim(case.id, operator)
+    # Accepted back to back, as a channel does; handled by the runner's workers.
+    runner = chat.app[RUNNER]
+    for number in range(12):
+        await runner.submit(Inbound("webchat", worker.conversation_id, f"m{number}", str(number)))
+    for _ in range(100):
+        said = [e.get("text") for e in await chat.services.cases.timeline(case.id)]
+        if "11" in said:
+            break
+        await asyncio.sleep(0.05)
+    numbers = [t for t in said if t and t.isdigit()]
+    assert numbers == [str(n) for n in range(12)]

@@ -80,3 +80,12 @@ class Keys:
 
     def audit(self) -> str:
         return self._k("audit")
+
+    def evidence(self, evidence_id: str) -> str:
+        return self._k("evidence", evidence_id)
+
+    def evidence_of(self, sender: str) -> str:
+        return self._k("evidence", "sender", sender)
+
+    def telegram(self, *parts: str) -> str:
+        return self._k("telegram", *parts)

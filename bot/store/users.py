@@ -36,6 +36,8 @@ class User:
     display_name: str
     password_hash: str = field(repr=False)
     locale: str = "id"
+    # Their Telegram username (no @), so they can claim and answer from the operators' group.
+    telegram: str = ""
     disabled: bool = False
     created_at: float = field(default_factory=time.time)
 
@@ -78,6 +80,7 @@ class UserStore:
         role: Role,
         display_name: str = "",
         locale: str = "id",
+        telegram: str = "",
     ) -> User:
         if not valid_username(username):
             raise UserError("a username has 2-40 letters, digits, dots, dashes or underscores")
@@ -89,6 +92,7 @@ class UserStore:
             display_name=display_name or username,
             password_hash=_hasher.hash(password),
             locale=locale,
+            telegram=telegram.removeprefix("@").casefold(),
         )
         created = await self._redis.set(self._keys.user(username), user.to_json(), nx=True)
         if not created:
@@ -107,6 +111,14 @@ class UserStore:
         names = sorted(await self._redis.smembers(self._keys.users()))
         users = [await self.get(str(n)) for n in names]
         return [u for u in users if u is not None]
+
+    async def by_telegram(self, username: str | None) -> User | None:
+        """The helpline user with this Telegram username, if any (and not disabled)."""
+        if not username:
+            return None
+        wanted = username.removeprefix("@").casefold()
+        found = [u for u in await self.all() if u.telegram == wanted and not u.disabled]
+        return found[0] if found else None
 
     async def count(self) -> int:
         return int(await self._redis.scard(self._keys.users()))

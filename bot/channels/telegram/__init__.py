@@ -1,0 +1,344 @@
+"""The Telegram channel: workers in private chats, on-call operators in their group.
+
+python-telegram-bot (v22) is the client: long polling by default, or a webhook on the
+shared aiohttp app (POST /telegram/webhook, Telegram's secret-token header checked before
+anything is parsed) when HELPLINE_TELEGRAM_WEBHOOK_SECRET is set. Sending goes through
+PTB's AIORateLimiter, which also retries on RetryAfter.
+
+A worker's update becomes a neutral Inbound and goes into the durable inbox (the update
+id is its message id, so a redelivered update is dropped); dispatch handles it like any
+other. Photos, documents and voice notes are fetched with getFile, size-limited, and kept
+as case evidence. Updates the helpline does not take (stickers, polls, edits, channel
+posts, strangers' groups) get a polite word or silence, and a log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from telegram import Message, Update
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+
+from bot.casework import Casework
+from bot.channels.telegram.convert import CHANNEL, inbound_of, keyboard
+from bot.channels.telegram.operators import OperatorGroup
+from bot.config import Settings
+from bot.delivery import Delivery
+from bot.i18n import _, preferred_language, use_locale
+from bot.messages import Inbound, MediaRef, Outbound
+from bot.runner import InboxRunner
+from bot.store.evidence import EvidenceStore
+from bot.store.keys import Keys
+from bot.store.users import UserStore
+
+log = logging.getLogger(__name__)
+
+# Durations as timedelta (PTB's coming default), which also keeps PTB's own rate limiter
+# from warning that the old int form is deprecated.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# Telegram lets a bot delete messages in a private chat for 48 hours.
+DELETABLE_SECONDS = 48 * 3600
+_SUBMIT_TRIES = 5
+
+
+class TelegramChannel:
+    def __init__(
+        self,
+        settings: Settings,
+        redis: Redis,
+        keys: Keys,
+        runner: InboxRunner,
+        delivery: Delivery,
+        evidence: EvidenceStore,
+        casework: Casework,
+        users: UserStore,
+    ) -> None:
+        assert settings.telegram_token
+        self.settings, self._redis, self._keys = settings, redis, keys
+        self._runner, self._evidence = runner, evidence
+        api = settings.telegram_api_url
+        builder = (
+            Application.builder()
+            .token(settings.telegram_token)
+            .base_url(f"{api}/bot")
+            .base_file_url(f"{api}/file/bot")
+            .rate_limiter(AIORateLimiter(max_retries=3))
+        )
+        if settings.telegram_webhook_secret:
+            builder = builder.updater(None)
+        self.application = builder.build()
+        self.application.add_handler(TypeHandler(Update, self._on_polled_update))
+        self.operators = (
+            OperatorGroup(
+                self.application.bot,
+                settings.telegram_operators_chat,
+                redis,
+                keys,
+                casework,
+                users,
+            )
+            if settings.telegram_operators_chat is not None
+            else None
+        )
+        delivery.register(CHANNEL, self.send, self.erase)
+
+    @property
+    def webhook_mode(self) -> bool:
+        return self.settings.telegram_webhook_secret is not None
+
+    async def start(self) -> None:
+        await self.application.initialize()
+        await self.application.start()
+        if self.webhook_mode:
+            url = f"{self.settings.public_url}{WEBHOOK_PATH}"
+            await self.application.bot.set_webhook(
+                url,
+                secret_token=self.settings.telegram_webhook_secret,
+                allowed_updates=Update.ALL_TYPES,
+            )
+            log.info("telegram: webhook at %s", url)
+        else:
+            assert self.application.updater is not None
+            await self.application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            log.info("telegram: long polling")
+        if self.operators is not None:
+            await self.operators.start()
+
+    async def stop(self) -> None:
+        if self.operators is not None:
+            await self.operators.stop()
+        if self.application.updater is not None and self.application.updater.running:
+            await self.application.updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post(WEBHOOK_PATH, self.webhook)]
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """Telegram's secret token first; then the update, handled before the 200."""
+        secret = self.settings.telegram_webhook_secret or ""
+        given = request.headers.get(SECRET_HEADER, "")
+        if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+            log.warning("telegram webhook: missing or wrong secret token from %s", request.remote)
+            return web.json_response({"error": "forbidden"}, status=403)
+        try:
+            data = json.loads(await request.read())
+            update = Update.de_json(data, self.application.bot)
+        except (ValueError, TypeError, KeyError) as exc:
+            log.warning("telegram webhook: malformed update from %s: %s", request.remote, exc)
+            return web.json_response({"error": "malformed update"}, status=400)
+        if update is None:
+            return web.json_response({"error": "malformed update"}, status=400)
+        try:
+            await self.handle(update)
+        except RedisError as exc:
+            # Not accepted: Telegram delivers it again later.
+            log.error("telegram webhook: could not accept update %s: %s", update.update_id, exc)
+            return web.json_response({"error": "try again"}, status=503)
+        return web.json_response({"ok": True})
+
+    async def _on_polled_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        for attempt in range(_SUBMIT_TRIES):
+            try:
+                await self.handle(update)
+                return
+            except RedisError as exc:
+                log.warning("telegram: Redis unavailable (%s); retrying update", exc)
+                await asyncio.sleep(0.5 * (attempt + 1))
+        log.error("telegram: update %s could not be accepted", update.update_id)
+
+    async def handle(self, update: Update) -> None:
+        chat = update.effective_chat
+        if self.operators is not None and chat is not None and chat.id == self.operators.chat_id:
+            await self.operators.handle(update)
+            return
+        if update.callback_query is not None:
+            await self._answer_callback(update)
+        if chat is None or chat.type != "private":
+            log.info("telegram: ignoring update %s (%s)", update.update_id, _kind(update))
+            return
+        message = update.message
+        if message is not None:
+            await self._remember(chat.id, message.message_id)
+        if message is not None and _media_of(message) is not None:
+            inbound = await self._media_inbound(update, message)
+        else:
+            inbound = inbound_of(update)
+        if inbound is None:
+            await self._unsupported(update)
+            return
+        entry = await self._runner.submit(inbound)
+        if entry is None:
+            log.info("telegram: duplicate update %s dropped", update.update_id)
+
+    async def _answer_callback(self, update: Update) -> None:
+        assert update.callback_query is not None
+        try:
+            await update.callback_query.answer()
+        except TelegramError as exc:
+            log.info("telegram: could not answer a button press: %s", exc)
+
+    async def _unsupported(self, update: Update) -> None:
+        kind = _kind(update)
+        log.info("telegram: unsupported update %s (%s)", update.update_id, kind)
+        if update.message is None or update.effective_chat is None:
+            return  # edits and the like: silence
+        user = update.effective_user
+        with use_locale(preferred_language(user.language_code or "") if user else "id"):
+            text = _(
+                "I can read text messages, photos, documents, voice notes and locations. "
+                "Please write to me in words."
+            )
+        await self._send_one(update.effective_chat.id, Outbound(text=text))
+
+    async def _media_inbound(self, update: Update, message: Message) -> Inbound | None:
+        media = _media_of(message)
+        assert media is not None and update.effective_chat is not None
+        kind, file_id, mime, name, size = media
+        chat_id = update.effective_chat.id
+        limit = self.settings.media_max_bytes
+        user = update.effective_user
+        locale = preferred_language(user.language_code or "") if user else "id"
+        if size is not None and size > limit:
+            log.warning("telegram: %s of %d bytes from %s is over the limit", kind, size, chat_id)
+            await self._too_large(chat_id, locale, limit)
+            return None
+        try:
+            file = await self.application.bot.get_file(file_id)
+            if file.file_size is not None and file.file_size > limit:
+                await self._too_large(chat_id, locale, limit)
+                return None
+            data = bytes(await file.download_as_bytearray())
+        except TelegramError as exc:
+            log.warning("telegram: could not fetch %s %s: %s", kind, file_id, exc)
+            with use_locale(locale):
+                text = _("I could not receive that file. Please try sending it again.")
+            await self._send_one(chat_id, Outbound(text=text))
+            return None
+        if len(data) > limit:
+            await self._too_large(chat_id, locale, limit)
+            return None
+        sender = f"{CHANNEL}:{chat_id}"
+        evidence_id = await self._evidence.put(data, mime=mime, name=name, sender=sender)
+        return Inbound(
+            channel=CHANNEL,
+            user_id=str(chat_id),
+            message_id=str(update.update_id),
+            text=message.caption or "",
+            media=MediaRef(kind, evidence_id, mime, len(data)),
+            language_hint=user.language_code if user else None,
+        )
+
+    async def _too_large(self, chat_id: int, locale: str, limit: int) -> None:
+        with use_locale(locale):
+            text = _(
+                "That file is too large for me (the limit is {mb} MB). Please send a "
+                "smaller photo or a screenshot."
+            ).format(mb=limit // (1024 * 1024))
+        await self._send_one(chat_id, Outbound(text=text))
+
+    async def send(self, user_id: str, messages: Sequence[Outbound]) -> None:
+        """The delivery sender: replies and operators' messages to a worker's chat."""
+        for message in messages:
+            await self._send_one(int(user_id), message)
+
+    async def _send_one(self, chat_id: int, message: Outbound) -> None:
+        text = message.text
+        if message.author == "operator" and message.author_name:
+            text = f"👤 {message.author_name}: {text}"
+        try:
+            sent = await self.application.bot.send_message(
+                chat_id, text, reply_markup=keyboard(message.buttons)
+            )
+        except TelegramError as exc:
+            log.error("telegram: could not send to %s: %s", chat_id, exc)
+            return
+        await self._remember(chat_id, sent.message_id)
+
+    async def _remember(self, chat_id: int, message_id: int) -> None:
+        """Message ids of the private chat, so "erase" can delete them within 48 hours."""
+        key = self._keys.telegram("messages", str(chat_id))
+        now = time.time()
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, {str(message_id): now})
+            pipe.zremrangebyscore(key, 0, now - DELETABLE_SECONDS)
+            pipe.expire(key, DELETABLE_SECONDS)
+            await pipe.execute()
+
+    async def erase(self, user_id: str) -> None:
+        """Deletes the bot's and the worker's messages in the private chat."""
+        key = self._keys.telegram("messages", user_id)
+        since = time.time() - DELETABLE_SECONDS + 60
+        found: list[str] = await self._redis.zrangebyscore(key, since, "+inf")  # type: ignore[assignment]
+        ids = [int(i) for i in found]
+        await self._redis.delete(key)
+        for start in range(0, len(ids), 100):
+            try:
+                await self.application.bot.delete_messages(int(user_id), ids[start : start + 100])
+            except TelegramError as exc:
+                log.warning("telegram: could not delete messages in %s: %s", user_id, exc)
+        log.info("telegram: erased %d messages in chat %s", len(ids), user_id)
+
+
+def _media_of(message: Message) -> tuple[str, str, str, str, int | None] | None:
+    """(kind, file id, mime type, file name, size) of a photo, document or voice note."""
+    if message.photo:
+        photo = message.photo[-1]
+        return "image", photo.file_id, "image/jpeg", "photo.jpg", photo.file_size
+    if message.document is not None:
+        doc = message.document
+        name = doc.file_name or "document"
+        return (
+            "document",
+            doc.file_id,
+            doc.mime_type or "application/octet-stream",
+            name,
+            doc.file_size,
+        )
+    if message.voice is not None:
+        voice = message.voice
+        return "audio", voice.file_id, voice.mime_type or "audio/ogg", "voice.ogg", voice.file_size
+    if message.audio is not None:
+        audio = message.audio
+        name = audio.file_name or "audio"
+        return "audio", audio.file_id, audio.mime_type or "audio/mpeg", name, audio.file_size
+    return None
+
+
+def _kind(update: Update) -> str:
+    """What an update carries, for log lines."""
+    for name in (
+        "edited_message",
+        "channel_post",
+        "edited_channel_post",
+        "poll",
+        "poll_answer",
+        "my_chat_member",
+        "chat_member",
+        "message_reaction",
+    ):
+        if getattr(update, name, None) is not None:
+            return name
+    message: Any = update.message
+    if message is not None:
+        for name in ("sticker", "poll", "video", "video_note", "animation", "contact", "dice"):
+            if getattr(message, name, None):
+                return f"message with {name}"
+        return "message"
+    return "other"

@@ -1,0 +1,303 @@
+"""The on-call operators' Telegram group.
+
+Each new escalation is posted with a Claim button; once claimed, the post names who has
+it. In the thread under the post (replies to it), an operator answers the worker; the
+commands /note, /transfer NAME and /close work there too. The worker's messages on a
+claimed case are posted in the same thread. Unclaimed emergencies are announced again,
+mentioning the on-call operators. Operators are the console's users with a Telegram
+username (`helpline users add NAME --telegram USERNAME`); anyone else is told so.
+
+Every bot process listens to the same events: each post is taken with SET NX, so it goes
+out once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import User as TelegramUser
+from telegram.error import TelegramError
+
+from bot.casework import CASE_ROLES, Casework, CaseworkError
+from bot.i18n import _, use_locale
+from bot.store.cases import Case, Priority, Status
+from bot.store.events import Events, next_event
+from bot.store.keys import Keys
+from bot.store.users import User, UserStore
+from bot.tasks import being_cancelled, stop_tasks
+
+log = logging.getLogger(__name__)
+
+KEEP_SECONDS = 30 * 86400
+
+
+class OperatorGroup:
+    def __init__(
+        self,
+        bot: Bot,
+        chat_id: int | None,
+        redis: Redis,
+        keys: Keys,
+        casework: Casework,
+        users: UserStore,
+        locale: str = "id",
+    ) -> None:
+        assert chat_id is not None
+        self.bot, self.chat_id = bot, chat_id
+        self._redis, self._keys = redis, keys
+        self.casework, self.users, self.locale = casework, users, locale
+        self._events = Events(redis, keys)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        ready = asyncio.Event()
+        self._task = asyncio.create_task(self._listen(ready))
+        await asyncio.wait_for(ready.wait(), 10)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            await stop_tasks([self._task])
+
+    # -- events: posts in the group ------------------------------------------------
+
+    async def _listen(self, ready: asyncio.Event) -> None:
+        while True:
+            try:
+                async with self._events.subscribe() as pubsub:
+                    ready.set()
+                    while True:
+                        event = await next_event(pubsub, 5.0)
+                        if event is not None:
+                            await self._on_event(event)
+            except Exception as exc:
+                if being_cancelled():
+                    raise asyncio.CancelledError from exc
+                log.warning("operators' group: events unavailable (%s); retrying", exc)
+                ready.set()
+                await asyncio.sleep(1)
+
+    async def _on_event(self, event: dict[str, Any]) -> None:
+        kind, case_id = event.get("type"), str(event.get("case_id", ""))
+        if not case_id:
+            return
+        with use_locale(self.locale):
+            if kind == "escalation" and event.get("outcome") in ("added", "raised"):
+                if await self._first(case_id, f"post:{event.get('priority')}"):
+                    await self._post_alert(case_id)
+            elif kind == "escalation" and event.get("outcome") == "announced":
+                if await self._first(case_id, f"announce:{event.get('announcement')}"):
+                    await self._announce_again(case_id, int(event.get("waited", 0)))
+            elif kind == "supervisor":
+                if await self._first(case_id, "supervisor"):
+                    await self._supervisor(case_id, int(event.get("waited", 0)))
+            elif kind == "case" and event.get("kind") in ("assigned", "status", "reopened"):
+                await self._refresh_alert(case_id)
+            elif kind == "case" and event.get("kind") == "worker_message":
+                await self._relay_worker_message(case_id)
+
+    async def _first(self, case_id: str, what: str) -> bool:
+        key = self._keys.telegram("posted", case_id, what)
+        return bool(await self._redis.set(key, "1", nx=True, ex=KEEP_SECONDS))
+
+    def _alert_text(self, case: Case) -> str:
+        title = {
+            Priority.CRITICAL.value: _("🚨 EMERGENCY"),
+            Priority.HIGH.value: _("⚠️ Urgent case"),
+        }.get(case.priority, _("📝 New case"))
+        lines = [f"{title} {case.id}", f"{case.category} / {case.intent} / {case.country or '-'}"]
+        if case.summary:
+            lines.append(f"“{case.summary[:500]}”")
+        if case.assignee:
+            lines.append(_("Claimed by {name}.").format(name=case.assignee))
+        if not case.is_open:
+            lines.append(_("Case {status}.").format(status=case.status))
+        lines.append(
+            _(
+                "Reply to this message to answer the worker. In replies: /note TEXT, "
+                "/transfer NAME, /close."
+            )
+        )
+        return "\n".join(lines)
+
+    def _claim_button(self, case: Case) -> InlineKeyboardMarkup | None:
+        if case.assignee or not case.is_open:
+            return None
+        return InlineKeyboardMarkup(
+            [[InlineKeyboardButton(_("Claim"), callback_data=f"claim:{case.id}")]]
+        )
+
+    async def _post_alert(self, case_id: str) -> None:
+        case = await self.casework.services.cases.get(case_id)
+        if case is None:
+            return
+        old = await self._alert_of(case_id)
+        sent = await self._send(self._alert_text(case), self._claim_button(case))
+        if sent is None:
+            return
+        if old is not None:
+            # A case raised to an emergency gets a new post; the old one stops offering Claim.
+            await self._edit(old, case, with_button=False)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._keys.telegram("alert", case_id), sent.message_id, ex=KEEP_SECONDS)
+            pipe.set(
+                self._keys.telegram("alert-case", str(sent.message_id)), case_id, ex=KEEP_SECONDS
+            )
+            await pipe.execute()
+
+    async def _announce_again(self, case_id: str, waited: int) -> None:
+        case = await self.casework.services.cases.get(case_id)
+        if case is None or case.assignee or not case.is_open:
+            return
+        mentions = " ".join(f"@{u.telegram}" for u in await self._on_call())
+        text = _("⏰ Still unclaimed after {minutes} min: {case}. {mentions}").format(
+            minutes=max(1, waited // 60), case=case_id, mentions=mentions
+        )
+        await self._send(text, self._claim_button(case), reply_to=await self._alert_of(case_id))
+
+    async def _supervisor(self, case_id: str, waited: int) -> None:
+        supervisors = [u for u in await self._on_call() if u.role in ("supervisor", "admin")]
+        mentions = " ".join(f"@{u.telegram}" for u in supervisors)
+        text = _(
+            "🆘 Supervisors: emergency {case} has waited {minutes} min with nobody on it. "
+            "{mentions}"
+        ).format(case=case_id, minutes=max(1, waited // 60), mentions=mentions)
+        await self._send(text, None, reply_to=await self._alert_of(case_id))
+
+    async def _refresh_alert(self, case_id: str) -> None:
+        message_id = await self._alert_of(case_id)
+        case = await self.casework.services.cases.get(case_id)
+        if message_id is not None and case is not None:
+            await self._edit(message_id, case, with_button=True)
+
+    async def _relay_worker_message(self, case_id: str) -> None:
+        message_id = await self._alert_of(case_id)
+        case = await self.casework.services.cases.get(case_id)
+        if message_id is None or case is None or case.assignee is None:
+            return
+        timeline = await self.casework.services.cases.timeline(case_id)
+        last = next((e for e in reversed(timeline) if e["kind"] == "worker_message"), None)
+        if last and last.get("text"):
+            text = _("👤 Worker ({case}): {text}").format(case=case_id, text=last["text"])
+            await self._send(text, None, reply_to=message_id)
+
+    async def _on_call(self) -> list[User]:
+        return [
+            u
+            for u in await self.users.all()
+            if u.telegram and u.role in CASE_ROLES and not u.disabled
+        ]
+
+    async def _alert_of(self, case_id: str) -> int | None:
+        raw = await self._redis.get(self._keys.telegram("alert", case_id))
+        return int(raw) if raw else None
+
+    async def _send(
+        self, text: str, markup: InlineKeyboardMarkup | None, reply_to: int | None = None
+    ) -> Message | None:
+        try:
+            return await self.bot.send_message(
+                self.chat_id, text, reply_markup=markup, reply_to_message_id=reply_to
+            )
+        except TelegramError as exc:
+            log.error("operators' group: could not post: %s", exc)
+            return None
+
+    async def _edit(self, message_id: int, case: Case, *, with_button: bool) -> None:
+        try:
+            await self.bot.edit_message_text(
+                self._alert_text(case),
+                chat_id=self.chat_id,
+                message_id=message_id,
+                reply_markup=self._claim_button(case) if with_button else None,
+            )
+        except TelegramError as exc:
+            log.info("operators' group: could not update the post of %s: %s", case.id, exc)
+
+    # -- updates from the group ------------------------------------------------------
+
+    async def handle(self, update: Update) -> None:
+        with use_locale(self.locale):
+            try:
+                if update.callback_query is not None:
+                    await self._pressed(update)
+                elif update.message is not None:
+                    await self._message(update.message)
+            except RedisError:
+                raise
+            except CaseworkError as exc:
+                await self._tell(update, str(exc))
+
+    async def _operator(self, user: TelegramUser | None) -> User | None:
+        found = await self.users.by_telegram(user.username if user else None)
+        if found is None or found.role not in CASE_ROLES:
+            log.warning(
+                "operators' group: %s is not a helpline operator", user.username if user else "?"
+            )
+            return None
+        return found
+
+    async def _pressed(self, update: Update) -> None:
+        query = update.callback_query
+        assert query is not None
+        operator = await self._operator(query.from_user)
+        data = query.data or ""
+        if operator is None:
+            await query.answer(
+                _("You are not registered as an operator of this helpline."), show_alert=True
+            )
+            return
+        if not data.startswith("claim:"):
+            await query.answer()
+            return
+        case_id = data.removeprefix("claim:")
+        try:
+            await self.casework.claim(case_id, operator)
+        except CaseworkError as exc:
+            await query.answer(str(exc), show_alert=True)
+            return
+        await query.answer(_("The case is yours. Reply to the post to answer the worker."))
+
+    async def _message(self, message: Message) -> None:
+        reply_to = message.reply_to_message
+        if reply_to is None or not message.text:
+            return
+        found = await self._redis.get(self._keys.telegram("alert-case", str(reply_to.message_id)))
+        if found is None:
+            return
+        case_id = str(found)
+        operator = await self._operator(message.from_user)
+        if operator is None:
+            await message.reply_text(_("You are not registered as an operator of this helpline."))
+            return
+        text = message.text.strip()
+        command, _sep, rest = text.partition(" ")
+        command = command.split("@", 1)[0].lower()
+        work = self.casework
+        if command == "/note":
+            await work.note(case_id, operator, rest)
+            await message.reply_text(_("Note added."))
+        elif command == "/transfer":
+            await work.transfer(case_id, operator, rest.strip().removeprefix("@"))
+            await message.reply_text(_("Transferred to {name}.").format(name=rest.strip()))
+        elif command == "/close":
+            await work.set_status(case_id, operator, Status.CLOSED)
+            await message.reply_text(_("Closed; the worker got the closing message."))
+        elif command.startswith("/"):
+            await message.reply_text(_("In replies: /note TEXT, /transfer NAME, /close."))
+        else:
+            case = await work.case(case_id)
+            if case.assignee is None:
+                await work.claim(case_id, operator)
+            await work.reply(case_id, operator, text)
+            await message.reply_text(_("Sent to the worker."))
+
+    async def _tell(self, update: Update, text: str) -> None:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+        elif update.message is not None:
+            await update.message.reply_text(text)

@@ -1,0 +1,255 @@
+"""A local stand-in for Telegram's Bot API: the methods the helpline uses, in the shapes of
+the Bot API documentation, recording every call. python-telegram-bot talks to it as it
+would to api.telegram.org; tests feed it updates (served through getUpdates) and read
+what the bot sent."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+TOKEN = "123456:TEST-helpline-token"
+BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Helpline", "username": "HelplineBot"}
+Call = tuple[str, dict[str, Any]]
+
+
+@dataclass
+class BotAPI:
+    base: str = ""
+    calls: list[Call] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    # Every message the bot sent, as the API answered it (with its message_id).
+    results: list[dict[str, Any]] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)
+    # Methods that answer 429 (RetryAfter) this many more times.
+    throttle: dict[str, int] = field(default_factory=dict)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
+    _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    # -- what tests use ------------------------------------------------------------
+
+    def push(self, update: dict[str, Any]) -> dict[str, Any]:
+        update.setdefault("update_id", next(self._update_ids))
+        self.updates.append(update)
+        self._changed.set()
+        return update
+
+    def sent(self, method: str = "sendMessage", chat_id: int | None = None) -> list[dict[str, Any]]:
+        return [
+            p
+            for m, p in self.calls
+            if m == method and (chat_id is None or int(p.get("chat_id", 0)) == chat_id)
+        ]
+
+    async def wait_for(
+        self,
+        method: str,
+        check: Callable[[dict[str, Any]], bool] = lambda p: True,
+        seconds: float = 15,
+        after: int = 0,
+    ) -> dict[str, Any]:
+        """The first call of ``method`` (from call number ``after`` on) that passes ``check``."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for name, params in self.calls[after:]:
+                if name == method and check(params):
+                    return params
+            await asyncio.sleep(0.05)
+        seen = [(m, p.get("text", "")) for m, p in self.calls[after:]]
+        raise AssertionError(f"no {method} passing the check within {seconds} s; calls: {seen}")
+
+    def texts_to(self, chat_id: int, after: int = 0) -> list[str]:
+        return [
+            str(p.get("text", ""))
+            for m, p in self.calls[after:]
+            if m == "sendMessage" and int(p.get("chat_id", 0)) == chat_id
+        ]
+
+    # -- the API ---------------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._method)
+        app.router.add_get("/file/bot{token}/{path:.*}", self._file)
+        return app
+
+    async def _method(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != TOKEN:
+            return _error(401, "Unauthorized")
+        method = request.match_info["method"]
+        params = await _params(request)
+        self.calls.append((method, params))
+        if self.throttle.get(method, 0) > 0:
+            self.throttle[method] -= 1
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": "Too Many Requests: retry after 1",
+                    "parameters": {"retry_after": 1},
+                },
+                status=429,
+            )
+        handler = getattr(self, f"_{method}", None)
+        result = await handler(params) if handler is not None else True
+        return web.json_response({"ok": True, "result": result})
+
+    async def _getMe(self, params: dict[str, Any]) -> Any:
+        return BOT_USER
+
+    async def _getUpdates(self, params: dict[str, Any]) -> Any:
+        offset = int(params.get("offset") or 0)
+        wait = min(float(params.get("timeout") or 0), 1.0)
+        deadline = time.monotonic() + wait
+        while True:
+            ready = [u for u in self.updates if u["update_id"] >= offset]
+            if ready or time.monotonic() >= deadline:
+                return ready[:100]
+            self._changed.clear()
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), deadline - time.monotonic())
+
+    async def _sendMessage(self, params: dict[str, Any]) -> Any:
+        chat_id = int(params["chat_id"])
+        message: dict[str, Any] = {
+            "message_id": next(self._ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+            "from": BOT_USER,
+            "text": params.get("text", ""),
+        }
+        if params.get("reply_markup"):
+            message["reply_markup"] = params["reply_markup"]
+        self.results.append(message)
+        return message
+
+    async def _editMessageText(self, params: dict[str, Any]) -> Any:
+        chat_id = int(params["chat_id"])
+        return {
+            "message_id": int(params["message_id"]),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "supergroup"},
+            "text": params.get("text", ""),
+        }
+
+    async def _getFile(self, params: dict[str, Any]) -> Any:
+        file_id = str(params["file_id"])
+        data = self.files.get(file_id, b"")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_size": len(data),
+            "file_path": f"documents/{file_id}.bin",
+        }
+
+    async def _file(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["path"].rsplit("/", 1)[-1].removesuffix(".bin")
+        if file_id not in self.files:
+            return web.Response(status=404)
+        return web.Response(body=self.files[file_id])
+
+
+async def _params(request: web.Request) -> dict[str, Any]:
+    if request.content_type == "application/json":
+        body: dict[str, Any] = await request.json()
+        return body
+    form = await request.post()
+    params: dict[str, Any] = {}
+    for key, value in form.items():
+        if not isinstance(value, str):
+            continue
+        try:
+            params[key] = json.loads(value)
+        except ValueError:
+            params[key] = value
+    for key, value in request.query.items():
+        params.setdefault(key, value)
+    return params
+
+
+def _error(status: int, description: str) -> web.Response:
+    return web.json_response(
+        {"ok": False, "error_code": status, "description": description}, status=status
+    )
+
+
+@asynccontextmanager
+async def running_bot_api() -> AsyncIterator[BotAPI]:
+    api = BotAPI()
+    server = TestServer(api.app(), host="127.0.0.1")
+    await server.start_server()
+    api.base = str(server.make_url("")).rstrip("/")
+    try:
+        yield api
+    finally:
+        await server.close()
+
+
+# -- updates in the shapes of the Bot API documentation --------------------------------
+
+
+def person(user_id: int, language: str = "id", username: str | None = None) -> dict[str, Any]:
+    user: dict[str, Any] = {
+        "id": user_id,
+        "is_bot": False,
+        "first_name": f"User{user_id}",
+        "language_code": language,
+    }
+    if username:
+        user["username"] = username
+    return user
+
+
+def message(
+    user: dict[str, Any], chat_id: int | None = None, chat_type: str = "private", **content: Any
+) -> dict[str, Any]:
+    chat = {"id": chat_id or user["id"], "type": chat_type}
+    if chat_type == "private":
+        chat["first_name"] = user["first_name"]
+    else:
+        chat["title"] = "Group"
+    return {
+        "message": {
+            "message_id": int(time.time() * 1000) % 1_000_000_000,
+            "date": int(time.time()),
+            "chat": chat,
+            "from": user,
+            **content,
+        }
+    }
+
+
+def text(user: dict[str, Any], words: str, **kw: Any) -> dict[str, Any]:
+    update = message(user, text=words, **kw)
+    if words.startswith("/"):
+        length = len(words.split(" ", 1)[0])
+        update["message"]["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+    return update
+
+
+def press(user: dict[str, Any], data: str, chat_id: int | None = None) -> dict[str, Any]:
+    chat_type = "private" if chat_id is None else "supergroup"
+    return {
+        "callback_query": {
+            "id": str(time.monotonic_ns()),
+            "from": user,
+            "chat_instance": "1",
+            "data": data,
+            "message": {
+                "message_id": 1,
+                "date": int(time.time()),
+                "chat": {"id": chat_id or user["id"], "type": chat_type},
+                "text": "(buttons)",
+            },
+        }
+    }
