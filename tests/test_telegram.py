@@ -17,7 +17,7 @@ import pytest
 from bot.store.users import Role
 from tests.chat import Chat
 from tests.conftest import make_settings
-from tests.console import PASSWORD
+from tests.console import PASSWORD, Operator
 from tests.telegram_standin import TOKEN, BotAPI, message, person, press, running_bot_api, text
 
 pytestmark = pytest.mark.rasa
@@ -370,6 +370,19 @@ async def test_photos_and_locations_go_to_the_open_case(tg: Helpline) -> None:
     assert stored is not None and stored.data == b"\xff\xd8 a small jpeg"
     location = next(e for e in timeline if e["kind"] == "location")
     assert location["location"] == {"latitude": 22.28, "longitude": 114.16}
+    # The operator downloads it from the case page (and the audit log says so).
+    operator = await Operator.signed_in(tg.chat, "ida")
+    try:
+        page = (await operator.get(f"/console/cases/{case.id}"))[1]
+        assert f"/console/evidence/{media['media']['ref']}" in page
+        async with operator.session.get(
+            f"{tg.chat.base}/console/evidence/{media['media']['ref']}"
+        ) as response:
+            assert response.status == 200
+            assert await response.read() == b"\xff\xd8 a small jpeg"
+            assert response.headers["Content-Disposition"].startswith("attachment")
+    finally:
+        await operator.close()
 
 
 async def test_unsupported_updates_and_oversized_files(tg: Helpline) -> None:

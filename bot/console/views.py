@@ -296,6 +296,24 @@ def raise_forbidden() -> None:
     raise Forbidden("supervise")
 
 
+@requires("cases")
+async def evidence_file(request: web.Request) -> web.StreamResponse:
+    """A photo, document or voice note from a worker: downloaded, never shown inline."""
+    console, user = _console(request), _user(request)
+    evidence = await console.casework.services.evidence.get(request.match_info["evidence_id"])
+    if evidence is None:
+        raise web.HTTPNotFound(text="no such file (it may have been erased)")
+    await console.audit.record(
+        user.username, "evidence", detail=evidence.id, remote=request.remote or ""
+    )
+    name = "".join(c for c in evidence.name if c.isalnum() or c in "._-") or "file"
+    return web.Response(
+        body=evidence.data,
+        content_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
 @requires("supervise")
 async def audit_page(request: web.Request) -> web.StreamResponse:
     console = _console(request)
@@ -341,6 +359,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/console/cases/{case_id}", case_page),
         web.get("/console/cases/{case_id}/timeline", case_timeline),
         web.post("/console/cases/{case_id}/{action}", case_action),
+        web.get("/console/evidence/{evidence_id}", evidence_file),
         web.get("/console/audit", audit_page),
         web.get("/console/users", users_page),
         web.get("/console/content", content_page),
