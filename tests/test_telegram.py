@@ -144,6 +144,31 @@ CONVERSATIONS = {
         bot: ~PMI-
         """,
     ),
+    "complaint intake, id": (
+        "id",
+        """
+        worker: /start
+        press: country:hong_kong
+        worker: gaji sy blm dibayar 3 bulan sm majikan
+        bot: ~sejak kapan
+        press: complaint:since:months
+        bot: ? complaint:confirm
+        press: complaint:confirm
+        bot: ~PMI-
+        """,
+    ),
+    "emergency and are you safe, en": (
+        "en",
+        """
+        worker: /start
+        press: country:singapore
+        worker: madam locks me in the house and took my phone
+        bot: ~995
+        bot: ? safe:no
+        press: safe:no
+        bot: ~urgent
+        """,
+    ),
     "case status and talk to a person, id": (
         "id",
         """
