@@ -19,6 +19,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from bot.casework import Casework
 from bot.channels.telegram import WEBHOOK_PATH, TelegramChannel
 from bot.channels.webchat import MAX_BODY, WebChat
+from bot.channels.whatsapp import WEBHOOK_PATH as WHATSAPP_PATH
+from bot.channels.whatsapp import WhatsAppChannel
 from bot.config import Settings
 from bot.console import Console
 from bot.delivery import Delivery
@@ -50,6 +52,7 @@ DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 WEBCHAT = web.AppKey("webchat", WebChat)
 CONSOLE = web.AppKey("console", Console)
 TELEGRAM = web.AppKey("telegram", TelegramChannel)
+WHATSAPP = web.AppKey("whatsapp", WhatsAppChannel)
 CASEWORK = web.AppKey("casework", Casework)
 QUEUE_WATCH = web.AppKey("queue_watch", QueueWatch)
 
@@ -139,9 +142,24 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
             settings, redis, keys, runner, delivery, services.evidence, casework, users
         )
         app[TELEGRAM] = telegram
+    whatsapp = None
+    if settings.whatsapp_enabled:
+        whatsapp = WhatsAppChannel(
+            settings,
+            redis,
+            keys,
+            runner,
+            delivery,
+            services.evidence,
+            services.cases,
+            services.sessions,
+        )
+        app[WHATSAPP] = whatsapp
     await runner.start()
     if telegram is not None:
         await telegram.start()
+    if whatsapp is not None:
+        await whatsapp.start()
     watching = asyncio.create_task(watch.run(settings.queue_watch_seconds))
     app[SERVICES], app[DISPATCHER], app[RUNNER] = services, dispatcher, runner
     app[CASEWORK], app[QUEUE_WATCH] = casework, watch
@@ -153,6 +171,8 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
     await stop_tasks([watching])
     if telegram is not None:
         await telegram.stop()
+    if whatsapp is not None:
+        await whatsapp.stop()
     await app[CONSOLE].close()
     await runner.stop()
 
@@ -173,6 +193,14 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     return await request.app[TELEGRAM].webhook(request)
 
 
+async def whatsapp_verify(request: web.Request) -> web.Response:
+    return await request.app[WHATSAPP].verify(request)
+
+
+async def whatsapp_receive(request: web.Request) -> web.Response:
+    return await request.app[WHATSAPP].receive(request)
+
+
 async def index(request: web.Request) -> web.Response:
     raise web.HTTPFound("/chat")
 
@@ -187,6 +215,9 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.extend([_redis_ctx, _nlu_ctx, _core_ctx])
     if settings.telegram_token and settings.telegram_webhook_secret:
         app.router.add_post(WEBHOOK_PATH, telegram_webhook)
+    if settings.whatsapp_enabled:
+        app.router.add_get(WHATSAPP_PATH, whatsapp_verify)
+        app.router.add_post(WHATSAPP_PATH, whatsapp_receive)
     app.router.add_get("/healthz", health)
     app.router.add_get("/", index)
     return app

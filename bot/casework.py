@@ -58,6 +58,10 @@ class Conflict(CaseworkError):
     status = 409
 
 
+class WindowClosed(Conflict):
+    """WhatsApp's 24-hour window is closed: only the approved template can go out."""
+
+
 @dataclass
 class Casework:
     services: Services
@@ -133,6 +137,14 @@ class Casework:
         sender = case.sender
         if sender is None:
             raise Conflict(_("The worker erased their data: there is nobody to write to."))
+        if await self.delivery.window_closed(sender):
+            raise WindowClosed(
+                _(
+                    "The worker last wrote more than 24 hours ago: WhatsApp only lets us "
+                    "send the approved template message now. Send it, and reply when they "
+                    "answer."
+                )
+            )
         async with self._sessions.lock(sender):
             case = await self._open_case(case_id)
             if case.assignee is None:
@@ -150,6 +162,17 @@ class Casework:
         )
         # An operator answered: the escalation has done its job.
         await self.queue.done(case.id)
+        return case
+
+    async def send_template(self, case_id: str, user: User) -> Case:
+        """The approved template that opens the conversation again (WhatsApp)."""
+        case = await self._open_case(case_id)
+        self._may_work_on(case, user)
+        if case.sender is None or not self.delivery.has_template(case.sender):
+            raise CaseworkError(_("This worker's channel has no template message."))
+        session = await self._sessions.load(case.sender)
+        await self.delivery.template(case.sender, session.locale or case.locale or "id")
+        await self.services.cases.add_event(case.id, "template_sent", {"by": user.username})
         return case
 
     async def note(self, case_id: str, user: User, text: str) -> None:

@@ -76,6 +76,25 @@ class Settings:
     telegram_api_url: str = "https://api.telegram.org"
     telegram_webhook_secret: str | None = None
     telegram_operators_chat: int | None = None
+    # WhatsApp Cloud API: on when the token, phone number id, app secret and verify token
+    # are all set. Outside the 24-hour window only the approved template goes out.
+    whatsapp_token: str | None = None
+    whatsapp_phone_id: str | None = None
+    whatsapp_app_secret: str | None = None
+    whatsapp_verify_token: str | None = None
+    whatsapp_api_url: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = "v21.0"
+    whatsapp_template: str = "helpline_follow_up"
+    whatsapp_backoff_seconds: float = 0.5
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        return bool(
+            self.whatsapp_token
+            and self.whatsapp_phone_id
+            and self.whatsapp_app_secret
+            and self.whatsapp_verify_token
+        )
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -108,4 +127,13 @@ class Settings:
             ).rstrip("/"),
             telegram_webhook_secret=os.environ.get("HELPLINE_TELEGRAM_WEBHOOK_SECRET") or None,
             telegram_operators_chat=_optional_int("HELPLINE_TELEGRAM_OPERATORS_CHAT"),
+            whatsapp_token=os.environ.get("HELPLINE_WHATSAPP_TOKEN") or None,
+            whatsapp_phone_id=os.environ.get("HELPLINE_WHATSAPP_PHONE_ID") or None,
+            whatsapp_app_secret=os.environ.get("HELPLINE_WHATSAPP_APP_SECRET") or None,
+            whatsapp_verify_token=os.environ.get("HELPLINE_WHATSAPP_VERIFY_TOKEN") or None,
+            whatsapp_api_url=os.environ.get(
+                "HELPLINE_WHATSAPP_API_URL", "https://graph.facebook.com"
+            ).rstrip("/"),
+            whatsapp_api_version=os.environ.get("HELPLINE_WHATSAPP_API_VERSION", "v21.0"),
+            whatsapp_template=os.environ.get("HELPLINE_WHATSAPP_TEMPLATE", "helpline_follow_up"),
         )

@@ -18,6 +18,10 @@ ChannelSender = Callable[[str, Sequence[Outbound]], Awaitable[None]]
 # Removes what the channel itself still shows of a conversation (Telegram: the messages
 # in the private chat), when the worker erases their data.
 ChannelEraser = Callable[[str], Awaitable[None]]
+# WhatsApp: True when free-form messages cannot reach the worker now (the 24-hour
+# window is closed), and the approved template that can.
+ChannelClosed = Callable[[str], Awaitable[bool]]
+ChannelTemplate = Callable[[str, str], Awaitable[None]]
 
 
 class Delivery:
@@ -25,13 +29,38 @@ class Delivery:
         self._outbox = outbox
         self._channels: dict[str, ChannelSender] = {}
         self._erasers: dict[str, ChannelEraser] = {}
+        self._closed: dict[str, ChannelClosed] = {}
+        self._templates: dict[str, ChannelTemplate] = {}
 
     def register(
-        self, channel: str, send: ChannelSender, erase: ChannelEraser | None = None
+        self,
+        channel: str,
+        send: ChannelSender,
+        erase: ChannelEraser | None = None,
+        *,
+        reachable: ChannelClosed | None = None,
+        template: ChannelTemplate | None = None,
     ) -> None:
         self._channels[channel] = send
         if erase is not None:
             self._erasers[channel] = erase
+        if reachable is not None:
+            self._closed[channel] = reachable
+        if template is not None:
+            self._templates[channel] = template
+
+    async def window_closed(self, sender: str) -> bool:
+        """True when only a template can reach this worker now."""
+        channel, _, user_id = sender.partition(":")
+        closed = self._closed.get(channel)
+        return closed is not None and await closed(user_id)
+
+    def has_template(self, sender: str) -> bool:
+        return sender.partition(":")[0] in self._templates
+
+    async def template(self, sender: str, locale: str) -> None:
+        channel, _, user_id = sender.partition(":")
+        await self._templates[channel](user_id, locale)
 
     async def erase(self, sender: str) -> None:
         channel, _, user_id = sender.partition(":")

@@ -57,7 +57,15 @@ async def _serve(settings: Settings) -> None:
             "HELPLINE_TELEGRAM_TOKEN (and HELPLINE_TELEGRAM_OPERATORS_CHAT for the "
             "operators' group)."
         )
-    _say("WhatsApp: not enabled (set the HELPLINE_WHATSAPP_* variables to enable it).")
+    if settings.whatsapp_enabled:
+        _say(f"WhatsApp: on (webhook at {settings.public_url}/whatsapp/webhook).")
+    else:
+        _say(
+            "WhatsApp: not enabled. To enable it, set HELPLINE_WHATSAPP_TOKEN, "
+            "HELPLINE_WHATSAPP_PHONE_ID, HELPLINE_WHATSAPP_APP_SECRET and "
+            "HELPLINE_WHATSAPP_VERIFY_TOKEN from your Meta app, and point its webhook "
+            "at HELPLINE_PUBLIC_URL/whatsapp/webhook."
+        )
     _say("Press Ctrl-C to stop.")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.casework import CASE_ROLES, STATUS_LABELS, CaseworkError
+from bot.casework import CASE_ROLES, STATUS_LABELS, CaseworkError, WindowClosed
 from bot.console.auth import SIGNED, allowed, requires, signed_user
 from bot.console.render import render
 from bot.i18n import N_, _
@@ -31,6 +31,7 @@ DONE_MESSAGES = {
     "transferred": N_("The case was transferred."),
     "reopened": N_("The case is open again."),
     "empty": N_("Nobody is waiting right now."),
+    "template": N_("The template message was sent. Reply when the worker answers."),
 }
 
 PRIORITY_LABELS = {
@@ -247,6 +248,9 @@ async def case_action(request: web.Request) -> web.StreamResponse:
             await work.referral_outcome(
                 case_id, user, _int(value.get("index")), value.get("outcome", "")
             )
+        elif action == "template":
+            await work.send_template(case_id, user)
+            done = "template"
         elif action == "release":
             await work.release(case_id, user, reason=value.get("text", ""))
             done = "released"
@@ -271,6 +275,7 @@ async def case_action(request: web.Request) -> web.StreamResponse:
             status=exc.status,
             error=str(exc),
             error_form=action,
+            window_closed=isinstance(exc, WindowClosed),
             kept=value,
             **await _case_context(console, case),
         )

@@ -89,3 +89,6 @@ class Keys:
 
     def telegram(self, *parts: str) -> str:
         return self._k("telegram", *parts)
+
+    def whatsapp(self, *parts: str) -> str:
+        return self._k("whatsapp", *parts)

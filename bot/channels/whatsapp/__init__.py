@@ -1,0 +1,318 @@
+"""The WhatsApp channel, through Meta's Cloud API.
+
+Webhook on the shared aiohttp app (/whatsapp/webhook): GET answers Meta's verification
+handshake; every POST is checked against X-Hub-Signature-256 (HMAC-SHA256 of the raw
+body with the app secret) before anything is parsed, then stored as it came in a Redis
+stream and answered 200 at once. A processor reads that stream through a consumer
+group and acknowledges a payload only once every message in it is in the inbox (media
+fetched and kept as evidence), so nothing accepted is lost; duplicates are dropped by
+message id (Meta redelivers for days). Status callbacks are recorded on the outbound
+message; a failure is put on the worker's open case, where the operator sees it.
+
+The 24-hour customer-service window is tracked per worker: outside it only the approved
+template goes out, and an operator who tries to reply is told so and offered it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import os
+import socket
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from bot.channels.whatsapp.convert import (
+    CHANNEL,
+    MEDIA_TYPES,
+    Incoming,
+    StatusUpdate,
+    bodies,
+    inbound_of,
+    read_payload,
+    template_body,
+)
+from bot.channels.whatsapp.graph import GraphClient, GraphError, MediaTooLarge
+from bot.config import Settings
+from bot.delivery import Delivery
+from bot.i18n import _, use_locale
+from bot.messages import Inbound, MediaRef, Outbound
+from bot.runner import InboxRunner
+from bot.store.cases import CaseStore
+from bot.store.evidence import EvidenceStore
+from bot.store.keys import Keys
+from bot.store.sessions import SessionStore
+from bot.tasks import being_cancelled, stop_tasks
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/whatsapp/webhook"
+MAX_PAYLOAD = 1024 * 1024
+WINDOW_SECONDS = 24 * 3600
+GROUP = "whatsapp"
+KEEP_SECONDS = 30 * 86400
+
+
+class WhatsAppChannel:
+    def __init__(
+        self,
+        settings: Settings,
+        redis: Redis,
+        keys: Keys,
+        runner: InboxRunner,
+        delivery: Delivery,
+        evidence: EvidenceStore,
+        cases: CaseStore,
+        sessions: SessionStore,
+    ) -> None:
+        assert settings.whatsapp_token and settings.whatsapp_phone_id
+        self.settings, self._redis, self._keys = settings, redis, keys
+        self._runner, self._evidence, self._cases, self._sessions = (
+            runner,
+            evidence,
+            cases,
+            sessions,
+        )
+        self.graph = GraphClient(
+            settings.whatsapp_api_url,
+            settings.whatsapp_api_version,
+            settings.whatsapp_phone_id,
+            settings.whatsapp_token,
+            backoff=settings.whatsapp_backoff_seconds,
+        )
+        self._consumer = f"{socket.gethostname()}-{os.getpid()}"
+        self._task: asyncio.Task[None] | None = None
+        delivery.register(
+            CHANNEL, self.send, reachable=self.outside_window, template=self.send_template
+        )
+
+    def _key(self, *parts: str) -> str:
+        return self._keys.whatsapp(*parts)
+
+    async def start(self) -> None:
+        await self.graph.open()
+        try:
+            await self._redis.xgroup_create(self._key("raw"), GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._task = asyncio.create_task(self._process_loop())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            await stop_tasks([self._task])
+        await self.graph.close()
+
+    # -- the webhook -------------------------------------------------------------------
+
+    async def verify(self, request: web.Request) -> web.Response:
+        """Meta's subscription handshake."""
+        query = request.query
+        token = query.get("hub.verify_token", "")
+        expected = self.settings.whatsapp_verify_token or ""
+        if query.get("hub.mode") == "subscribe" and hmac.compare_digest(token, expected):
+            return web.Response(text=query.get("hub.challenge", ""))
+        log.warning("whatsapp: failed verification handshake from %s", request.remote)
+        return web.Response(status=403, text="verification failed")
+
+    async def receive(self, request: web.Request) -> web.Response:
+        raw = await _read_at_most(request, MAX_PAYLOAD + 1)
+        if len(raw) > MAX_PAYLOAD:
+            log.warning("whatsapp: payload over %d bytes from %s", MAX_PAYLOAD, request.remote)
+            return web.json_response({"error": "payload too large"}, status=413)
+        if not self._signed(raw, request.headers.get("X-Hub-Signature-256", "")):
+            log.warning("whatsapp: bad or missing signature from %s", request.remote)
+            return web.json_response({"error": "bad signature"}, status=403)
+        try:
+            read_payload(json.loads(raw))
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("whatsapp: malformed payload from %s: %s", request.remote, exc)
+            return web.json_response({"error": "malformed payload"}, status=400)
+        try:
+            await self._redis.xadd(self._key("raw"), {"data": raw.decode()})
+        except RedisError as exc:
+            # Not stored, so not accepted: Meta delivers it again.
+            log.error("whatsapp: could not store a payload: %s", exc)
+            return web.json_response({"error": "try again"}, status=503)
+        return web.json_response({"ok": True})
+
+    def _signed(self, raw: bytes, header: str) -> bool:
+        secret = (self.settings.whatsapp_app_secret or "").encode()
+        if not secret or not header.startswith("sha256="):
+            return False
+        digest = hmac.new(secret, raw, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(digest, header.removeprefix("sha256="))
+
+    # -- processing stored payloads ------------------------------------------------------
+
+    async def _process_loop(self) -> None:
+        stream = self._key("raw")
+        while True:
+            try:
+                claimed: Any = await self._redis.xautoclaim(
+                    stream, GROUP, self._consumer, min_idle_time=60_000, count=10
+                )
+                found: Any = claimed[1] or []
+                if not found:
+                    answer: Any = await self._redis.xreadgroup(
+                        GROUP, self._consumer, {stream: ">"}, count=10, block=1000
+                    )
+                    found = [item for _, items in answer or [] for item in items]
+                for entry_id, fields in found:
+                    await self._process_entry(str(entry_id), fields)
+            except Exception as exc:
+                if being_cancelled():
+                    raise asyncio.CancelledError from exc
+                log.warning("whatsapp: processing paused (%s); retrying", exc)
+                await asyncio.sleep(1)
+
+    async def _process_entry(self, entry_id: str, fields: dict[str, Any]) -> None:
+        stream = self._key("raw")
+        try:
+            messages, statuses = read_payload(json.loads(fields["data"]))
+            for message in messages:
+                await self._message(message)
+            for status in statuses:
+                await self._status(status)
+        except RedisError:
+            raise  # left pending; taken again after a pause
+        except Exception:
+            log.exception("whatsapp: payload %s could not be processed; kept aside", entry_id)
+            await self._redis.xadd(self._key("dead"), {"data": fields.get("data", "")})
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.xack(stream, GROUP, entry_id)
+            pipe.xdel(stream, entry_id)
+            await pipe.execute()
+
+    async def _message(self, message: Incoming) -> None:
+        await self._redis.set(
+            self._key("last-in", message.wa_id), str(time.time()), ex=WINDOW_SECONDS * 2
+        )
+        if message.type in MEDIA_TYPES:
+            inbound = await self._media_inbound(message)
+        else:
+            inbound = inbound_of(message)
+        if inbound is None:
+            if message.type not in MEDIA_TYPES:
+                log.info("whatsapp: unsupported %s from %s", message.type, message.wa_id)
+                await self._polite(message.wa_id, "unsupported")
+            return
+        if await self._runner.submit(inbound) is None:
+            log.info("whatsapp: duplicate %s dropped", message.wamid)
+
+    async def _media_inbound(self, message: Incoming) -> Inbound | None:
+        media: dict[str, Any] = message.raw.get(message.type) or {}
+        if await self._redis.exists(self._keys.seen(CHANNEL, message.wamid)):
+            return None  # a redelivery: do not fetch the file again
+        limit = self.settings.media_max_bytes
+        sender = f"{CHANNEL}:{message.wa_id}"
+        try:
+            data, mime = await self.graph.media(str(media.get("id", "")), limit)
+        except MediaTooLarge as exc:
+            log.warning("whatsapp: %s from %s too large (%s)", message.type, message.wa_id, exc)
+            await self._polite(message.wa_id, "too_large")
+            return None
+        except (GraphError, OSError, TimeoutError, KeyError) as exc:
+            log.warning("whatsapp: could not fetch media %s: %s", media.get("id"), exc)
+            await self._polite(message.wa_id, "not_fetched")
+            return None
+        name = str(media.get("filename") or f"{message.type}")
+        evidence_id = await self._evidence.put(data, mime=mime, name=name, sender=sender)
+        return Inbound(
+            channel=CHANNEL,
+            user_id=message.wa_id,
+            message_id=message.wamid,
+            text=str(media.get("caption") or ""),
+            media=MediaRef(MEDIA_TYPES[message.type], evidence_id, mime, len(data)),
+        )
+
+    async def _polite(self, wa_id: str, what: str) -> None:
+        session = await self._sessions.load(f"{CHANNEL}:{wa_id}")
+        with use_locale(session.locale or "id"):
+            text = {
+                "unsupported": _(
+                    "I can read text messages, photos, documents, voice notes and "
+                    "locations. Please write to me in words."
+                ),
+                "too_large": _(
+                    "That file is too large for me (the limit is {mb} MB). Please send a "
+                    "smaller photo or a screenshot."
+                ).format(mb=self.settings.media_max_bytes // (1024 * 1024)),
+                "not_fetched": _("I could not receive that file. Please try sending it again."),
+            }[what]
+        await self.send(wa_id, [Outbound(text=text)])
+
+    async def _status(self, status: StatusUpdate) -> None:
+        key = self._key("status", status.wamid)
+        await self._redis.hset(
+            key,
+            mapping={
+                "status": status.status,
+                "at": str(status.timestamp),
+                "errors": json.dumps(status.errors),
+            },
+        )
+        await self._redis.expire(key, KEEP_SECONDS)
+        if status.status == "failed":
+            sender = await self._redis.get(self._key("sent", status.wamid))
+            await self._failed(str(sender or f"{CHANNEL}:{status.recipient}"), status.errors)
+
+    async def _failed(self, sender: str, errors: list[dict[str, Any]]) -> None:
+        """Shown to the operator: on the worker's open case."""
+        log.warning("whatsapp: a message to %s failed: %s", sender, errors)
+        case = await self._cases.open_case_of(sender)
+        if case is not None:
+            detail = "; ".join(
+                f"{e.get('code')}: {e.get('title') or e.get('message')}" for e in errors
+            )
+            await self._cases.add_event(case.id, "delivery_failed", {"error": detail})
+
+    # -- sending -----------------------------------------------------------------------
+
+    async def send(self, wa_id: str, messages: Sequence[Outbound]) -> None:
+        session = await self._sessions.load(f"{CHANNEL}:{wa_id}")
+        with use_locale(session.locale or "id"):
+            menu = _("Menu")
+        for message in messages:
+            for body in bodies(wa_id, message, menu):
+                await self._send_body(wa_id, body)
+
+    async def _send_body(self, wa_id: str, body: dict[str, Any]) -> None:
+        sender = f"{CHANNEL}:{wa_id}"
+        try:
+            wamid = await self.graph.send(body)
+        except GraphError as exc:
+            log.error("whatsapp: could not send to %s: %s", wa_id, exc)
+            await self._failed(sender, [{"code": exc.code, "message": str(exc)}])
+            return
+        await self._redis.set(self._key("sent", wamid), sender, ex=KEEP_SECONDS)
+
+    async def outside_window(self, wa_id: str) -> bool:
+        """True when the worker's last message is more than 24 hours old."""
+        last = await self._redis.get(self._key("last-in", wa_id))
+        return last is None or time.time() - float(last) > WINDOW_SECONDS
+
+    async def send_template(self, wa_id: str, locale: str) -> None:
+        name = self.settings.whatsapp_template
+        await self._send_body(wa_id, template_body(wa_id, name, "id" if locale == "id" else "en"))
+
+
+async def _read_at_most(request: web.Request, limit: int) -> bytes:
+    """The raw body, but no more than ``limit`` bytes of it (the rest is not read)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = await request.content.read(min(65536, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)

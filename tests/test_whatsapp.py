@@ -1,0 +1,314 @@
+"""The WhatsApp channel: webhook payloads in the Cloud API's documented shapes, sending
+against a local stand-in of the Graph API (tests/graph_standin.py), the real Redis and the
+real Rasa server."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.app import WHATSAPP
+from bot.store.users import Role
+from tests.chat import Chat
+from tests.conftest import make_settings
+from tests.console import Operator
+from tests.graph_standin import (
+    APP_SECRET,
+    PHONE_ID,
+    TOKEN,
+    VERIFY_TOKEN,
+    VERSION,
+    GraphAPI,
+    body_text,
+    button_reply,
+    choices,
+    encode,
+    list_reply,
+    msg,
+    payload,
+    running_graph_api,
+    sign,
+    text,
+    value,
+)
+
+pytestmark = pytest.mark.rasa
+
+
+@dataclass
+class Helpline:
+    chat: Chat
+    api: GraphAPI
+
+    @property
+    def url(self) -> str:
+        return f"{self.chat.base}/whatsapp/webhook"
+
+    async def post(self, data: dict[str, Any] | bytes, signature: str | None = None) -> int:
+        raw = data if isinstance(data, bytes) else encode(data)
+        body = io.BytesIO(raw)
+        headers = {"Content-Type": "application/json"}
+        headers["X-Hub-Signature-256"] = sign(raw) if signature is None else signature
+        if signature == "":
+            del headers["X-Hub-Signature-256"]
+        async with self.chat.session.post(self.url, data=body, headers=headers) as response:
+            return response.status
+
+    async def says(self, *messages: dict[str, Any]) -> int:
+        mark = len(self.api.sent)
+        assert await self.post(payload(value(list(messages)))) == 200
+        return mark
+
+
+@pytest.fixture
+async def wa(redis_url: str, rasa_url: str, key_prefix: str) -> AsyncIterator[Helpline]:
+    async with running_graph_api() as api:
+        settings = make_settings(
+            redis_url,
+            rasa_url,
+            key_prefix,
+            whatsapp_token=TOKEN,
+            whatsapp_phone_id=PHONE_ID,
+            whatsapp_app_secret=APP_SECRET,
+            whatsapp_verify_token=VERIFY_TOKEN,
+            whatsapp_api_url=api.base,
+            whatsapp_api_version=VERSION,
+            whatsapp_backoff_seconds=0.05,
+            media_max_bytes=50_000,
+        )
+        async with Chat.serve(settings) as chat:
+            yield Helpline(chat, api)
+
+
+def _to(wa_id: str, words: str) -> Any:
+    return lambda body: body["to"] == wa_id and words.lower() in body_text(body).lower()
+
+
+async def test_the_verification_handshake(wa: Helpline) -> None:
+    good = {
+        "hub.mode": "subscribe",
+        "hub.verify_token": VERIFY_TOKEN,
+        "hub.challenge": "1158201444",
+    }
+    async with wa.chat.session.get(wa.url, params=good) as response:
+        assert response.status == 200 and await response.text() == "1158201444"
+    bad = {**good, "hub.verify_token": "guess"}
+    async with wa.chat.session.get(wa.url, params=bad) as response:
+        assert response.status == 403
+
+
+async def test_signatures_bodies_and_shapes_are_checked_before_anything(wa: Helpline) -> None:
+    data = payload(value([text("6281200000001", "halo")]))
+    assert await wa.post(data, signature="") == 403
+    assert await wa.post(data, signature="sha256=" + "0" * 64) == 403
+    assert await wa.post(data, signature=sign(encode(data), "another secret")) == 403
+    assert await wa.post(b"{not json") == 400
+    assert await wa.post({"object": "page", "entry": []}) == 400
+    assert await wa.post(b"x" * (1024 * 1024 + 10)) == 413
+    await asyncio.sleep(0.5)
+    assert wa.api.sent == [], "nothing rejected was handled"
+
+
+async def test_a_conversation_with_lists_and_buttons(wa: Helpline) -> None:
+    worker = "6281200000002"
+    mark = await wa.says(text(worker, "halo kak"))
+    countries = await wa.api.wait_for(lambda b: "country:hong_kong" in choices(b), after=mark)
+    assert countries["interactive"]["type"] == "list"
+    rows = countries["interactive"]["action"]["sections"][0]["rows"]
+    assert len(rows) <= 10 and all(len(r["title"]) <= 24 for r in rows)
+    mark = await wa.says(list_reply(worker, "country:hong_kong", "Hong Kong"))
+    await wa.api.wait_for(_to(worker, "Hong Kong"), after=mark)
+    mark = await wa.says(text(worker, "brp gaji minimum PRT di hongkong skrg?"))
+    await wa.api.wait_for(_to(worker, "HK$5.100"), after=mark)
+    helped = await wa.api.wait_for(lambda b: "helped:yes" in choices(b), after=mark)
+    assert helped["interactive"]["type"] == "button"
+    assert len(helped["interactive"]["action"]["buttons"]) <= 3
+    assert len(helped["interactive"]["body"]["text"]) <= 1024
+    mark = await wa.says(button_reply(worker, "helped:yes", "Ya"))
+    await wa.api.wait_for(lambda b: b["to"] == worker, after=mark)
+    # A quick-reply button of a template message.
+    mark = await wa.says(msg(worker, "button", button={"payload": "menu", "text": "Menu"}))
+    await wa.api.wait_for(lambda b: "menu:rights" in choices(b), after=mark)
+
+
+async def test_duplicates_and_many_entries_at_once(wa: Helpline) -> None:
+    first = text("6281200000003", "halo")
+    data = payload(value([first]))
+    assert await wa.post(data) == 200
+    assert await wa.post(data) == 200  # Meta redelivers
+    workers = [f"62812000001{i:02d}" for i in range(6)]
+    many = payload(*(value([text(w, "hello")]) for w in workers))
+    many["entry"][0]["changes"].append(
+        {"field": "messages", "value": value([text("6281200000200", "halo")])}
+    )
+    assert await wa.post(many) == 200
+    for wa_id in [*workers, "6281200000200"]:
+        await wa.api.wait_for(lambda b, w=wa_id: b["to"] == w)  # type: ignore[misc]
+    await asyncio.sleep(0.5)
+    welcomes = [t for t in wa.api.texts_to("6281200000003") if "selamat datang" in t.lower()]
+    assert len(welcomes) == 1
+
+
+async def test_locations_and_media_go_to_the_case_and_oddities_get_a_polite_word(
+    wa: Helpline,
+) -> None:
+    worker = "6281200000004"
+    mark = await wa.says(text(worker, "I want to talk to a person"))
+    await wa.api.wait_for(_to(worker, "queue"), after=mark)
+    case = await wa.chat.services.cases.open_case_of(f"whatsapp:{worker}")
+    assert case is not None
+    wa.api.media["MEDIA-1"] = (b"%PDF-1.4 contract", "application/pdf")
+    wa.api.media["MEDIA-2"] = (b"\xff\xd8 jpeg", "image/jpeg")
+    wa.api.media["MEDIA-3"] = (b"OggS voice", "audio/ogg")
+    wa.api.media["BIG"] = (b"x" * 60_000, "image/jpeg")
+    await wa.says(
+        msg(worker, "location", location={"latitude": 1.29, "longitude": 103.85, "name": "MRT"}),
+        msg(worker, "document", document={"id": "MEDIA-1", "mime_type": "application/pdf",
+                                           "filename": "kontrak.pdf"}),
+        msg(worker, "image", image={"id": "MEDIA-2", "mime_type": "image/jpeg", "caption": "luka"}),
+        msg(worker, "audio", audio={"id": "MEDIA-3", "mime_type": "audio/ogg", "voice": True}),
+    )  # fmt: skip
+    for _ in range(100):
+        kinds = [e["kind"] for e in await wa.chat.services.cases.timeline(case.id)]
+        if kinds.count("media") == 3 and "location" in kinds:
+            break
+        await asyncio.sleep(0.1)
+    timeline = await wa.chat.services.cases.timeline(case.id)
+    stored = [
+        await wa.chat.services.evidence.get(e["media"]["ref"])
+        for e in timeline
+        if e["kind"] == "media"
+    ]
+    assert sorted(s.data for s in stored if s) == [
+        b"%PDF-1.4 contract",
+        b"OggS voice",
+        b"\xff\xd8 jpeg",
+    ]
+    mark = await wa.says(msg(worker, "image", image={"id": "BIG", "mime_type": "image/jpeg"}))
+    await wa.api.wait_for(_to(worker, "too large"), after=mark)
+    mark = await wa.says(msg(worker, "image", image={"id": "NO-SUCH-MEDIA"}))
+    await wa.api.wait_for(_to(worker, "could not receive"), after=mark)
+    reaction = {"message_id": "wamid.x", "emoji": "👍"}
+    mark = await wa.says(msg(worker, "reaction", reaction=reaction))
+    await wa.api.wait_for(_to(worker, "in words"), after=mark)
+    mark = await wa.says(msg(worker, "unsupported", errors=[{"code": 131051}]))
+    await wa.api.wait_for(_to(worker, "in words"), after=mark)
+
+
+async def test_a_media_fetch_that_times_out_is_told_and_the_rest_goes_on(
+    redis_url: str, rasa_url: str, key_prefix: str
+) -> None:
+    async with running_graph_api() as api:
+        settings = make_settings(
+            redis_url, rasa_url, key_prefix, whatsapp_token=TOKEN, whatsapp_phone_id=PHONE_ID,
+            whatsapp_app_secret=APP_SECRET, whatsapp_verify_token=VERIFY_TOKEN,
+            whatsapp_api_url=api.base, whatsapp_api_version=VERSION, whatsapp_backoff_seconds=0.05,
+        )  # fmt: skip
+        async with Chat.serve(settings) as chat:
+            wa = Helpline(chat, api)
+            graph = chat.app[WHATSAPP].graph
+            graph.timeout = aiohttp.ClientTimeout(total=1)
+            await graph.close()
+            await graph.open()
+            api.slow_media.add("SLOW")
+            worker = "6281200000005"
+            mark = await wa.says(msg(worker, "image", image={"id": "SLOW"}), text(worker, "hello"))
+            await api.wait_for(_to(worker, "could not receive"), after=mark)
+            await api.wait_for(
+                lambda b: b["to"] == worker and "receive" not in body_text(b), after=mark
+            )
+
+
+async def test_rate_limits_and_server_errors_are_retried(wa: Helpline) -> None:
+    wa.api.errors = [130429, 131056, 503]
+    worker = "6281200000006"
+    mark = await wa.says(text(worker, "hello"))
+    await wa.api.wait_for(lambda b: b["to"] == worker, after=mark)
+    assert wa.api.attempts >= 4
+
+
+async def test_status_callbacks_are_recorded_and_failures_shown_on_the_case(wa: Helpline) -> None:
+    worker = "6281200000007"
+    mark = await wa.says(text(worker, "I want to talk to a person"))
+    await wa.api.wait_for(_to(worker, "queue"), after=mark)
+    keys = wa.chat.console.keys
+    sent_ids = [k for k in await wa.chat.redis.keys(keys.whatsapp("sent", "*"))]
+    wamid = sent_ids[0].rsplit(":", 1)[-1]
+    statuses = [
+        {"id": wamid, "status": status, "timestamp": str(int(time.time())), "recipient_id": worker}
+        for status in ("sent", "delivered", "read")
+    ]
+    failed = {
+        "id": wamid,
+        "status": "failed",
+        "timestamp": str(int(time.time())),
+        "recipient_id": worker,
+        "errors": [{"code": 131047, "title": "Re-engagement message"}],
+    }
+    assert await wa.post(payload(value(statuses=[*statuses, failed]))) == 200
+    case = await wa.chat.services.cases.open_case_of(f"whatsapp:{worker}")
+    assert case is not None
+    for _ in range(50):
+        timeline = await wa.chat.services.cases.timeline(case.id)
+        if any(e["kind"] == "delivery_failed" for e in timeline):
+            break
+        await asyncio.sleep(0.1)
+    failure = next(e for e in timeline if e["kind"] == "delivery_failed")
+    assert "131047" in failure["error"]
+    recorded = await wa.chat.redis.hgetall(keys.whatsapp("status", wamid))
+    assert recorded["status"] == "failed"
+
+
+async def _claimed_emergency(wa: Helpline, worker: str) -> tuple[Operator, str]:
+    mark = await wa.says(text(worker, "tolong majikan sy mukul sy td malam"))
+    await wa.api.wait_for(_to(worker, "999"), after=mark)
+    case = await wa.chat.services.cases.open_case_of(f"whatsapp:{worker}")
+    assert case is not None and case.priority == "critical"
+    operator = await Operator.signed_in(wa.chat, "sari", Role.OPERATOR)
+    status, _page, _ = await operator.post(f"/console/cases/{case.id}/claim")
+    assert status == 200
+    return operator, case.id
+
+
+async def test_an_emergency_on_whatsapp_answered_by_an_operator(wa: Helpline) -> None:
+    worker = "6281200000008"
+    operator, case_id = await _claimed_emergency(wa, worker)
+    try:
+        mark = len(wa.api.sent)
+        status, _page, _ = await operator.post(
+            f"/console/cases/{case_id}/reply", {"text": "Kami di sini. Kamu aman?"}
+        )
+        assert status == 200
+        reply = await wa.api.wait_for(lambda b: b["to"] == worker, after=mark)
+        assert body_text(reply) == "👤 Sari: Kami di sini. Kamu aman?"
+    finally:
+        await operator.close()
+
+
+async def test_an_operator_reply_outside_the_24_hour_window(wa: Helpline) -> None:
+    worker = "6281200000009"
+    operator, case_id = await _claimed_emergency(wa, worker)
+    try:
+        key = wa.chat.console.keys.whatsapp("last-in", worker)
+        await wa.chat.redis.set(key, str(time.time() - 25 * 3600))
+        mark = len(wa.api.sent)
+        status, page, _ = await operator.post(
+            f"/console/cases/{case_id}/reply", {"text": "Apa kabar sekarang?"}
+        )
+        assert status == 409 and "24 hours" in page and "Apa kabar sekarang?" in page
+        assert 'action="/console/cases/' + case_id + '/template"' in page
+        status, _page, _ = await operator.post(f"/console/cases/{case_id}/template")
+        assert status == 200
+        sent = await wa.api.wait_for(lambda b: b["to"] == worker, after=mark)
+        assert sent["type"] == "template"
+        assert sent["template"]["name"] == "helpline_follow_up"
+        assert all(b["type"] == "template" for b in wa.api.sent[mark:])
+    finally:
+        await operator.close()
