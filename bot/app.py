@@ -7,6 +7,7 @@ workers) are opened once at start-up and closed at shutdown, in cleanup contexts
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -33,14 +34,18 @@ from bot.staffing import OnDuty, Presence, StaffedHours
 from bot.store.audit import AuditLog
 from bot.store.cases import CaseStore
 from bot.store.escalations import RedisEscalationQueue
+from bot.store.events import Events, next_event
 from bot.store.evidence import EvidenceStore
 from bot.store.inbox import Inbox
+from bot.store.kb_store import KBStore
 from bot.store.keys import Keys
 from bot.store.outbox import Outbox
 from bot.store.sessions import SessionStore
 from bot.store.users import UserStore
-from bot.tasks import stop_tasks
+from bot.tasks import being_cancelled, stop_tasks
 from flows.base import Services
+
+log = logging.getLogger(__name__)
 
 SETTINGS = web.AppKey("settings", Settings)
 REDIS = web.AppKey("redis", Redis)
@@ -102,8 +107,13 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
     queue = RedisEscalationQueue(redis, keys)
     presence = Presence(redis, keys)
     hours = StaffedHours.parse(settings.staffed_hours, settings.timezone)
+    kb_store = KBStore(redis, keys, review_required=settings.kb_review_required)
+    if not await kb_store.all():
+        report = await kb_store.import_files()
+        log.info("knowledge base imported from kb/: %d entries", report.added)
+    kb = await kb_store.knowledge_base() or KnowledgeBase.load()
     services = Services(
-        kb=KnowledgeBase.load(),
+        kb=kb,
         cases=CaseStore(redis, keys),
         escalations=queue,
         sessions=SessionStore(
@@ -161,20 +171,40 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
     if whatsapp is not None:
         await whatsapp.start()
     watching = asyncio.create_task(watch.run(settings.queue_watch_seconds))
+    reloading = asyncio.create_task(_reload_on_publish(kb_store, kb))
     app[SERVICES], app[DISPATCHER], app[RUNNER] = services, dispatcher, runner
     app[CASEWORK], app[QUEUE_WATCH] = casework, watch
     app[WEBCHAT].bind(redis, keys, runner, outbox)
     app[CONSOLE].bind(
         settings, redis, keys, casework, users, AuditLog(redis, keys), presence, services.kb
     )
+    app[CONSOLE].kb_store = kb_store
     yield
-    await stop_tasks([watching])
+    await stop_tasks([watching, reloading])
     if telegram is not None:
         await telegram.stop()
     if whatsapp is not None:
         await whatsapp.stop()
     await app[CONSOLE].close()
     await runner.stop()
+
+
+async def _reload_on_publish(store: KBStore, kb: KnowledgeBase) -> None:
+    """Every bot process serves newly published content at once."""
+    while True:
+        try:
+            async with Events(store._redis, store._keys).subscribe() as pubsub:
+                while True:
+                    event = await next_event(pubsub, 5.0)
+                    if event is not None and event.get("type") == "kb":
+                        fresh = await store.knowledge_base()
+                        if fresh is not None:
+                            kb.replace(fresh)
+        except Exception as exc:
+            if being_cancelled():
+                raise asyncio.CancelledError from exc
+            log.warning("knowledge base reload paused: %s", exc)
+            await asyncio.sleep(1)
 
 
 async def health(request: web.Request) -> web.Response:

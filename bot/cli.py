@@ -125,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     kb_commands = kb.add_subparsers(dest="kb_command", required=True)
     check = kb_commands.add_parser("check", help="validate the kb/ content")
     check.set_defaults(func=_kb_check)
+    from bot.kb_cli import add_parsers as add_kb_parsers
+
+    add_kb_parsers(kb_commands, nlu_commands)
 
     from bot.users_cli import add_parser as add_users_parser
 

@@ -86,6 +86,8 @@ class Settings:
     whatsapp_api_version: str = "v21.0"
     whatsapp_template: str = "helpline_follow_up"
     whatsapp_backoff_seconds: float = 0.5
+    # Content: publishing needs a second editor (not the draft's author).
+    kb_review_required: bool = False
 
     @property
     def whatsapp_enabled(self) -> bool:
@@ -136,4 +138,5 @@ class Settings:
             ).rstrip("/"),
             whatsapp_api_version=os.environ.get("HELPLINE_WHATSAPP_API_VERSION", "v21.0"),
             whatsapp_template=os.environ.get("HELPLINE_WHATSAPP_TEMPLATE", "helpline_follow_up"),
+            kb_review_required=os.environ.get("HELPLINE_KB_REVIEW_REQUIRED", "") in ("1", "true"),
         )

@@ -89,33 +89,34 @@ class KnowledgeBase:
 
     @classmethod
     def load(cls, root: Path = KB_DIR) -> KnowledgeBase:
+        """From the seed files: kb/topics/*.yml and kb/referrals.yml."""
+        topics = [
+            yaml.safe_load(path.read_text("utf-8"))
+            for path in sorted((root / "topics").glob("*.yml"))
+        ]
+        ref_path = root / "referrals.yml"
+        countries: dict[str, Any] = {}
+        if ref_path.exists():
+            countries = yaml.safe_load(ref_path.read_text("utf-8")).get("countries") or {}
+        return cls.from_data(topics, countries)
+
+    @classmethod
+    def from_data(cls, topics: list[dict[str, Any]], countries: dict[str, Any]) -> KnowledgeBase:
+        """From topic documents and the referral directory, in the kb/ files' shapes."""
         answers: dict[tuple[str, str, str], Answer] = {}
         titles: dict[str, dict[str, str]] = {}
-        for path in sorted((root / "topics").glob("*.yml")):
-            data = yaml.safe_load(path.read_text("utf-8"))
+        for data in topics:
             topic = data["topic"]
             titles[topic] = dict(data.get("title") or {})
             for country, by_lang in (data.get("answers") or {}).items():
                 for lang, entry in (by_lang or {}).items():
                     answers[(topic, country, lang)] = _entry(entry or {})
-        referrals: dict[str, Referral] = {}
-        ref_path = root / "referrals.yml"
-        if ref_path.exists():
-            data = yaml.safe_load(ref_path.read_text("utf-8"))
-            for country, info in (data.get("countries") or {}).items():
-                embassy = info.get("embassy") or {}
-                labour = info.get("labour_department") or {}
-                referrals[country] = Referral(
-                    country=country,
-                    names=dict(info.get("name") or {}),
-                    emergency_number=str((info.get("emergency_number") or {}).get("number", "")),
-                    embassy_name=str(embassy.get("name", "")),
-                    embassy_hotline=str(embassy.get("hotline", "")),
-                    labour_department=str(labour.get("name", "")),
-                    labour_phone=str(labour.get("phone", "")),
-                    partners=list(info.get("partners") or []),
-                )
+        referrals = {country: referral_of(country, info) for country, info in countries.items()}
         return cls(answers, titles, referrals)
+
+    def replace(self, other: KnowledgeBase) -> None:
+        """Take another's content in place: everything holding this object sees it at once."""
+        self.answers, self.titles, self.referrals = other.answers, other.titles, other.referrals
 
     def title(self, topic: str, lang: str) -> str:
         names = self.titles.get(topic, {})
@@ -215,3 +216,25 @@ def fill_money(text: str, lang: str) -> str:
         return symbol + format_decimal(amount, format=pattern, locale=lang)
 
     return _MONEY.sub(money, text)
+
+
+def referral_of(country: str, info: dict[str, Any]) -> Referral:
+    embassy = info.get("embassy") or {}
+    labour = info.get("labour_department") or {}
+    return Referral(
+        country=country,
+        names=dict(info.get("name") or {}),
+        emergency_number=str((info.get("emergency_number") or {}).get("number", "")),
+        embassy_name=str(embassy.get("name", "")),
+        embassy_hotline=str(embassy.get("hotline", "")),
+        labour_department=str(labour.get("name", "")),
+        labour_phone=str(labour.get("phone", "")),
+        partners=list(info.get("partners") or []),
+    )
+
+
+def entry_problems(entry: Answer) -> list[str]:
+    """What is wrong with one answer (empty when it may be published)."""
+    if not entry.text.strip():
+        return ["empty text"]
+    return _check_entry(entry)

@@ -25,6 +25,7 @@ from bot.kb import KnowledgeBase
 from bot.staffing import Presence
 from bot.store.audit import AuditLog
 from bot.store.events import Events, next_event
+from bot.store.kb_store import KBStore
 from bot.store.keys import Keys
 from bot.store.users import LockedOut, User, UserStore
 
@@ -55,6 +56,7 @@ class Console:
     kb: KnowledgeBase
     sessions: auth.SessionStore
     events: Events
+    kb_store: KBStore
 
     def __init__(self) -> None:
         self._closing = asyncio.Event()

@@ -336,25 +336,11 @@ async def users_page(request: web.Request) -> web.StreamResponse:
     return render(request, "users.html", users=users, online=online)
 
 
-@requires("content")
-async def content_page(request: web.Request) -> web.StreamResponse:
-    console = _console(request)
-    kb = console.kb
-    rows = []
-    for topic in sorted({key[0] for key in kb.answers}):
-        cells = []
-        for country in ("general", *COUNTRIES):
-            langs = {}
-            for lang in ("id", "en"):
-                answer = kb.answers.get((topic, country, lang))
-                langs[lang] = answer
-            cells.append((country, langs))
-        rows.append((topic, cells))
-    return render(request, "content.html", rows=rows, countries=("general", *COUNTRIES))
-
-
 def routes() -> list[web.RouteDef]:
+    from bot.console import content
+
     return [
+        *content.routes(),
         web.get("/console", home),
         web.get("/console/", home),
         web.get("/console/queue", queue_page),
@@ -367,5 +353,4 @@ def routes() -> list[web.RouteDef]:
         web.get("/console/evidence/{evidence_id}", evidence_file),
         web.get("/console/audit", audit_page),
         web.get("/console/users", users_page),
-        web.get("/console/content", content_page),
     ]

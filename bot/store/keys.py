@@ -90,5 +90,8 @@ class Keys:
     def telegram(self, *parts: str) -> str:
         return self._k("telegram", *parts)
 
+    def kb(self, *parts: str) -> str:
+        return self._k("kb", *parts)
+
     def whatsapp(self, *parts: str) -> str:
         return self._k("whatsapp", *parts)
