@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 import textwrap
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +42,7 @@ async def _serve(
             telegram_token=TOKEN,
             telegram_api_url=api.base,
             telegram_operators_chat=GROUP,
+            operators_locale="en",
             media_max_bytes=50_000,
             **extra,
         )
@@ -96,6 +97,10 @@ async def play(api: BotAPI, user: dict[str, Any], script: str) -> None:
             )
         else:
             raise ValueError(f"not understood: {line!r}")
+
+
+def _says(words: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda params: words in str(params.get("text", ""))
 
 
 def _payloads(params: dict[str, Any]) -> list[str]:
@@ -289,6 +294,24 @@ async def test_an_emergency_through_the_operators_group_and_back(tg: Helpline) -
     await asyncio.sleep(0.5)
     assert api.texts_to(worker["id"], after=mark) == []
 
+    # Commands in the thread: a note, then a transfer (and back), then closing.
+    thread = {"message_id": alert_id, "date": 0, "chat": {"id": GROUP, "type": "supergroup"}}
+    dewi = await _operator(tg, "dewi", "dewi_ops")
+    for command, answer in (
+        ("/note called the shelter, bed ready", "Note added"),
+        ("/transfer dewi", "Transferred to dewi"),
+    ):
+        mark = len(api.calls)
+        api.push(
+            message(sari, chat_id=GROUP, chat_type="supergroup", text=command,
+                    reply_to_message=thread)
+        )  # fmt: skip
+        await api.wait_for("sendMessage", _says(answer), after=mark)
+    timeline = await tg.chat.services.cases.timeline(case.id)
+    assert any(e.get("text") == "called the shelter, bed ready" for e in timeline)
+    reloaded = await tg.chat.services.cases.get(case.id)
+    assert reloaded is not None and reloaded.assignee == "dewi"
+    sari, dewi = dewi, sari  # dewi closes it now
     mark = len(api.calls)
     api.push(
         message(

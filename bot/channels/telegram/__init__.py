@@ -90,6 +90,7 @@ class TelegramChannel:
                 keys,
                 casework,
                 users,
+                settings.operators_locale,
             )
             if settings.telegram_operators_chat is not None
             else None
