@@ -258,3 +258,30 @@ async def test_a_restart_in_the_middle_of_a_relay_loses_nothing(
             "sebelum restart",
             "sesudah restart",
         ]
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+async def test_every_page_renders_in_both_languages(chat: Chat, lang: str) -> None:
+    admin = await Operator.signed_in(chat, f"admin{lang}", Role.ADMIN)
+    try:
+        _worker, case_id = await _emergency(chat)
+        pages = [
+            "/console/queue",
+            "/console/queue/fragment",
+            "/console/cases",
+            f"/console/cases/{case_id}",
+            f"/console/cases/{case_id}/timeline",
+            "/console/audit",
+            "/console/users",
+            "/console/content",
+            "/console/content/answer/health/taiwan/id",
+            "/console/content/referral/malaysia",
+            "/console/content/examples",
+        ]
+        for path in pages:
+            status, page = await admin.get(f"{path}?lang={lang}")
+            assert status == 200, (path, page[:300])
+        status, page = await admin.get(f"/console/queue?lang={lang}")
+        assert ("Antrean" in page) == (lang == "id")
+    finally:
+        await admin.close()
