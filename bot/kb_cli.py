@@ -40,7 +40,7 @@ async def _run(settings: Settings, url: str, args: argparse.Namespace) -> int:
             written = await store.export_files(Path(args.dir))
             print(f"exported {written} files to {args.dir}", file=sys.stderr)
             return 0
-        from bot.console.content import write_proposals
+        from bot.console.content_examples import write_proposals
 
         count = await write_proposals(redis, keys.kb("examples"), project_dir())
         print(f"{count} proposed examples written to nlu/<lang>/proposed.yml", file=sys.stderr)

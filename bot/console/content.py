@@ -4,12 +4,8 @@ publishing, history and rollback, a live preview, and proposed example phrasings
 from __future__ import annotations
 
 import datetime as dt
-import json
-import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from aiohttp import web
 
 from bot.console.auth import SIGNED, requires
@@ -25,11 +21,8 @@ from bot.kb import (
     entry_problems,
     fill,
     fill_money,
-    referral_of,
 )
 from bot.nlu.countries import COUNTRIES
-from bot.nlu.rasa_env import project_dir
-from bot.nlu.taxonomy import ALL_INTENTS
 from bot.store.kb_store import (
     Entry,
     KBStore,
@@ -44,28 +37,21 @@ if TYPE_CHECKING:
 
 LANGS = ("id", "en")
 PLACES = (GENERAL, *COUNTRIES)
-REFERRAL_FIELDS = (
-    ("emergency_number", "number"),
-    ("embassy", "name"),
-    ("embassy", "hotline"),
-    ("labour_department", "name"),
-    ("labour_department", "phone"),
-)
 
 
-def _console(request: web.Request) -> Console:
+def console_of(request: web.Request) -> Console:
     console: Console = request[SIGNED].console
     return console
 
 
-def _username(request: web.Request) -> str:
+def username_of(request: web.Request) -> str:
     user = request[SIGNED].user
     assert user is not None
     return user.username
 
 
-def _store(request: web.Request) -> KBStore:
-    return _console(request).kb_store
+def store_of(request: web.Request) -> KBStore:
+    return console_of(request).kb_store
 
 
 def _state(entries: dict[str, Entry], topic: str, country: str, lang: str) -> str:
@@ -82,7 +68,7 @@ def _state(entries: dict[str, Entry], topic: str, country: str, lang: str) -> st
 
 @requires("content")
 async def overview(request: web.Request) -> web.StreamResponse:
-    entries = await _store(request).all()
+    entries = await store_of(request).all()
     rows = [
         (
             topic,
@@ -129,7 +115,7 @@ async def _answer_page(
     errors: dict[str, str] | None = None,
     message: str = "",
 ) -> web.Response:
-    store = _store(request)
+    store = store_of(request)
     key = answer_key(topic, country, lang)
     entry = await store.get(key, with_history=True)
     other = await store.get(answer_key(topic, country, "en" if lang == "id" else "id"))
@@ -150,7 +136,7 @@ async def _answer_page(
         errors=errors or {},
         message=message,
         limits={"chat": CHAT_LIMIT, "whatsapp": INTERACTIVE_LIMIT},
-        preview=_preview(str(current.get("text", "")), country, lang, _console(request).kb),
+        preview=_preview(str(current.get("text", "")), country, lang, console_of(request).kb),
         done=request.query.get("done", ""),
     )
 
@@ -209,10 +195,10 @@ async def answer_action(request: web.Request) -> web.StreamResponse:
     topic, country, lang = _answer_place(request)
     action = request.match_info["action"]
     form = await request.post()
-    store, by = _store(request), _username(request)
+    store, by = store_of(request), username_of(request)
     key = answer_key(topic, country, lang)
-    version = _int(form.get("version"))
-    console = _console(request)
+    version = as_int(form.get("version"))
+    console = console_of(request)
     try:
         if action == "save":
             content = _answer_form(form)
@@ -227,7 +213,7 @@ async def answer_action(request: web.Request) -> web.StreamResponse:
             await store.publish(key, by, version)
             done = "published"
         elif action == "rollback":
-            await store.rollback(key, _int(form.get("to")), by, version)
+            await store.rollback(key, as_int(form.get("to")), by, version)
             done = "rolled_back"
         else:
             raise web.HTTPNotFound()
@@ -272,7 +258,7 @@ async def preview(request: web.Request) -> web.StreamResponse:
         text, country, lang = str(body["text"]), str(body["country"]), str(body["lang"])
     except (ValueError, KeyError, TypeError):
         return web.json_response({"error": "send text, country and lang"}, status=400)
-    rendered = _preview(text, country, lang, _console(request).kb)
+    rendered = _preview(text, country, lang, console_of(request).kb)
     content = {"text": text, "source": "x", "reviewed": "2000-01-01", "unverified": False}
     return web.json_response(
         {
@@ -284,208 +270,7 @@ async def preview(request: web.Request) -> web.StreamResponse:
     )
 
 
-# -- the referral directory ---------------------------------------------------------------
-
-
-def _referral_place(request: web.Request) -> str:
-    country = request.match_info["country"]
-    if country not in (*COUNTRIES, "indonesia"):
-        raise web.HTTPNotFound(text="no such country")
-    return country
-
-
-async def _referral_page(
-    request: web.Request, country: str, *, status: int = 200, errors: dict[str, str] | None = None,
-    message: str = "", form: dict[str, str] | None = None,
-) -> web.Response:  # fmt: skip
-    entry = await _store(request).get(referral_key(country), with_history=True)
-    info = entry.draft or entry.published or {}
-    values = form or {f"{a}.{b}": str((info.get(a) or {}).get(b, "")) for a, b in REFERRAL_FIELDS}
-    if form is None:
-        values["partners"] = "\n".join(
-            " | ".join(str(p.get(k, "")) for k in ("name", "phone", "url"))
-            for p in info.get("partners") or []
-        )
-    return render(
-        request,
-        "referral_edit.html",
-        status=status,
-        country=country,
-        entry=entry,
-        values=values,
-        fields=[f"{a}.{b}" for a, b in REFERRAL_FIELDS],
-        errors=errors or {},
-        message=message,
-        done=request.query.get("done", ""),
-    )
-
-
-@requires("content")
-async def edit_referral(request: web.Request) -> web.StreamResponse:
-    return await _referral_page(request, _referral_place(request))
-
-
-@requires("content")
-async def referral_action(request: web.Request) -> web.StreamResponse:
-    country = _referral_place(request)
-    action = request.match_info["action"]
-    form = await request.post()
-    store, by = _store(request), _username(request)
-    key = referral_key(country)
-    version = _int(form.get("version"))
-    try:
-        if action == "save":
-            values = {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
-            errors = {
-                f: _("This is needed.") for f in ("emergency_number.number", "embassy.name")
-                if not values.get(f)
-            }  # fmt: skip
-            if errors:
-                return await _referral_page(
-                    request, country, status=422, errors=errors, form=values
-                )
-            entry = await store.get(key)
-            info = json.loads(json.dumps(entry.draft or entry.published or {}))
-            for a, b in REFERRAL_FIELDS:
-                info.setdefault(a, {})[b] = values.get(f"{a}.{b}", "")
-            info["partners"] = _partners(values.get("partners", ""), info.get("partners") or [])
-            referral_of(country, info)  # must still read as a referral
-            await store.save_draft(key, info, by, version)
-        elif action == "publish":
-            await store.publish(key, by, version)
-        else:
-            raise web.HTTPNotFound()
-    except StaleVersion as exc:
-        return await _referral_page(
-            request, country, status=409,
-            message=_("{name} saved this meanwhile; reload and apply your change again.").format(
-                name=exc.by
-            ),
-        )  # fmt: skip
-    except ReviewRequired:
-        return await _referral_page(
-            request, country, status=409,
-            message=_("A second editor must review and publish this draft, not its author."),
-        )  # fmt: skip
-    console = _console(request)
-    await console.audit.record(by, f"referral_{action}", detail=key, remote=request.remote or "")
-    if action == "publish":
-        fresh = await store.knowledge_base()
-        if fresh is not None:
-            console.kb.replace(fresh)
-    raise web.HTTPSeeOther(f"/console/content/referral/{country}?done={action}")
-
-
-def _partners(text: str, old: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """ "name | phone | url" lines; what else was known about a partner is kept."""
-    by_name = {str(p.get("name")): p for p in old}
-    found = []
-    for line in text.splitlines():
-        parts = [p.strip() for p in line.split("|")]
-        if not parts or not parts[0]:
-            continue
-        partner = dict(by_name.get(parts[0], {}))
-        partner["name"] = parts[0]
-        partner["phone"] = parts[1] if len(parts) > 1 else partner.get("phone", "")
-        partner["url"] = parts[2] if len(parts) > 2 else partner.get("url", "")
-        found.append(partner)
-    return found
-
-
-# -- example phrasings --------------------------------------------------------------------
-
-
-@requires("content")
-async def examples(request: web.Request) -> web.StreamResponse:
-    proposals = await _proposals(request)
-    return render(
-        request,
-        "examples.html",
-        intents=ALL_INTENTS,
-        proposals=proposals,
-        done=request.query.get("done", ""),
-        error="",
-    )
-
-
-async def _proposals(request: web.Request) -> list[dict[str, Any]]:
-    console = _console(request)
-    raw = await console.redis.lrange(console.keys.kb("examples"), 0, -1)
-    return [json.loads(r) for r in raw]
-
-
-@requires("content")
-async def propose_example(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
-    intent, lang = str(form.get("intent", "")), str(form.get("lang", ""))
-    text = " ".join(str(form.get("text", "")).split())
-    if intent not in ALL_INTENTS or lang not in LANGS or not text or len(text) > 300:
-        error = _(
-            "Choose an intent and a language, and write one message (at most 300 characters)."
-        )
-        proposals = await _proposals(request)
-        return render(
-            request,
-            "examples.html",
-            status=422,
-            intents=ALL_INTENTS,
-            proposals=proposals,
-            done="",
-            error=error,
-        )
-    console = _console(request)
-    proposal = {
-        "intent": intent,
-        "lang": lang,
-        "text": text,
-        "by": _username(request),
-        "at": time.time(),
-    }
-    await console.redis.rpush(console.keys.kb("examples"), json.dumps(proposal, ensure_ascii=False))
-    raise web.HTTPSeeOther("/console/content/examples?done=proposed")
-
-
-@requires("users")
-async def export_examples(request: web.Request) -> web.StreamResponse:
-    """Admin: the proposals into nlu/<lang>/proposed.yml, for the next training."""
-    console = _console(request)
-    written = await write_proposals(console.redis, console.keys.kb("examples"), project_dir())
-    await console.audit.record(
-        _username(request), "examples_export", detail=str(written), remote=request.remote or ""
-    )
-    raise web.HTTPSeeOther(f"/console/content/examples?done=exported&n={written}")
-
-
-async def write_proposals(redis: Any, key: str, root: Path) -> int:
-    """Appends proposed examples to nlu/<lang>/proposed.yml (Rasa's format); empties the list."""
-    raw = await redis.lrange(key, 0, -1)
-    proposals = [json.loads(r) for r in raw]
-    for lang in LANGS:
-        mine = [p for p in proposals if p["lang"] == lang]
-        if not mine:
-            continue
-        path = root / "nlu" / lang / "proposed.yml"
-        data = yaml.safe_load(path.read_text("utf-8")) if path.exists() else None
-        data = data or {"version": "3.1", "nlu": []}
-        by_intent = {block["intent"]: block for block in data["nlu"]}
-        for proposal in mine:
-            block = by_intent.setdefault(
-                proposal["intent"], {"intent": proposal["intent"], "examples": ""}
-            )
-            if block not in data["nlu"]:
-                data["nlu"].append(block)
-            existing = {line[2:] for line in block["examples"].splitlines()}
-            if proposal["text"] not in existing:
-                block["examples"] += f"- {proposal['text']}\n"
-        header = "# Example messages proposed by editors in the console; review before training.\n"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(header + yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
-    if proposals:
-        await redis.ltrim(key, len(proposals), -1)
-    return len(proposals)
-
-
-def _int(raw: object) -> int:
+def as_int(raw: object) -> int:
     try:
         return int(str(raw))
     except ValueError:
@@ -493,15 +278,18 @@ def _int(raw: object) -> int:
 
 
 def routes() -> list[web.RouteDef]:
+    from bot.console import content_examples as examples
+    from bot.console import content_referrals as referrals
+
     answer = "/console/content/answer/{topic}/{country}/{lang}"
     return [
         web.get("/console/content", overview),
         web.get(answer, edit_answer),
         web.post(answer + "/{action}", answer_action),
         web.post("/console/content/preview", preview),
-        web.get("/console/content/referral/{country}", edit_referral),
-        web.post("/console/content/referral/{country}/{action}", referral_action),
-        web.get("/console/content/examples", examples),
-        web.post("/console/content/examples", propose_example),
-        web.post("/console/content/examples/export", export_examples),
+        web.get("/console/content/referral/{country}", referrals.edit_referral),
+        web.post("/console/content/referral/{country}/{action}", referrals.referral_action),
+        web.get("/console/content/examples", examples.examples),
+        web.post("/console/content/examples", examples.propose_example),
+        web.post("/console/content/examples/export", examples.export_examples),
     ]
