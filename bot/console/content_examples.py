@@ -12,7 +12,7 @@ import yaml
 from aiohttp import web
 
 from bot.console.auth import requires
-from bot.console.content import LANGS
+from bot.console.content import LANGS, console_of, username_of
 from bot.console.render import render
 from bot.i18n import _
 from bot.nlu.rasa_env import project_dir
