@@ -20,13 +20,11 @@ from bot.messages import Outbound
 from bot.store.cases import Case, CaseError, Priority, Status
 from bot.store.escalations import AlreadyClaimed, Escalation, NotQueued, RedisEscalationQueue
 from bot.store.sessions import BOT, SessionStore, operator_owner
-from bot.store.users import Role, User, UserStore
+from bot.store.users import CASE_ROLES, SUPERVISING, User, UserStore
 from flows.base import Services
 
 log = logging.getLogger(__name__)
 
-SUPERVISING = frozenset({Role.SUPERVISOR.value, Role.ADMIN.value})
-CASE_ROLES = frozenset({Role.OPERATOR.value, *SUPERVISING})
 MAX_REPLY = 4000
 
 # How the console names each status.

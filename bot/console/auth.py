@@ -21,16 +21,15 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from bot.store.keys import Keys
-from bot.store.users import Role, User, UserStore
+from bot.store.users import CASE_ROLES, SUPERVISING, Role, User, UserStore
 
 SESSION_COOKIE = "helpline_console"
 LOGIN_COOKIE = "helpline_login"
 LANG_COOKIE = "helpline_console_lang"
 
-CASE_ROLES = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
 PERMISSIONS: dict[str, frozenset[Role]] = {
     "cases": CASE_ROLES,
-    "supervise": frozenset({Role.SUPERVISOR, Role.ADMIN}),
+    "supervise": SUPERVISING,
     "content": frozenset({Role.EDITOR, Role.ADMIN}),
     "users": frozenset({Role.ADMIN}),
 }

@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.casework import CASE_ROLES, STATUS_LABELS, CaseworkError, WindowClosed
-from bot.console.auth import SIGNED, allowed, requires, signed_user
+from bot.casework import STATUS_LABELS, CaseworkError, WindowClosed
+from bot.console.auth import SIGNED, Forbidden, allowed, requires, signed_user
 from bot.console.render import render
 from bot.i18n import N_, _
 from bot.nlu.countries import COUNTRIES
 from bot.store.cases import REFERRAL_OUTCOMES, Case, CaseFilter, Priority, Status
-from bot.store.users import User
+from bot.store.users import CASE_ROLES, User
 
 if TYPE_CHECKING:
     from bot.console import Console
@@ -259,7 +259,7 @@ async def case_action(request: web.Request) -> web.StreamResponse:
             done = "transferred"
         elif action == "reopen":
             if not allowed(user, "supervise"):
-                raise_forbidden()
+                raise Forbidden("supervise")
             await work.reopen(case_id, user)
             done = "reopened"
         else:
@@ -293,12 +293,6 @@ def _int(raw: str | None) -> int:
         return int(raw or "")
     except ValueError:
         return -1
-
-
-def raise_forbidden() -> None:
-    from bot.console.auth import Forbidden
-
-    raise Forbidden("supervise")
 
 
 @requires("cases")

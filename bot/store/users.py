@@ -29,6 +29,11 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+# Who may see others' cases, reopen them and read the audit log; and who works cases.
+SUPERVISING = frozenset({Role.SUPERVISOR, Role.ADMIN})
+CASE_ROLES = frozenset({Role.OPERATOR, *SUPERVISING})
+
+
 @dataclass
 class User:
     username: str

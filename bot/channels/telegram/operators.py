@@ -23,13 +23,13 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, U
 from telegram import User as TelegramUser
 from telegram.error import TelegramError
 
-from bot.casework import CASE_ROLES, Casework, CaseworkError
+from bot.casework import Casework, CaseworkError
 from bot.i18n import _, use_locale
 from bot.store.cases import Case, Priority, Status
-from bot.store.events import Events, next_event
+from bot.store.events import Events, follow
 from bot.store.keys import Keys
-from bot.store.users import User, UserStore
-from bot.tasks import being_cancelled, stop_tasks
+from bot.store.users import CASE_ROLES, SUPERVISING, User, UserStore
+from bot.tasks import stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class OperatorGroup:
 
     async def start(self) -> None:
         ready = asyncio.Event()
-        self._task = asyncio.create_task(self._listen(ready))
+        self._task = asyncio.create_task(follow(self._events, self._on_event, ready))
         await asyncio.wait_for(ready.wait(), 10)
 
     async def stop(self) -> None:
@@ -64,22 +64,6 @@ class OperatorGroup:
             await stop_tasks([self._task])
 
     # -- events: posts in the group ------------------------------------------------
-
-    async def _listen(self, ready: asyncio.Event) -> None:
-        while True:
-            try:
-                async with self._events.subscribe() as pubsub:
-                    ready.set()
-                    while True:
-                        event = await next_event(pubsub, 5.0)
-                        if event is not None:
-                            await self._on_event(event)
-            except Exception as exc:
-                if being_cancelled():
-                    raise asyncio.CancelledError from exc
-                log.warning("operators' group: events unavailable (%s); retrying", exc)
-                ready.set()
-                await asyncio.sleep(1)
 
     async def _on_event(self, event: dict[str, Any]) -> None:
         kind, case_id = event.get("type"), str(event.get("case_id", ""))
@@ -160,7 +144,7 @@ class OperatorGroup:
         await self._send(text, self._claim_button(case), reply_to=await self._alert_of(case_id))
 
     async def _supervisor(self, case_id: str, waited: int) -> None:
-        supervisors = [u for u in await self._on_call() if u.role in ("supervisor", "admin")]
+        supervisors = [u for u in await self._on_call() if u.role in SUPERVISING]
         mentions = " ".join(f"@{u.telegram}" for u in supervisors)
         text = _(
             "🆘 Supervisors: emergency {case} has waited {minutes} min with nobody on it. "
