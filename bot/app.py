@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -34,7 +35,7 @@ from bot.staffing import OnDuty, Presence, StaffedHours
 from bot.store.audit import AuditLog
 from bot.store.cases import CaseStore
 from bot.store.escalations import RedisEscalationQueue
-from bot.store.events import Events, next_event
+from bot.store.events import Events, follow
 from bot.store.evidence import EvidenceStore
 from bot.store.inbox import Inbox
 from bot.store.kb_store import KBStore
@@ -42,7 +43,7 @@ from bot.store.keys import Keys
 from bot.store.outbox import Outbox
 from bot.store.sessions import SessionStore
 from bot.store.users import UserStore
-from bot.tasks import being_cancelled, stop_tasks
+from bot.tasks import stop_tasks
 from flows.base import Services
 
 log = logging.getLogger(__name__)
@@ -108,10 +109,12 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
     presence = Presence(redis, keys)
     hours = StaffedHours.parse(settings.staffed_hours, settings.timezone)
     kb_store = KBStore(redis, keys, review_required=settings.kb_review_required)
-    if not await kb_store.all():
+    kb = await kb_store.knowledge_base()
+    if kb is None:
+        # A store that was never filled: the kb/ files are the seed.
         report = await kb_store.import_files()
         log.info("knowledge base imported from kb/: %d entries", report.added)
-    kb = await kb_store.knowledge_base() or KnowledgeBase.load()
+        kb = await kb_store.knowledge_base() or KnowledgeBase.load()
     services = Services(
         kb=kb,
         cases=CaseStore(redis, keys),
@@ -171,7 +174,7 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
     if whatsapp is not None:
         await whatsapp.start()
     watching = asyncio.create_task(watch.run(settings.queue_watch_seconds))
-    reloading = asyncio.create_task(_reload_on_publish(kb_store, kb))
+    reloading = asyncio.create_task(follow(Events(redis, keys), _reloader(kb_store, kb)))
     app[SERVICES], app[DISPATCHER], app[RUNNER] = services, dispatcher, runner
     app[CASEWORK], app[QUEUE_WATCH] = casework, watch
     app[WEBCHAT].bind(redis, keys, runner, outbox)
@@ -189,22 +192,14 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
     await runner.stop()
 
 
-async def _reload_on_publish(store: KBStore, kb: KnowledgeBase) -> None:
+def _reloader(store: KBStore, kb: KnowledgeBase) -> Callable[[dict[str, Any]], Awaitable[None]]:
     """Every bot process serves newly published content at once."""
-    while True:
-        try:
-            async with Events(store._redis, store._keys).subscribe() as pubsub:
-                while True:
-                    event = await next_event(pubsub, 5.0)
-                    if event is not None and event.get("type") == "kb":
-                        fresh = await store.knowledge_base()
-                        if fresh is not None:
-                            kb.replace(fresh)
-        except Exception as exc:
-            if being_cancelled():
-                raise asyncio.CancelledError from exc
-            log.warning("knowledge base reload paused: %s", exc)
-            await asyncio.sleep(1)
+
+    async def reload(event: dict[str, Any]) -> None:
+        if event.get("type") == "kb" and (fresh := await store.knowledge_base()) is not None:
+            kb.replace(fresh)
+
+    return reload
 
 
 async def health(request: web.Request) -> web.Response:

@@ -7,9 +7,11 @@ disconnected reloads the state when it reconnects, so nothing depends on deliver
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,6 +19,9 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
 from bot.store.keys import Keys
+from bot.tasks import being_cancelled
+
+log = logging.getLogger(__name__)
 
 
 class Events:
@@ -44,3 +49,28 @@ async def next_event(pubsub: PubSub, wait_seconds: float) -> dict[str, Any] | No
         return None
     data: dict[str, Any] = json.loads(message["data"])
     return data
+
+
+async def follow(
+    events: Events,
+    handle: Callable[[dict[str, Any]], Awaitable[None]],
+    ready: asyncio.Event | None = None,
+) -> None:
+    """Calls ``handle`` with every event for as long as the task runs; after a Redis
+    error (or one from ``handle``) it subscribes again. ``ready`` is set once listening."""
+    while True:
+        try:
+            async with events.subscribe() as pubsub:
+                if ready is not None:
+                    ready.set()
+                while True:
+                    event = await next_event(pubsub, 5.0)
+                    if event is not None:
+                        await handle(event)
+        except Exception as exc:
+            if being_cancelled():
+                raise asyncio.CancelledError from exc
+            log.warning("events: %s; listening again in a second", exc)
+            if ready is not None:
+                ready.set()
+            await asyncio.sleep(1)
