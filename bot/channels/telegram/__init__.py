@@ -31,11 +31,12 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
 
 from bot.casework import Casework
+from bot.channels.notices import NOT_RECEIVED, TOO_LARGE, UNSUPPORTED, notice
 from bot.channels.telegram.convert import CHANNEL, inbound_of, keyboard
 from bot.channels.telegram.operators import OperatorGroup
 from bot.config import Settings
 from bot.delivery import Delivery
-from bot.i18n import _, preferred_language, use_locale
+from bot.i18n import preferred_language, use_locale
 from bot.messages import Inbound, MediaRef, Outbound
 from bot.runner import InboxRunner
 from bot.store.evidence import EvidenceStore
@@ -201,12 +202,8 @@ class TelegramChannel:
         if update.message is None or update.effective_chat is None:
             return  # edits and the like: silence
         user = update.effective_user
-        with use_locale(preferred_language(user.language_code or "") if user else "id"):
-            text = _(
-                "I can read text messages, photos, documents, voice notes and locations. "
-                "Please write to me in words."
-            )
-        await self._send_one(update.effective_chat.id, Outbound(text=text))
+        locale = preferred_language(user.language_code or "") if user else "id"
+        await self._notify(update.effective_chat.id, locale, UNSUPPORTED)
 
     async def _media_inbound(self, update: Update, message: Message) -> Inbound | None:
         media = _media_of(message)
@@ -218,22 +215,20 @@ class TelegramChannel:
         locale = preferred_language(user.language_code or "") if user else "id"
         if size is not None and size > limit:
             log.warning("telegram: %s of %d bytes from %s is over the limit", kind, size, chat_id)
-            await self._too_large(chat_id, locale, limit)
+            await self._notify(chat_id, locale, TOO_LARGE)
             return None
         try:
             file = await self.application.bot.get_file(file_id)
             if file.file_size is not None and file.file_size > limit:
-                await self._too_large(chat_id, locale, limit)
+                await self._notify(chat_id, locale, TOO_LARGE)
                 return None
             data = bytes(await file.download_as_bytearray())
         except TelegramError as exc:
             log.warning("telegram: could not fetch %s %s: %s", kind, file_id, exc)
-            with use_locale(locale):
-                text = _("I could not receive that file. Please try sending it again.")
-            await self._send_one(chat_id, Outbound(text=text))
+            await self._notify(chat_id, locale, NOT_RECEIVED)
             return None
         if len(data) > limit:
-            await self._too_large(chat_id, locale, limit)
+            await self._notify(chat_id, locale, TOO_LARGE)
             return None
         sender = f"{CHANNEL}:{chat_id}"
         evidence_id = await self._evidence.put(data, mime=mime, name=name, sender=sender)
@@ -246,12 +241,9 @@ class TelegramChannel:
             language_hint=user.language_code if user else None,
         )
 
-    async def _too_large(self, chat_id: int, locale: str, limit: int) -> None:
+    async def _notify(self, chat_id: int, locale: str, what: str) -> None:
         with use_locale(locale):
-            text = _(
-                "That file is too large for me (the limit is {mb} MB). Please send a "
-                "smaller photo or a screenshot."
-            ).format(mb=limit // (1024 * 1024))
+            text = notice(what, self.settings.media_max_bytes)
         await self._send_one(chat_id, Outbound(text=text))
 
     async def send(self, user_id: str, messages: Sequence[Outbound]) -> None:

@@ -30,6 +30,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from bot.channels.notices import NOT_RECEIVED, TOO_LARGE, UNSUPPORTED, notice
 from bot.channels.whatsapp.convert import (
     CHANNEL,
     MEDIA_TYPES,
@@ -203,7 +204,7 @@ class WhatsAppChannel:
         if inbound is None:
             if message.type not in MEDIA_TYPES:
                 log.info("whatsapp: unsupported %s from %s", message.type, message.wa_id)
-                await self._polite(message.wa_id, "unsupported")
+                await self._polite(message.wa_id, UNSUPPORTED)
             return
         if await self._runner.submit(inbound) is None:
             log.info("whatsapp: duplicate %s dropped", message.wamid)
@@ -218,11 +219,11 @@ class WhatsAppChannel:
             data, mime = await self.graph.media(str(media.get("id", "")), limit)
         except MediaTooLarge as exc:
             log.warning("whatsapp: %s from %s too large (%s)", message.type, message.wa_id, exc)
-            await self._polite(message.wa_id, "too_large")
+            await self._polite(message.wa_id, TOO_LARGE)
             return None
         except (GraphError, OSError, TimeoutError, KeyError) as exc:
             log.warning("whatsapp: could not fetch media %s: %s", media.get("id"), exc)
-            await self._polite(message.wa_id, "not_fetched")
+            await self._polite(message.wa_id, NOT_RECEIVED)
             return None
         name = str(media.get("filename") or f"{message.type}")
         evidence_id = await self._evidence.put(data, mime=mime, name=name, sender=sender)
@@ -237,17 +238,7 @@ class WhatsAppChannel:
     async def _polite(self, wa_id: str, what: str) -> None:
         session = await self._sessions.load(f"{CHANNEL}:{wa_id}")
         with use_locale(session.locale or "id"):
-            text = {
-                "unsupported": _(
-                    "I can read text messages, photos, documents, voice notes and "
-                    "locations. Please write to me in words."
-                ),
-                "too_large": _(
-                    "That file is too large for me (the limit is {mb} MB). Please send a "
-                    "smaller photo or a screenshot."
-                ).format(mb=self.settings.media_max_bytes // (1024 * 1024)),
-                "not_fetched": _("I could not receive that file. Please try sending it again."),
-            }[what]
+            text = notice(what, self.settings.media_max_bytes)
         await self.send(wa_id, [Outbound(text=text)])
 
     async def _status(self, status: StatusUpdate) -> None:
