@@ -30,6 +30,7 @@ from redis.exceptions import RedisError
 from bot.i18n import _, preferred_language, use_locale
 from bot.messages import Inbound
 from bot.runner import InboxRunner
+from bot.sse import frame, open_stream
 from bot.store.keys import Keys
 from bot.store.outbox import Outbox
 
@@ -139,15 +140,7 @@ class WebChat:
             return _unavailable(request)
         sender = f"{CHANNEL}:{conversation}"
         after = request.headers.get("Last-Event-ID") or request.query.get("after") or "0-0"
-        response = web.StreamResponse(
-            headers={
-                "Content-Type": "text/event-stream",
-                "Cache-Control": "no-cache",
-                "X-Accel-Buffering": "no",
-            }
-        )
-        await response.prepare(request)
-        await response.write(b"retry: 2000\n\n")
+        response = await open_stream(request)
         while True:
             try:
                 messages = await self._outbox.read(sender, after, block_ms=15_000)
@@ -159,10 +152,7 @@ class WebChat:
                 if not messages:
                     await response.write(b": keep-alive\n\n")
                 for entry_id, message in messages:
-                    data = json.dumps(message, ensure_ascii=False)
-                    await response.write(
-                        f"id: {entry_id}\nevent: message\ndata: {data}\n\n".encode()
-                    )
+                    await response.write(frame("message", message, entry_id))
                     after = entry_id
             except (ConnectionResetError, RuntimeError):
                 break

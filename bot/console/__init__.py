@@ -10,7 +10,6 @@ import asyncio
 import logging
 import secrets
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -22,6 +21,7 @@ from bot.console import auth
 from bot.console.render import render
 from bot.i18n import SUPPORTED, _, preferred_language, use_locale
 from bot.kb import KnowledgeBase
+from bot.sse import frame, open_stream
 from bot.staffing import Presence
 from bot.store.audit import AuditLog
 from bot.store.events import Events, next_event
@@ -242,15 +242,7 @@ class Console:
         user = auth.signed_user(request)
         if user is None:
             raise web.HTTPUnauthorized(text="sign in first")
-        response = web.StreamResponse(
-            headers={
-                "Content-Type": "text/event-stream",
-                "Cache-Control": "no-store",
-                "X-Accel-Buffering": "no",
-            }
-        )
-        await response.prepare(request)
-        await response.write(b"retry: 2000\n\n")
+        response = await open_stream(request)
         try:
             async with self.events.subscribe() as pubsub:
                 await response.write(b"event: ready\ndata: {}\n\n")
@@ -258,7 +250,7 @@ class Console:
                 while not self._closing.is_set():
                     event = await next_event(pubsub, 1.0)
                     if event is not None:
-                        await response.write(_sse(event))
+                        await response.write(frame("helpline", event))
                     now = asyncio.get_running_loop().time()
                     if now - beat >= HEARTBEAT_SECONDS:
                         beat = now
@@ -269,9 +261,3 @@ class Console:
         except RedisError as exc:
             log.warning("console events: %s", exc)
         return response
-
-
-def _sse(event: dict[str, Any]) -> bytes:
-    import json
-
-    return f"event: helpline\ndata: {json.dumps(event, ensure_ascii=False)}\n\n".encode()
