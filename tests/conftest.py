@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, BrowserContext, async_playwright
 
 from bot.config import Settings
 from bot.net import free_port
@@ -105,3 +105,13 @@ async def chat(redis_url: str, rasa_url: str, key_prefix: str) -> AsyncIterator[
     """The whole bot (real Redis, real Rasa server) behind its web chat API."""
     async with Chat.serve(make_settings(redis_url, rasa_url, key_prefix)) as started:
         yield started
+
+
+@pytest.fixture
+async def desk_and_phone(browser: Browser) -> AsyncIterator[tuple[BrowserContext, BrowserContext]]:
+    """Two browsers side by side: a staff member at a desk, a worker on a phone."""
+    desk = await browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-US")
+    phone = await browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")
+    yield desk, phone
+    await desk.close()
+    await phone.close()

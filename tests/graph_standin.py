@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+
+from tests.standin import serving
 
 TOKEN = "test-graph-token"
 PHONE_ID = "1555000111"
@@ -137,13 +138,8 @@ def _error(status: int, code: int, message: str) -> web.Response:
 @asynccontextmanager
 async def running_graph_api() -> AsyncIterator[GraphAPI]:
     api = GraphAPI()
-    server = TestServer(api.app(), host="127.0.0.1")
-    await server.start_server()
-    api.base = str(server.make_url("")).rstrip("/")
-    try:
+    async with serving(api.app()) as api.base:
         yield api
-    finally:
-        await server.close()
 
 
 # -- webhook payloads in the documented shapes ------------------------------------------

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+
+from tests.standin import serving
 
 TOKEN = "123456:TEST-helpline-token"
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Helpline", "username": "HelplineBot"}
@@ -186,13 +187,8 @@ def _error(status: int, description: str) -> web.Response:
 @asynccontextmanager
 async def running_bot_api() -> AsyncIterator[BotAPI]:
     api = BotAPI()
-    server = TestServer(api.app(), host="127.0.0.1")
-    await server.start_server()
-    api.base = str(server.make_url("")).rstrip("/")
-    try:
+    async with serving(api.app()) as api.base:
         yield api
-    finally:
-        await server.close()
 
 
 # -- updates in the shapes of the Bot API documentation --------------------------------

@@ -5,25 +5,15 @@ worker's next message is answered by the bot again."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import BrowserContext, Page, expect
 
 from bot.store.users import Role
 from tests.chat import Chat
 from tests.console import PASSWORD
 
 pytestmark = pytest.mark.rasa
-
-
-@pytest.fixture
-async def contexts(browser: Browser) -> AsyncIterator[tuple[BrowserContext, BrowserContext]]:
-    operator = await browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-US")
-    worker = await browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")
-    yield operator, worker
-    await operator.close()
-    await worker.close()
 
 
 async def sign_in(page: Page, base: str, username: str) -> None:
@@ -40,16 +30,16 @@ async def worker_says(page: Page, text: str) -> None:
 
 
 async def test_emergency_live_claim_reply_close_and_back_to_the_bot(
-    chat: Chat, contexts: tuple[BrowserContext, BrowserContext]
+    chat: Chat, desk_and_phone: tuple[BrowserContext, BrowserContext]
 ) -> None:
     await chat.console.users.add("sari", PASSWORD, Role.OPERATOR, "Sari", "en")
-    console = await contexts[0].new_page()
+    console = await desk_and_phone[0].new_page()
     await sign_in(console, chat.base, "sari")
     # The queue page's live connection is up before the worker writes.
     await expect(console.locator("#queue")).to_contain_text("Nobody is waiting")
     await console.wait_for_function("document.body.dataset.user === 'sari'")
 
-    chat_page = await contexts[1].new_page()
+    chat_page = await desk_and_phone[1].new_page()
     await chat_page.goto(f"{chat.base}/chat")
     await worker_says(chat_page, "help, my employer beats me every night and I am scared")
     await chat_page.wait_for_selector('.chip[data-payload="safe:yes"]', timeout=20_000)

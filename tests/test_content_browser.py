@@ -5,10 +5,9 @@ becomes stale; rollback."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import BrowserContext, Page, expect
 
 from bot.store.users import Role
 from tests.chat import Chat
@@ -17,15 +16,6 @@ from tests.console import PASSWORD
 pytestmark = pytest.mark.rasa
 
 EDIT = "/console/content/answer/rest_day/singapore"
-
-
-@pytest.fixture
-async def contexts(browser: Browser) -> AsyncIterator[tuple[BrowserContext, BrowserContext]]:
-    editor = await browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-US")
-    worker = await browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")
-    yield editor, worker
-    await editor.close()
-    await worker.close()
 
 
 async def sign_in(page: Page, base: str) -> None:
@@ -53,10 +43,10 @@ async def ask_about_rest_days(page: Page, base: str) -> None:
 
 
 async def test_edit_preview_publish_stale_and_rollback(
-    chat: Chat, contexts: tuple[BrowserContext, BrowserContext]
+    chat: Chat, desk_and_phone: tuple[BrowserContext, BrowserContext]
 ) -> None:
     await chat.console.users.add("edi", PASSWORD, Role.EDITOR, "Edi", "en")
-    console = await contexts[0].new_page()
+    console = await desk_and_phone[0].new_page()
     await sign_in(console, chat.base)
     assert await console.get_attribute("#cell-rest_day-singapore-id", "data-state") == "published"
     await console.goto(f"{chat.base}{EDIT}/en")
@@ -73,7 +63,7 @@ async def test_edit_preview_publish_stale_and_rollback(
 
     new_text = "You get one rest day every week: at least 8 hours in a row (NEW)."
     await edit_and_publish(console, new_text)
-    chat_page = await contexts[1].new_page()
+    chat_page = await desk_and_phone[1].new_page()
     await ask_about_rest_days(chat_page, chat.base)
     new_answer = chat_page.locator(".msg.from-bot", has_text="(NEW)")
     await expect(new_answer).to_have_count(1, timeout=20_000)

@@ -262,21 +262,17 @@ async def test_an_emergency_through_the_operators_group_and_back(tg: Helpline) -
         after=mark,
     )
 
+    thread = {"message_id": alert_id, "date": 0, "chat": {"id": GROUP, "type": "supergroup"}}
+
+    def in_thread(user: dict[str, Any], words: str) -> dict[str, Any]:
+        """A reply to the alert post in the operators' group."""
+        return message(
+            user, chat_id=GROUP, chat_type="supergroup", text=words, reply_to_message=thread
+        )
+
     # The operator answers by replying to the alert; the worker gets it in their chat.
     mark = len(api.calls)
-    api.push(
-        message(
-            sari,
-            chat_id=GROUP,
-            chat_type="supergroup",
-            text="Kami di sini. Kamu di mana sekarang?",
-            reply_to_message={
-                "message_id": alert_id,
-                "date": 0,
-                "chat": {"id": GROUP, "type": "supergroup"},
-            },
-        )
-    )
+    api.push(in_thread(sari, "Kami di sini. Kamu di mana sekarang?"))
     relayed = await api.wait_for(
         "sendMessage", lambda p: int(p["chat_id"]) == worker["id"], after=mark
     )
@@ -294,38 +290,21 @@ async def test_an_emergency_through_the_operators_group_and_back(tg: Helpline) -
     await asyncio.sleep(0.5)
     assert api.texts_to(worker["id"], after=mark) == []
 
-    # Commands in the thread: a note, then a transfer (and back), then closing.
-    thread = {"message_id": alert_id, "date": 0, "chat": {"id": GROUP, "type": "supergroup"}}
+    # Commands in the thread: a note, a transfer to Dewi, then Dewi closes the case.
     dewi = await _operator(tg, "dewi", "dewi_ops")
     for command, answer in (
         ("/note called the shelter, bed ready", "Note added"),
         ("/transfer dewi", "Transferred to dewi"),
     ):
         mark = len(api.calls)
-        api.push(
-            message(sari, chat_id=GROUP, chat_type="supergroup", text=command,
-                    reply_to_message=thread)
-        )  # fmt: skip
+        api.push(in_thread(sari, command))
         await api.wait_for("sendMessage", _says(answer), after=mark)
     timeline = await tg.chat.services.cases.timeline(case.id)
     assert any(e.get("text") == "called the shelter, bed ready" for e in timeline)
     reloaded = await tg.chat.services.cases.get(case.id)
     assert reloaded is not None and reloaded.assignee == "dewi"
-    sari, dewi = dewi, sari  # dewi closes it now
     mark = len(api.calls)
-    api.push(
-        message(
-            sari,
-            chat_id=GROUP,
-            chat_type="supergroup",
-            text="/close",
-            reply_to_message={
-                "message_id": alert_id,
-                "date": 0,
-                "chat": {"id": GROUP, "type": "supergroup"},
-            },
-        )
-    )
+    api.push(in_thread(dewi, "/close"))
     closing = await api.wait_for(
         "sendMessage", lambda p: int(p["chat_id"]) == worker["id"], after=mark
     )

@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from bot.app import WHATSAPP
+from bot.config import Settings
 from bot.store.users import Role
 from tests.chat import Chat
 from tests.conftest import make_settings
@@ -67,22 +68,28 @@ class Helpline:
         return mark
 
 
+def _settings(
+    redis_url: str, rasa_url: str, key_prefix: str, api: GraphAPI, **extra: Any
+) -> Settings:
+    return make_settings(
+        redis_url,
+        rasa_url,
+        key_prefix,
+        whatsapp_token=TOKEN,
+        whatsapp_phone_id=PHONE_ID,
+        whatsapp_app_secret=APP_SECRET,
+        whatsapp_verify_token=VERIFY_TOKEN,
+        whatsapp_api_url=api.base,
+        whatsapp_api_version=VERSION,
+        whatsapp_backoff_seconds=0.05,
+        **extra,
+    )
+
+
 @pytest.fixture
 async def wa(redis_url: str, rasa_url: str, key_prefix: str) -> AsyncIterator[Helpline]:
     async with running_graph_api() as api:
-        settings = make_settings(
-            redis_url,
-            rasa_url,
-            key_prefix,
-            whatsapp_token=TOKEN,
-            whatsapp_phone_id=PHONE_ID,
-            whatsapp_app_secret=APP_SECRET,
-            whatsapp_verify_token=VERIFY_TOKEN,
-            whatsapp_api_url=api.base,
-            whatsapp_api_version=VERSION,
-            whatsapp_backoff_seconds=0.05,
-            media_max_bytes=50_000,
-        )
+        settings = _settings(redis_url, rasa_url, key_prefix, api, media_max_bytes=50_000)
         async with Chat.serve(settings) as chat:
             yield Helpline(chat, api)
 
@@ -206,11 +213,7 @@ async def test_a_media_fetch_that_times_out_is_told_and_the_rest_goes_on(
     redis_url: str, rasa_url: str, key_prefix: str
 ) -> None:
     async with running_graph_api() as api:
-        settings = make_settings(
-            redis_url, rasa_url, key_prefix, whatsapp_token=TOKEN, whatsapp_phone_id=PHONE_ID,
-            whatsapp_app_secret=APP_SECRET, whatsapp_verify_token=VERIFY_TOKEN,
-            whatsapp_api_url=api.base, whatsapp_api_version=VERSION, whatsapp_backoff_seconds=0.05,
-        )  # fmt: skip
+        settings = _settings(redis_url, rasa_url, key_prefix, api)
         async with Chat.serve(settings) as chat:
             wa = Helpline(chat, api)
             graph = chat.app[WHATSAPP].graph
