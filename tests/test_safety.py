@@ -21,6 +21,9 @@ def test_normalise_squeezes_and_strips() -> None:
     assert normalise("TOLONGGG!!! Sy dipukulll...") == "tolong sy dipukul"
     assert normalise("Café—olé") == "cafe ole"
     assert normalise("   ") == ""
+    # Indonesian reduplication written with a 2.
+    assert normalise("dipukul2 sm majikan") == "dipukul dipukul sm majikan"
+    assert normalise("jam 12 sm 2 org") == "jam 12 sm 2 org"
 
 
 @pytest.mark.parametrize(
@@ -39,6 +42,15 @@ def test_normalise_squeezes_and_strips() -> None:
         "help me choose a phone",
         "this heat is killing me lol",
         "my dog ran away yesterday",
+        # Near misses of the phrase families.
+        "i can't stand my employer's attitude",
+        "i sold my gold to a shop, good price?",
+        "ahma stroke sdh 2 thn, cara ganti popoknya gmn",
+        "hukum wasiat dalam islam gimana",
+        "sy harus layanin tamu2 majikan tiap sabtu",
+        "blm makan dari pagi, laper bgt",
+        "madam yelled at me because the soup too salty",
+        "the kids bang the door all day",
         "",
         "😂😂😂",
     ],
@@ -70,6 +82,21 @@ def test_lexicon_hard_negatives(lexicon: CrisisLexicon, text: str) -> None:
         ("sy diusir malam2", "emergency_stranded"),
         ("I ran away from my employer", "emergency_stranded"),
         ("救命", "emergency_violence"),
+        ("kemarin malem sy diinjek2 sm anak majikan", "emergency_violence"),
+        ("punggung sy penuh bekas sabetan kabel", "emergency_violence"),
+        ("she burn my hand with the iron", "emergency_violence"),
+        ("nyonya tau suaminya grepe2 sy", "emergency_sexual"),
+        ("sy disuruh mijit tuan terus dia buka celananya", "emergency_sexual"),
+        ("agent hold me hostage until my family pay", "emergency_confinement"),
+        ("i was sold to another employer", "emergency_confinement"),
+        ("ketuban sy pecah, sy sendirian", "emergency_medical"),
+        ("blm makan sama sekali dr hari senin", "emergency_medical"),
+        ("last time i ate was 3 days ago", "emergency_medical"),
+        ("aku mau mati", "emergency_self_harm"),
+        ("i just want to sleep and never wake up", "emergency_self_harm"),
+        ("sy udh tulis wasiat di buku", "emergency_self_harm"),
+        ("walking since last night, dont know where i am", "emergency_stranded"),
+        ("sy disuruh keluar tengah malam", "emergency_stranded"),
     ],
 )
 def test_lexicon_finds_crisis_phrases(lexicon: CrisisLexicon, text: str, intent: str) -> None:
@@ -82,10 +109,14 @@ def test_lexicon_is_silent_on_every_out_of_scope_example(lexicon: CrisisLexicon)
     assert tripped == []
 
 
-def test_lexicon_false_alarms_on_training_data_are_rare(lexicon: CrisisLexicon) -> None:
+def test_lexicon_is_silent_on_every_non_emergency_example(lexicon: CrisisLexicon) -> None:
+    """Complaints, rights questions and small talk in nlu/ never trip the lexicon.
+
+    The lexicon decides alone, whatever the model says, so it must stay this precise.
+    """
     non_emergency = [e for e in EXAMPLES if not e.intent.startswith("emergency_")]
-    tripped = [e.text for e in non_emergency if lexicon.match(e.text)]
-    assert len(tripped) / len(non_emergency) <= 0.02, tripped
+    tripped = [(e.intent, e.text) for e in non_emergency if lexicon.match(e.text)]
+    assert tripped == []
 
 
 def test_lexicon_rejects_non_emergency_intents() -> None:

@@ -23,6 +23,8 @@ from bot.nlu.taxonomy import ALL_INTENTS, EMERGENCY_INTENTS
 
 _SQUEEZE = re.compile(r"([a-z])\1+")
 _NON_WORD = re.compile(r"[^\w']+")
+# Indonesian reduplication written with a 2: "dipukul2" is "dipukul pukul".
+_REDUPLICATED = re.compile(r"\b([a-z]{2,})2\b")
 
 
 def normalise(text: str) -> str:
@@ -30,7 +32,7 @@ def normalise(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.lower())
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     spaced = _NON_WORD.sub(" ", stripped.replace("_", " ")).strip()
-    return _SQUEEZE.sub(r"\1", spaced)
+    return _SQUEEZE.sub(r"\1", _REDUPLICATED.sub(r"\1 \1", spaced))
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
