@@ -51,6 +51,7 @@ def test_normalise_squeezes_and_strips() -> None:
         "blm makan dari pagi, laper bgt",
         "madam yelled at me because the soup too salty",
         "the kids bang the door all day",
+        "employer said he will cut my salary if i break a plate again",
         "",
         "😂😂😂",
     ],
@@ -85,6 +86,7 @@ def test_lexicon_hard_negatives(lexicon: CrisisLexicon, text: str) -> None:
         ("kemarin malem sy diinjek2 sm anak majikan", "emergency_violence"),
         ("punggung sy penuh bekas sabetan kabel", "emergency_violence"),
         ("she burn my hand with the iron", "emergency_violence"),
+        ("grandma son said he will cut my tongue if i complain", "emergency_violence"),
         ("nyonya tau suaminya grepe2 sy", "emergency_sexual"),
         ("sy disuruh mijit tuan terus dia buka celananya", "emergency_sexual"),
         ("agent hold me hostage until my family pay", "emergency_confinement"),
@@ -148,6 +150,15 @@ class TestDecide:
             "ranking",
             "emergency_confinement",
         )
+
+    def test_a_runner_up_emergency_needs_more_behind_a_rights_question(self) -> None:
+        # Behind a complaint, 0.09 for an emergency is enough; behind a rights question or
+        # small talk it is noise, and 0.15 is needed.
+        for top in ("rights_health", "goodbye"):
+            weak = [(top, 0.8), ("emergency_medical", 0.09), ("greet", 0.05)]
+            assert not decide(weak, []).emergency
+            strong = [(top, 0.8), ("emergency_medical", 0.16), ("greet", 0.05)]
+            assert decide(strong, []).intent == "emergency_medical"
 
     def test_emergency_mass_spread_over_intents(self) -> None:
         ranking = [
