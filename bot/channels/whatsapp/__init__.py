@@ -90,6 +90,9 @@ class WhatsAppChannel:
             backoff=settings.whatsapp_backoff_seconds,
         )
         self._consumer = f"{socket.gethostname()}-{os.getpid()}"
+        # A payload another process took but never finished (it died) is taken over
+        # once it has lain untouched this long.
+        self.reclaim_after_ms = 60_000
         self._task: asyncio.Task[None] | None = None
         delivery.register(
             CHANNEL, self.send, reachable=self.outside_window, template=self.send_template
@@ -97,6 +100,11 @@ class WhatsAppChannel:
 
     def _key(self, *parts: str) -> str:
         return self._keys.whatsapp(*parts)
+
+    @property
+    def stream(self) -> str:
+        """The Redis stream holding accepted payloads until they are processed."""
+        return self._key("raw")
 
     async def start(self) -> None:
         await self.graph.open()
@@ -159,7 +167,7 @@ class WhatsAppChannel:
         while True:
             try:
                 claimed: Any = await self._redis.xautoclaim(
-                    stream, GROUP, self._consumer, min_idle_time=60_000, count=10
+                    stream, GROUP, self._consumer, min_idle_time=self.reclaim_after_ms, count=10
                 )
                 found: Any = claimed[1] or []
                 if not found:
