@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from bot.app import WHATSAPP
+from bot.channels.whatsapp import GROUP
 from bot.config import Settings
 from bot.store.users import Role
 from tests.chat import Chat
@@ -175,17 +176,17 @@ async def test_a_payload_left_by_a_process_that_died_is_taken_over(wa: Helpline)
     # process never sees the payload as new: only the take-over can find it.
     async with redis.pipeline(transaction=True) as pipe:
         pipe.xadd(channel.stream, {"data": encode(payload(value([text(wa_id, "halo")]))).decode()})
-        pipe.xreadgroup("whatsapp", "a-process-that-died", {channel.stream: ">"}, count=1)
+        pipe.xreadgroup(GROUP, "a-process-that-died", {channel.stream: ">"}, count=1)
         _, taken = await pipe.execute()
     assert taken and taken[0][1], "the dead process did not take the payload"
-    assert (await redis.xpending(channel.stream, "whatsapp"))["pending"] == 1
+    assert (await redis.xpending(channel.stream, GROUP))["pending"] == 1
     await wa.api.wait_for(lambda b: b["to"] == wa_id, seconds=10)
     assert any("selamat datang" in t.lower() for t in wa.api.texts_to(wa_id))
     for _ in range(50):
-        if (await redis.xpending(channel.stream, "whatsapp"))["pending"] == 0:
+        if (await redis.xpending(channel.stream, GROUP))["pending"] == 0:
             break
         await asyncio.sleep(0.1)
-    assert (await redis.xpending(channel.stream, "whatsapp"))["pending"] == 0
+    assert (await redis.xpending(channel.stream, GROUP))["pending"] == 0
 
 
 async def test_locations_and_media_go_to_the_case_and_oddities_get_a_polite_word(

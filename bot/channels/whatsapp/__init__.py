@@ -109,7 +109,7 @@ class WhatsAppChannel:
     async def start(self) -> None:
         await self.graph.open()
         try:
-            await self._redis.xgroup_create(self._key("raw"), GROUP, id="0", mkstream=True)
+            await self._redis.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
@@ -146,7 +146,7 @@ class WhatsAppChannel:
             log.warning("whatsapp: malformed payload from %s: %s", request.remote, exc)
             return web.json_response({"error": "malformed payload"}, status=400)
         try:
-            await self._redis.xadd(self._key("raw"), {"data": raw.decode()})
+            await self._redis.xadd(self.stream, {"data": raw.decode()})
         except RedisError as exc:
             # Not stored, so not accepted: Meta delivers it again.
             log.error("whatsapp: could not store a payload: %s", exc)
@@ -163,7 +163,7 @@ class WhatsAppChannel:
     # -- processing stored payloads ------------------------------------------------------
 
     async def _process_loop(self) -> None:
-        stream = self._key("raw")
+        stream = self.stream
         while True:
             try:
                 claimed: Any = await self._redis.xautoclaim(
@@ -184,7 +184,7 @@ class WhatsAppChannel:
                 await asyncio.sleep(1)
 
     async def _process_entry(self, entry_id: str, fields: dict[str, Any]) -> None:
-        stream = self._key("raw")
+        stream = self.stream
         try:
             messages, statuses = read_payload(json.loads(fields["data"]))
             for message in messages:
