@@ -15,6 +15,7 @@ from bot.store.users import MAX_FAILURES, Role
 from tests.chat import Chat, Worker
 from tests.conftest import make_settings
 from tests.console import PASSWORD, Operator
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.rasa
 
@@ -228,13 +229,11 @@ async def test_a_restart_in_the_middle_of_a_relay_loses_nothing(
     # Between the two processes the worker's message is accepted (as a webhook would be).
     await inbox.accept(Inbound("webchat", conversation, "m-while-down", "masih di sini"))
     async with Chat.serve(settings) as chat:
-        for _ in range(50):
-            kinds = await chat.services.cases.timeline(case_id)
-            if any(e.get("text") == "masih di sini" for e in kinds):
-                break
-            await asyncio.sleep(0.1)
-        else:
-            pytest.fail("the message accepted while the bot was down was never handled")
+        await eventually(
+            lambda: chat.services.cases.timeline(case_id),
+            lambda timeline: any(e.get("text") == "masih di sini" for e in timeline),
+            what="the message accepted while the bot was down reaches the case",
+        )
         worker = Worker(chat.session, chat.base, conversation, token)
         seen = await worker.until(lambda seen: seen[-1]["text"] == "sebelum restart")
         assert [m["text"] for m in seen if m["from"] == "operator"] == ["sebelum restart"]

@@ -19,6 +19,7 @@ from tests.chat import Chat
 from tests.conftest import make_settings
 from tests.console import PASSWORD, Operator
 from tests.telegram_standin import TOKEN, BotAPI, message, person, press, running_bot_api, text
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.rasa
 
@@ -387,11 +388,11 @@ async def test_photos_and_locations_go_to_the_open_case(tg: Helpline) -> None:
     api.push(message(worker, location={"latitude": 22.28, "longitude": 114.16}))
     case = await tg.chat.services.cases.open_case_of(f"telegram:{worker['id']}")
     assert case is not None
-    for _ in range(100):
-        timeline = await tg.chat.services.cases.timeline(case.id)
-        if any(e["kind"] == "location" for e in timeline):
-            break
-        await asyncio.sleep(0.05)
+    timeline = await eventually(
+        lambda: tg.chat.services.cases.timeline(case.id),
+        lambda timeline: any(e["kind"] == "location" for e in timeline),
+        what="the shared location reaches the case",
+    )
     media = next(e for e in timeline if e["kind"] == "media")
     stored = await tg.chat.services.evidence.get(media["media"]["ref"])
     assert stored is not None and stored.data == b"\xff\xd8 a small jpeg"

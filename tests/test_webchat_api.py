@@ -20,6 +20,7 @@ from bot.store.keys import Keys
 from bot.store.users import User
 from tests.chat import Chat
 from tests.conftest import make_settings
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.rasa
 
@@ -197,10 +198,11 @@ async def test_one_senders_messages_are_handled_in_the_order_accepted(chat: Chat
     runner = chat.app[RUNNER]
     for number in range(12):
         await runner.submit(Inbound("webchat", worker.conversation_id, f"m{number}", str(number)))
-    for _ in range(100):
-        said = [e.get("text") for e in await chat.services.cases.timeline(case.id)]
-        if "11" in said:
-            break
-        await asyncio.sleep(0.05)
+    timeline = await eventually(
+        lambda: chat.services.cases.timeline(case.id),
+        lambda timeline: any(e.get("text") == "11" for e in timeline),
+        what="all twelve messages reach the case",
+    )
+    said = [e.get("text") for e in timeline]
     numbers = [t for t in said if t and t.isdigit()]
     assert numbers == [str(n) for n in range(12)]

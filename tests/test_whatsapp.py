@@ -40,6 +40,7 @@ from tests.graph_standin import (
     text,
     value,
 )
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.rasa
 
@@ -182,11 +183,11 @@ async def test_a_payload_left_by_a_process_that_died_is_taken_over(wa: Helpline)
     assert (await redis.xpending(channel.stream, GROUP))["pending"] == 1
     await wa.api.wait_for(lambda b: b["to"] == wa_id, seconds=10)
     assert any("selamat datang" in t.lower() for t in wa.api.texts_to(wa_id))
-    for _ in range(50):
-        if (await redis.xpending(channel.stream, GROUP))["pending"] == 0:
-            break
-        await asyncio.sleep(0.1)
-    assert (await redis.xpending(channel.stream, GROUP))["pending"] == 0
+    await eventually(
+        lambda: redis.xpending(channel.stream, GROUP),
+        lambda pending: pending["pending"] == 0,
+        what="the taken-over payload is acknowledged",
+    )
 
 
 async def test_locations_and_media_go_to_the_case_and_oddities_get_a_polite_word(
@@ -208,12 +209,15 @@ async def test_locations_and_media_go_to_the_case_and_oddities_get_a_polite_word
         msg(worker, "image", image={"id": "MEDIA-2", "mime_type": "image/jpeg", "caption": "luka"}),
         msg(worker, "audio", audio={"id": "MEDIA-3", "mime_type": "audio/ogg", "voice": True}),
     )  # fmt: skip
-    for _ in range(100):
-        kinds = [e["kind"] for e in await wa.chat.services.cases.timeline(case.id)]
-        if kinds.count("media") == 3 and "location" in kinds:
-            break
-        await asyncio.sleep(0.1)
-    timeline = await wa.chat.services.cases.timeline(case.id)
+    timeline = await eventually(
+        lambda: wa.chat.services.cases.timeline(case.id),
+        lambda timeline: (
+            [e["kind"] for e in timeline].count("media") == 3
+            and any(e["kind"] == "location" for e in timeline)
+        ),
+        what="three media and a location reach the case",
+        seconds=10,
+    )
     stored = [
         await wa.chat.services.evidence.get(e["media"]["ref"])
         for e in timeline
@@ -283,11 +287,11 @@ async def test_status_callbacks_are_recorded_and_failures_shown_on_the_case(wa: 
     assert await wa.post(payload(value(statuses=[*statuses, failed]))) == 200
     case = await wa.chat.services.cases.open_case_of(f"whatsapp:{worker}")
     assert case is not None
-    for _ in range(50):
-        timeline = await wa.chat.services.cases.timeline(case.id)
-        if any(e["kind"] == "delivery_failed" for e in timeline):
-            break
-        await asyncio.sleep(0.1)
+    timeline = await eventually(
+        lambda: wa.chat.services.cases.timeline(case.id),
+        lambda timeline: any(e["kind"] == "delivery_failed" for e in timeline),
+        what="the failed delivery is shown on the case",
+    )
     failure = next(e for e in timeline if e["kind"] == "delivery_failed")
     assert "131047" in failure["error"]
     recorded = await wa.chat.redis.hgetall(keys.whatsapp("status", wamid))
