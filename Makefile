@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml requirements/bot.lock scripts/setup-bot-venv.
 $(RASA_VENV)/.installed: requirements/rasa.lock scripts/setup-rasa-venv.sh
 	scripts/setup-rasa-venv.sh
 
-# Retrains only when config.yml or nlu/ changed (the model file is named by their hash).
+# Retrains only when config.yml, nlu/ or nlu_pipeline/ changed (the model is named by their hash).
 model: $(VENV)/.installed $(RASA_VENV)/.installed
 	$(BIN)/helpline nlu train
 

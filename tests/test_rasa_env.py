@@ -1,4 +1,4 @@
-"""The model is retrained only when config.yml or nlu/ change."""
+"""The model is retrained only when config.yml, nlu/ or nlu_pipeline/ change."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ def copy_project(tmp_path: Path) -> RasaProject:
     root = RasaProject.default().root
     shutil.copy(root / "config.yml", tmp_path / "config.yml")
     shutil.copytree(root / "nlu", tmp_path / "nlu")
+    shutil.copytree(root / "nlu_pipeline", tmp_path / "nlu_pipeline")
     return RasaProject(tmp_path)
 
 
@@ -28,6 +29,15 @@ def test_hash_is_stable_and_tracks_content(tmp_path: Path) -> None:
     extra.unlink()
     assert project.content_hash() == first
     (project.config).write_text(project.config.read_text() + "\n# comment\n")
+    assert project.content_hash() != first
+
+
+def test_hash_tracks_the_pipeline_components(tmp_path: Path) -> None:
+    """A new spelling variant or a stemmer change changes the features: retrain."""
+    project = copy_project(tmp_path)
+    first = project.content_hash()
+    slang = project.pipeline_dir / "slang.yml"
+    slang.write_text(slang.read_text() + "majikan2: [mjkn2]\n")
     assert project.content_hash() != first
 
 

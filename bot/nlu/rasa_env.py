@@ -66,11 +66,20 @@ class RasaProject:
     def rasa_python(self) -> Path:
         return self.rasa_bin.parent / "python"
 
+    @property
+    def pipeline_dir(self) -> Path:
+        """The project's own pipeline components (nlu_pipeline/), imported by Rasa."""
+        return self.root / "nlu_pipeline"
+
     def training_files(self) -> list[Path]:
-        return sorted(p for p in self.nlu_dir.rglob("*.yml") if p.is_file())
+        data = sorted(p for p in self.nlu_dir.rglob("*.yml") if p.is_file())
+        code = sorted(
+            p for p in self.pipeline_dir.glob("*") if p.is_file() and p.suffix in (".py", ".yml")
+        )
+        return data + code
 
     def content_hash(self) -> str:
-        """Hash of what training reads: config.yml and every file under nlu/."""
+        """Hash of what training reads: config.yml, nlu/ and the components in nlu_pipeline/."""
         digest = hashlib.sha256()
         for path in [self.config, *self.training_files()]:
             digest.update(str(path.relative_to(self.root)).encode())
@@ -97,6 +106,10 @@ class RasaProject:
             PYTHONHASHSEED="0",
             TF_DETERMINISTIC_OPS="1",
             SQLALCHEMY_SILENCE_UBER_WARNING="1",
+            # config.yml names components of nlu_pipeline/ by module path.
+            PYTHONPATH=os.pathsep.join(
+                p for p in (str(self.root), os.environ.get("PYTHONPATH", "")) if p
+            ),
         )
         return env
 
