@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.standin import serving
+from tests.waiting import eventually
 
 TOKEN = "test-graph-token"
 PHONE_ID = "1555000111"
@@ -53,13 +54,16 @@ class GraphAPI:
     async def wait_for(
         self, check: Callable[[dict[str, Any]], bool], seconds: float = 15, after: int = 0
     ) -> dict[str, Any]:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            for body in self.sent[after:]:
-                if check(body):
-                    return body
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"nothing sent passes the check; sent: {self.sent[after:]}")
+        async def since() -> list[dict[str, Any]]:
+            return self.sent[after:]
+
+        sent = await eventually(
+            since,
+            lambda sent: any(map(check, sent)),
+            what="a message sent that passes the check",
+            seconds=seconds,
+        )
+        return next(filter(check, sent))
 
     def _authorised(self, request: web.Request) -> bool:
         return request.headers.get("Authorization") == f"Bearer {TOKEN}"

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.standin import serving
+from tests.waiting import eventually
 
 TOKEN = "123456:TEST-helpline-token"
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Helpline", "username": "HelplineBot"}
@@ -60,14 +61,20 @@ class BotAPI:
         after: int = 0,
     ) -> dict[str, Any]:
         """The first call of ``method`` (from call number ``after`` on) that passes ``check``."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            for name, params in self.calls[after:]:
-                if name == method and check(params):
-                    return params
-            await asyncio.sleep(0.05)
-        seen = [(m, p.get("text", "")) for m, p in self.calls[after:]]
-        raise AssertionError(f"no {method} passing the check within {seconds} s; calls: {seen}")
+
+        def wanted(call: Call) -> bool:
+            return call[0] == method and check(call[1])
+
+        async def since() -> list[Call]:
+            return self.calls[after:]
+
+        calls = await eventually(
+            since,
+            lambda calls: any(map(wanted, calls)),
+            what=f"a {method} passing the check",
+            seconds=seconds,
+        )
+        return next(params for name, params in calls if wanted((name, params)))
 
     def texts_to(self, chat_id: int, after: int = 0) -> list[str]:
         return [
