@@ -41,6 +41,18 @@ def test_hash_tracks_the_pipeline_components(tmp_path: Path) -> None:
     assert project.content_hash() != first
 
 
+def test_rasa_cache_is_kept_per_pipeline_version(tmp_path: Path) -> None:
+    """Rasa's cache cannot see a changed word form: a new pipeline gets a new cache."""
+    project = copy_project(tmp_path)
+    first = project.rasa_env()["RASA_CACHE_DIRECTORY"]
+    assert Path(first).parent == project.models_dir / ".rasa-cache"
+    (project.nlu_dir / "id" / "extra.yml").write_text('version: "3.1"\nnlu: []\n')
+    assert project.rasa_env()["RASA_CACHE_DIRECTORY"] == first  # Rasa sees data itself
+    normaliser = project.pipeline_dir / "normalise.py"
+    normaliser.write_text(normaliser.read_text() + "\n# a stemmer change\n")
+    assert project.rasa_env()["RASA_CACHE_DIRECTORY"] != first
+
+
 def test_model_name_carries_the_hash(tmp_path: Path) -> None:
     project = copy_project(tmp_path)
     assert project.model_path().name == f"nlu-{project.content_hash()}.tar.gz"

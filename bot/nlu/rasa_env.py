@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -73,15 +74,29 @@ class RasaProject:
 
     def training_files(self) -> list[Path]:
         data = sorted(p for p in self.nlu_dir.rglob("*.yml") if p.is_file())
-        code = sorted(
+        return data + self.pipeline_files()
+
+    def pipeline_files(self) -> list[Path]:
+        return sorted(
             p for p in self.pipeline_dir.glob("*") if p.is_file() and p.suffix in (".py", ".yml")
         )
-        return data + code
 
     def content_hash(self) -> str:
         """Hash of what training reads: config.yml, nlu/ and the components in nlu_pipeline/."""
+        return self._hash([self.config, *self.training_files()])
+
+    def cache_dir(self) -> Path:
+        """Rasa's training cache, one per version of nlu_pipeline/.
+
+        Rasa reuses a component's cached output when the component's class source, config
+        and inputs are unchanged; it cannot see that the tokenizer's word forms changed in
+        normalise.py or slang.yml, and would restore features built with the old forms.
+        """
+        return self.models_dir / ".rasa-cache" / self._hash(self.pipeline_files())
+
+    def _hash(self, paths: list[Path]) -> str:
         digest = hashlib.sha256()
-        for path in [self.config, *self.training_files()]:
+        for path in paths:
             digest.update(str(path.relative_to(self.root)).encode())
             digest.update(b"\0")
             digest.update(path.read_bytes())
@@ -110,6 +125,7 @@ class RasaProject:
             PYTHONPATH=os.pathsep.join(
                 p for p in (str(self.root), os.environ.get("PYTHONPATH", "")) if p
             ),
+            RASA_CACHE_DIRECTORY=str(self.cache_dir()),
         )
         return env
 
@@ -159,6 +175,10 @@ class RasaProject:
         for old in self.models_dir.glob(f"{MODEL_PREFIX}*.tar.gz"):
             if old != keep:
                 old.unlink(missing_ok=True)
+        current = self.cache_dir()
+        for cache in (self.models_dir / ".rasa-cache").glob("*"):
+            if cache.is_dir() and cache != current:
+                shutil.rmtree(cache, ignore_errors=True)
 
     def serve_command(self, model: Path, port: int, host: str = "127.0.0.1") -> list[str]:
         return [
