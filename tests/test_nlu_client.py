@@ -28,6 +28,22 @@ async def test_server_is_ready(client: NLUClient) -> None:
     assert await client.is_ready()
 
 
+async def test_the_server_answers_with_the_emergency_score(client: NLUClient) -> None:
+    """nlu_pipeline/emergency.py runs inside the stock Rasa server, next to DIET."""
+    scores = {
+        text: (await client.parse_raw(text))["emergency_score"]
+        for text in (
+            "muka sy bengkak abis ditonjok suami nyonya semalem",
+            "my employer locked me in and took my passport",
+            "brp gaji minimum di hongkong skrg?",
+            "halo kak",
+        )
+    }
+    assert all(0.0 <= value <= 1.0 for value in scores.values()), scores
+    emergencies, others = list(scores.values())[:2], list(scores.values())[2:]
+    assert min(emergencies) > 0.5 > max(others), scores
+
+
 @pytest.mark.parametrize(
     ("text", "category"),
     [

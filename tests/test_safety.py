@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.nlu.client import interpret
 from bot.nlu.safety import (
     SHORT_ANSWER_POLICY,
     CrisisLexicon,
@@ -216,6 +217,58 @@ class TestDecide:
         assert verdict.reason == "model"
 
 
+class TestDecideWithEmergencyScore:
+    """A model trained from config.yml also answers with the binary emergency score."""
+
+    told_as_a_grievance = (
+        ("complaint_employer", 0.7),
+        ("emergency_violence", 0.15),
+        ("emergency_medical", 0.05),
+    )
+
+    def test_the_score_lifts_an_emergency_told_as_a_grievance(self) -> None:
+        # Emergency intents hold 0.20; with a score of 0.7 the average is 0.45.
+        verdict = decide(self.told_as_a_grievance, [], emergency_score=0.7)
+        assert (verdict.emergency, verdict.reason, verdict.intent) == (
+            True,
+            "model",
+            "emergency_violence",
+        )
+
+    def test_a_low_score_overrules_the_ranking_rules(self) -> None:
+        # Without a score the runner-up rule would fire here (see TestDecide).
+        assert decide(self.told_as_a_grievance, []).emergency
+        assert not decide(self.told_as_a_grievance, [], emergency_score=0.2).emergency
+
+    def test_a_confident_emergency_intent_with_a_doubtful_score(self) -> None:
+        ranking = [("emergency_medical", 0.9), ("greet", 0.1)]
+        assert decide(ranking, [], emergency_score=0.0).emergency  # 0.45
+        ranking = [("emergency_medical", 0.5), ("rights_health", 0.5)]
+        assert not decide(ranking, [], emergency_score=0.2).emergency  # 0.35
+
+    def test_the_lexicon_still_counts(self, lexicon: CrisisLexicon) -> None:
+        hits = lexicon.match("sy mau bunuh diri")
+        verdict = decide([("out_of_scope", 0.95)], hits, emergency_score=0.01)
+        assert (verdict.emergency, verdict.reason, verdict.intent) == (
+            True,
+            "lexicon",
+            "emergency_self_harm",
+        )
+
+    def test_a_high_score_with_no_emergency_intent_ranked(self, lexicon: CrisisLexicon) -> None:
+        verdict = decide([("complaint_employer", 0.9)], [], emergency_score=0.95)
+        assert verdict.emergency and verdict.intent == "emergency_violence"
+        hits = lexicon.match("sy dikurung majikan")
+        verdict = decide([("complaint_employer", 0.9)], hits, emergency_score=0.95)
+        assert verdict.intent == "emergency_confinement"
+
+    def test_short_answers_need_far_more(self) -> None:
+        assert decide(self.told_as_a_grievance, [], emergency_score=0.7).emergency
+        assert not decide(
+            self.told_as_a_grievance, [], SHORT_ANSWER_POLICY, emergency_score=0.7
+        ).emergency
+
+
 def test_category_enum_values() -> None:
     assert [c.value for c in Category] == ["emergency", "complaint", "rights_question", "other"]
 
@@ -237,3 +290,19 @@ def test_short_answers_need_a_confident_model_or_the_lexicon(lexicon: CrisisLexi
     assert decide(confident, [], SHORT_ANSWER_POLICY).emergency
     hits = lexicon.match("sejak sy dipukul bulan lalu")
     assert decide(noise, hits, SHORT_ANSWER_POLICY).reason == "lexicon"
+
+
+@pytest.mark.parametrize("bad", ["0.9", True, 1.5, -0.1, None, [0.9]])
+def test_an_unreadable_emergency_score_is_ignored(lexicon: CrisisLexicon, bad: object) -> None:
+    """The ranking rules decide then, as for a model without the scorer."""
+    body = {
+        "intent": {"name": "rights_wages", "confidence": 0.9},
+        "intent_ranking": [
+            {"name": "rights_wages", "confidence": 0.9},
+            {"name": "emergency_violence", "confidence": 0.1},
+        ],
+        "emergency_score": bad,
+    }
+    assert not interpret("gaji", body, lexicon, SafetyPolicy()).emergency
+    body["emergency_score"] = 0.9  # (0.1 + 0.9) / 2 = 0.5
+    assert interpret("gaji", body, lexicon, SafetyPolicy()).emergency

@@ -168,6 +168,7 @@ def interpret(
     hits = lexicon.match(text)
     country = countries.find_in_text(text[:MAX_MODEL_CHARS])
     ranking: list[tuple[str, float]] = []
+    emergency_score: float | None = None
     uncertain = False
     if not nlu_available:
         intent, confidence = UNKNOWN, 0.0
@@ -175,10 +176,11 @@ def interpret(
         intent, confidence = OUT_OF_SCOPE, 1.0
     else:
         ranking = _ranking(body)
+        emergency_score = _emergency_score(body)
         country = _entity_country(body) or country
         uncertain = (body.get("intent") or {}).get("name") == RASA_FALLBACK
         intent, confidence = ranking[0] if ranking else (OUT_OF_SCOPE, 0.0)
-    verdict = decide(ranking, hits, policy)
+    verdict = decide(ranking, hits, policy, emergency_score)
     if verdict.emergency and verdict.intent is not None:
         if verdict.intent != intent:
             confidence = dict(ranking).get(verdict.intent, 0.0)
@@ -211,6 +213,14 @@ def _ranking(body: Mapping[str, Any]) -> list[tuple[str, float]]:
             ranking.append((str(name), float(conf)))
     ranking.sort(key=lambda pair: pair[1], reverse=True)
     return ranking
+
+
+def _emergency_score(body: Mapping[str, Any]) -> float | None:
+    """The binary emergency probability of nlu_pipeline/emergency.py, if the answer has one."""
+    value = body.get("emergency_score")
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0.0 <= value <= 1.0:
+        return float(value)
+    return None
 
 
 def _entity_country(body: Mapping[str, Any]) -> str | None:

@@ -107,10 +107,19 @@ class SafetyPolicy:
     checked on the held-out messages of tests/data/heldout.yml.
     """
 
-    # Chosen on the 5-fold CV predictions of the model with normalised word forms, as the
-    # setting with the most emergencies caught at <= 5% false alarms (recall 0.950, false
-    # alarms 0.050; the previous setting gave 0.946 / 0.052), then checked on the
-    # held-out messages (recall 0.990, false alarms 0.041).
+    # With the model's emergency score (nlu_pipeline/emergency.py, in every answer of a
+    # model trained from config.yml): a message is an emergency when the average of the
+    # emergency intents' total probability and that score reaches ``combined_threshold``.
+    # Chosen on the 5-fold CV predictions (recall 0.971 at 4.4% false alarms, against
+    # 0.954 at 5.0% for the ranking rules below on the same model); the ranking rules
+    # added nothing to it there, so with a score they are not used. On the held-out
+    # messages it did worse than the ranking rules: recall 0.981 against 0.990, false
+    # alarms 6.7% against 4.1% (tests/data/heldout.yml, 210 + 345 messages).
+    combined_weight: float = 0.5
+    combined_threshold: float = 0.40
+
+    # Without the score (a model trained without the scorer): the ranking rules, chosen
+    # the same way on the DIET-only predictions (recall 0.950, false alarms 0.050).
     #
     # The model's top intent is an emergency intent with at least this confidence.
     top_confidence: float = 0.15
@@ -142,13 +151,20 @@ def decide(
     ranking: Sequence[tuple[str, float]],
     hits: Sequence[LexiconHit],
     policy: SafetyPolicy = SafetyPolicy(),
+    emergency_score: float | None = None,
 ) -> Verdict:
     """The final emergency decision from the model's ranking and the lexicon's hits.
 
-    ``ranking`` holds (intent, confidence) pairs, best first, taxonomy intents only.
+    ``ranking`` holds (intent, confidence) pairs, best first, taxonomy intents only;
+    ``emergency_score`` is the model's binary emergency probability, when it gave one.
     """
     ranked = [(i, c) for i, c in ranking if i in ALL_INTENTS]
-    if ranked:
+    if emergency_score is not None:
+        total = sum(c for i, c in ranked if i in EMERGENCY_INTENTS)
+        w = policy.combined_weight
+        if w * total + (1.0 - w) * emergency_score >= policy.combined_threshold:
+            return Verdict(True, "model", _likeliest_emergency(ranked, hits))
+    elif ranked:
         top_intent, top_conf = ranked[0]
         if top_intent in EMERGENCY_INTENTS and top_conf >= policy.top_confidence:
             return Verdict(True, "model", top_intent)
@@ -169,10 +185,23 @@ def decide(
     return Verdict(False, None, None)
 
 
+def _likeliest_emergency(ranked: Sequence[tuple[str, float]], hits: Sequence[LexiconHit]) -> str:
+    """The emergency intent to act on: the model's likeliest one, else the lexicon's."""
+    for intent, _ in ranked:
+        if intent in EMERGENCY_INTENTS:
+            return intent
+    if hits:
+        return hits[0].intent
+    # The ranking holds only the top intents; a bare plea is read as violence too
+    # (crisis_lexicon.yml, whole_message).
+    return "emergency_violence"
+
+
 # For short answers to a question the bot asked ("since when?" -> "sejak bulan maret"):
 # the model has no context for them and its ranking is noise, so only a confident model
 # or the lexicon count there.
 SHORT_ANSWER_POLICY = SafetyPolicy(
+    combined_threshold=0.8,
     top_confidence=0.6,
     rank_depth=1,
     rank_confidence=0.6,
