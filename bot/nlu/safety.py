@@ -159,8 +159,8 @@ def decide(
     ``emergency_score`` is the model's binary emergency probability, when it gave one.
     """
     ranked = [(i, c) for i, c in ranking if i in ALL_INTENTS]
+    total = sum(c for i, c in ranked if i in EMERGENCY_INTENTS)
     if emergency_score is not None:
-        total = sum(c for i, c in ranked if i in EMERGENCY_INTENTS)
         w = policy.combined_weight
         if w * total + (1.0 - w) * emergency_score >= policy.combined_threshold:
             return Verdict(True, "model", _likeliest_emergency(ranked, hits))
@@ -176,10 +176,8 @@ def decide(
         for intent, conf in ranked[: policy.rank_depth]:
             if intent in EMERGENCY_INTENTS and conf >= threshold:
                 return Verdict(True, "ranking", intent)
-        total = sum(c for i, c in ranked if i in EMERGENCY_INTENTS)
         if total >= policy.total_confidence:
-            best = next(i for i, _ in ranked if i in EMERGENCY_INTENTS)
-            return Verdict(True, "ranking", best)
+            return Verdict(True, "ranking", _likeliest_emergency(ranked, hits))
     if hits:
         return Verdict(True, "lexicon", hits[0].intent)
     return Verdict(False, None, None)
