@@ -4,7 +4,7 @@ DIET spreads its probability over 26 intents, and an emergency told as a grievan
 ("my left eye is shut since sir lost his temper") often gets most of it under
 complaint_employer, with the rest split between two or three emergency intents. This
 component is a binary logistic regression over tf-idf weighted word, normalised-form
-(normalise.py) and character n-grams, trained on the same examples with one label: does
+and character n-grams (tfidf.py), trained on the same examples with one label: does
 the example belong to an emergency intent. It is a different kind of model on a
 different question, so its mistakes are not DIET's; the bot's safety layer averages the
 two (bot/nlu/safety.py). In 5-fold cross-validation the safety layer with DIET's ranking
@@ -23,7 +23,6 @@ import math
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -31,87 +30,39 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from nlu_pipeline.normalise import lemma
+from nlu_pipeline.tfidf import TfidfViews
 
 OUTPUT = "emergency_score"
 MODEL_FILE = "emergency_scorer.json"
 
-# (name, analyzer, n-gram range): the words as written, their normalised forms, and
-# character n-grams within words (misspellings, abbreviations).
-VIEWS: tuple[tuple[str, str, tuple[int, int]], ...] = (
-    ("words", "word", (1, 2)),
-    ("forms", "word", (1, 2)),
-    ("chars", "char_wb", (2, 4)),
-)
-
-
-def _view_texts(name: str, texts: list[str]) -> list[str]:
-    if name == "forms":
-        return [" ".join(lemma(w) for w in t.split()) for t in texts]
-    return texts
-
-
-def _vectorizer_args(analyzer: str, ngrams: tuple[int, int]) -> dict[str, Any]:
-    args: dict[str, Any] = {"analyzer": analyzer, "ngram_range": ngrams, "lowercase": True}
-    if analyzer == "word":
-        args["token_pattern"] = r"\S+"
-    return args
-
 
 class _Scorer:
-    """The fitted model: per view a vocabulary and idf weights, then one weight vector."""
+    """The fitted model: the tf-idf views (tfidf.py), then one weight vector."""
 
-    def __init__(self, views: list[dict[str, Any]], coef: list[float], intercept: float):
-        self.views = views
+    def __init__(self, views: dict[str, Any], coef: list[float], intercept: float):
+        self.views = TfidfViews.from_json(views)
         self.coef = np.asarray(coef, dtype=np.float64)
         self.intercept = intercept
-        self._counters = [
-            CountVectorizer(
-                vocabulary=view["vocabulary"], **_vectorizer_args(analyzer, tuple(ngrams))
-            )
-            for view, (_, analyzer, ngrams) in zip(views, VIEWS, strict=True)
-        ]
-        self._idf = [np.asarray(view["idf"], dtype=np.float64) for view in views]
 
     @classmethod
     def fit(cls, texts: list[str], labels: list[bool], c: float, max_iter: int) -> _Scorer:
-        blocks, views = [], []
-        for name, analyzer, ngrams in VIEWS:
-            vectorizer = TfidfVectorizer(sublinear_tf=True, **_vectorizer_args(analyzer, ngrams))
-            blocks.append(vectorizer.fit_transform(_view_texts(name, texts)))
-            views.append(
-                {
-                    "name": name,
-                    "ngrams": list(ngrams),
-                    "vocabulary": {t: int(i) for t, i in vectorizer.vocabulary_.items()},
-                    "idf": vectorizer.idf_.tolist(),
-                }
-            )
+        views, features = TfidfViews.fit(texts)
         classifier = LogisticRegression(C=c, max_iter=max_iter, class_weight="balanced")
-        classifier.fit(sp.hstack(blocks).tocsr(), np.asarray(labels))
-        return cls(views, classifier.coef_[0].tolist(), float(classifier.intercept_[0]))
-
-    def features(self, texts: list[str]) -> sp.csr_matrix:
-        """The same tf-idf vectors TfidfVectorizer(sublinear_tf=True) gives."""
-        blocks = []
-        for (name, _, _), counter, idf in zip(VIEWS, self._counters, self._idf, strict=True):
-            counts = counter.transform(_view_texts(name, texts)).astype(np.float64).tocsr()
-            counts.data = 1.0 + np.log(counts.data)
-            weighted = counts.multiply(idf).tocsr()
-            norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
-            norms[norms == 0.0] = 1.0
-            blocks.append(sp.diags(1.0 / norms) @ weighted)
-        return sp.hstack(blocks).tocsr()
+        classifier.fit(features, np.asarray(labels))
+        return cls(views.to_json(), classifier.coef_[0].tolist(), float(classifier.intercept_[0]))
 
     def score(self, texts: list[str]) -> list[float]:
-        logits = self.features(texts) @ self.coef + self.intercept
+        logits = self.views.transform(texts) @ self.coef + self.intercept
         return [1.0 / (1.0 + math.exp(-float(z))) for z in logits]
 
     def to_json(self) -> dict[str, Any]:
-        return {"views": self.views, "coef": self.coef.tolist(), "intercept": self.intercept}
+        return {
+            "views": self.views.to_json(),
+            "coef": self.coef.tolist(),
+            "intercept": self.intercept,
+        }
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
