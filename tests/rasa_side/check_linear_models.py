@@ -1,0 +1,100 @@
+"""Checks of nlu_pipeline/tfidf.py and blend.py, run with Rasa's Python (.venv-rasa).
+
+The bot's virtualenv has neither Rasa nor scikit-learn, so tests/test_nlu_pipeline.py
+runs this script there; it exits non-zero on the first failed check and prints "ok".
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+from rasa.shared.nlu.training_data.message import Message
+
+from nlu_pipeline.blend import IntentBlender, _Regression, blend
+from nlu_pipeline.tfidf import TfidfViews
+
+TEXTS = {
+    "emergency_violence": ["sy dipukul majikan", "madam pukul kepala sy", "sir hit me again"],
+    "rights_wages": ["gaji minimum brp", "berapa gaji pokok di hk", "minimum wage how much"],
+    "greet": ["halo mbak", "hai kak", "hello good morning"],
+}
+
+
+def check_views() -> None:
+    texts = [t for group in TEXTS.values() for t in group]
+    views, fitted = TfidfViews.fit(texts)
+    # Transforming the training texts again gives exactly what fitting gave.
+    assert np.allclose(views.transform(texts).toarray(), fitted.toarray())
+    # and so does a model restored from its JSON.
+    restored = TfidfViews.from_json(json.loads(json.dumps(views.to_json())))
+    assert np.allclose(restored.transform(texts).toarray(), fitted.toarray())
+    # Each of the three views is scaled to unit length.
+    row = restored.transform(["sy dipukul"]).toarray()[0]
+    assert np.isclose(float(row @ row), 3.0), row @ row
+    # Unknown words give an empty vector, not an error.
+    assert restored.transform(["zzzz"]).nnz <= 3 * 2
+
+
+def check_regression() -> None:
+    texts = [t for group in TEXTS.values() for t in group]
+    labels = [intent for intent, group in TEXTS.items() for _ in group]
+    model = _Regression.fit(texts, labels, c=30.0, tol=1e-4)
+    probs = model.probabilities(texts)
+    assert all(abs(sum(p.values()) - 1.0) < 1e-9 for p in probs)
+    assert [max(p, key=p.__getitem__) for p in probs] == labels
+    restored = _Regression(**json.loads(json.dumps(model.to_json())))
+    again = restored.probabilities(["nyonya pukul sy", "gaji sy brp"])
+    assert max(again[0], key=again[0].__getitem__) == "emergency_violence", again[0]
+    assert max(again[1], key=again[1].__getitem__) == "rights_wages", again[1]
+
+
+def check_blend() -> None:
+    ranking = [{"name": "a", "confidence": 0.8}, {"name": "b", "confidence": 0.2}]
+    got = blend(ranking, {"a": 0.1, "b": 0.3, "c": 0.6}, 0.5)
+    assert got.keys() == {"a", "b", "c"}
+    assert np.allclose([got["a"], got["b"], got["c"]], [0.45, 0.25, 0.3]), got
+    assert blend(ranking, {"a": 0.1, "c": 0.9}, 0.0) == {"a": 0.8, "b": 0.2, "c": 0.0}
+
+
+def check_process() -> None:
+    texts = [t for group in TEXTS.values() for t in group]
+    labels = [intent for intent, group in TEXTS.items() for _ in group]
+    model = _Regression.fit(texts, labels, c=30.0, tol=1e-4)
+    blender = IntentBlender({"weight": 0.5, "ranking_length": 2}, None, None, model)  # type: ignore[arg-type]
+    # DIET was sure it is a greeting; the regression is sure it is violence.
+    diet = [{"name": "greet", "confidence": 0.9}, {"name": "rights_wages", "confidence": 0.1}]
+    message = Message(data={"text": "madam pukul kepala sy", "intent_ranking": diet})
+    unranked = Message(data={"text": "   "})
+    blender.process([message, unranked])
+    ranking = message.get("intent_ranking")
+    assert len(ranking) == 2, ranking
+    assert message.get("intent")["name"] == ranking[0]["name"]
+    regression = model.probabilities(["madam pukul kepala sy"])[0]
+    expected = 0.5 * regression["emergency_violence"]
+    conf = {r["name"]: r["confidence"] for r in ranking}
+    assert "emergency_violence" in conf and np.isclose(conf["emergency_violence"], expected)
+    assert np.isclose(
+        conf.get("greet", 0.5 * 0.9 + 0.5 * regression["greet"]),
+        0.5 * 0.9 + 0.5 * regression["greet"],
+    )
+    # Without DIET's ranking (no words) the message is left as DIET left it.
+    assert unranked.get("intent") is None and unranked.get("intent_ranking") is None
+    try:
+        IntentBlender({"weight": 1.5}, None, None)  # type: ignore[arg-type]
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a weight above 1 was accepted")
+
+
+def main() -> int:
+    for check in (check_views, check_regression, check_blend, check_process):
+        check()
+    print("ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
