@@ -11,7 +11,7 @@ FallbackClassifier after it then judges the blended confidence.
 Measured by ``helpline nlu evaluate`` (5-fold CV, 5,666 examples): DIET alone gave
 intent macro-F1 0.783 on the 4,012 examples before them, the regression alone 0.836 (a
 scikit-learn run on the same folds); blended 0.4/0.6 with DIET at 30 epochs 0.845 in a
-372 s training; 0.3/0.7 with DIET at 15 epochs 0.847 in 236 s (config.yml).
+372 s training; 0.3/0.7 with DIET at 15 epochs 0.847 in 236 s (config.yml); 0.2/0.8 0.844.
 
 The fitted model is stored as JSON (views, classes, coefficients); no pickle.
 Used from config.yml as ``nlu_pipeline.blend.IntentBlender``.
