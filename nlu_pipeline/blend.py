@@ -19,7 +19,6 @@ Used from config.yml as ``nlu_pipeline.blend.IntentBlender``.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -38,6 +37,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.linear_model import LogisticRegression
 
+from nlu_pipeline.storage import labelled_examples, read_json, write_json
 from nlu_pipeline.tfidf import TfidfViews
 
 MODEL_FILE = "intent_blender.json"
@@ -151,15 +151,11 @@ class IntentBlender(GraphComponent):
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
+        texts, intents = labelled_examples(training_data)
         self._regression = _Regression.fit(
-            [str(e.get(TEXT)) for e in examples],
-            [str(e.get(INTENT)) for e in examples],
-            float(self.config["C"]),
-            float(self.config["tol"]),
+            texts, intents, float(self.config["C"]), float(self.config["tol"])
         )
-        with self._model_storage.write_to(self._resource) as directory:
-            (directory / MODEL_FILE).write_text(json.dumps(self._regression.to_json()), "utf-8")
+        write_json(self._model_storage, self._resource, MODEL_FILE, self._regression.to_json())
         return self._resource
 
     @classmethod
@@ -171,8 +167,7 @@ class IntentBlender(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> IntentBlender:
-        with model_storage.read_from(resource) as directory:
-            data = json.loads((directory / MODEL_FILE).read_text("utf-8"))
+        data = read_json(model_storage, resource, MODEL_FILE)
         return cls(config, model_storage, resource, _Regression(**data))
 
     def process(self, messages: list[Message]) -> list[Message]:

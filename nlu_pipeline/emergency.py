@@ -18,7 +18,6 @@ goes into the model file. Used from config.yml as ``nlu_pipeline.emergency.Emerg
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -27,11 +26,12 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.linear_model import LogisticRegression
 
+from nlu_pipeline.storage import labelled_examples, read_json, write_json
 from nlu_pipeline.tfidf import TfidfViews
 
 OUTPUT = "emergency_score"
@@ -97,18 +97,14 @@ class EmergencyScorer(GraphComponent):
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
-        labels = [str(e.get(INTENT)).startswith(self.config["emergency_prefix"]) for e in examples]
+        texts, intents = labelled_examples(training_data)
+        labels = [intent.startswith(self.config["emergency_prefix"]) for intent in intents]
         if len(set(labels)) < 2:
             raise ValueError("EmergencyScorer needs emergency and non-emergency examples")
         self._scorer = _Scorer.fit(
-            [str(e.get(TEXT)) for e in examples],
-            labels,
-            float(self.config["C"]),
-            int(self.config["max_iter"]),
+            texts, labels, float(self.config["C"]), int(self.config["max_iter"])
         )
-        with self._model_storage.write_to(self._resource) as directory:
-            (directory / MODEL_FILE).write_text(json.dumps(self._scorer.to_json()), "utf-8")
+        write_json(self._model_storage, self._resource, MODEL_FILE, self._scorer.to_json())
         return self._resource
 
     @classmethod
@@ -120,8 +116,7 @@ class EmergencyScorer(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> EmergencyScorer:
-        with model_storage.read_from(resource) as directory:
-            data = json.loads((directory / MODEL_FILE).read_text("utf-8"))
+        data = read_json(model_storage, resource, MODEL_FILE)
         return cls(config, model_storage, resource, _Scorer(**data))
 
     def process(self, messages: list[Message]) -> list[Message]:
