@@ -1,4 +1,4 @@
-"""The pipeline's own linear models (nlu_pipeline/tfidf.py, blend.py), checked in Rasa's Python.
+"""The pipeline's linear models (nlu_pipeline/tfidf.py, blend.py, emergency.py), in Rasa's Python.
 
 They import Rasa and scikit-learn, which only the Rasa virtualenv has, so the checks live
 in tests/rasa_side/ and run there.

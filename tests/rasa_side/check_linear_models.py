@@ -1,4 +1,4 @@
-"""Checks of nlu_pipeline/tfidf.py and blend.py, run with Rasa's Python (.venv-rasa).
+"""Checks of nlu_pipeline/tfidf.py, blend.py and emergency.py, run with Rasa's Python (.venv-rasa).
 
 The bot's virtualenv has neither Rasa nor scikit-learn, so tests/test_nlu_pipeline.py
 runs this script there; it exits non-zero on the first failed check and prints "ok".
@@ -12,7 +12,8 @@ import sys
 import numpy as np
 from rasa.shared.nlu.training_data.message import Message
 
-from nlu_pipeline.blend import IntentBlender, _Regression, blend
+from nlu_pipeline.blend import IntentBlender, LinearModels, _Regression, blend
+from nlu_pipeline.emergency import EmergencyRegression
 from nlu_pipeline.tfidf import TfidfViews
 
 TEXTS = {
@@ -40,12 +41,13 @@ def check_views() -> None:
 def check_regression() -> None:
     texts = [t for group in TEXTS.values() for t in group]
     labels = [intent for intent, group in TEXTS.items() for _ in group]
-    model = _Regression.fit(texts, labels, c=30.0, tol=1e-4)
-    probs = model.probabilities(texts)
+    views, features = TfidfViews.fit(texts)
+    model = _Regression.fit(features, labels, c=30.0, tol=1e-4)
+    probs = model.probabilities(features)
     assert all(abs(sum(p.values()) - 1.0) < 1e-9 for p in probs)
     assert [max(p, key=p.__getitem__) for p in probs] == labels
     restored = _Regression(**json.loads(json.dumps(model.to_json())))
-    again = restored.probabilities(["nyonya pukul sy", "gaji sy brp"])
+    again = restored.probabilities(views.transform(["nyonya pukul sy", "gaji sy brp"]))
     assert max(again[0], key=again[0].__getitem__) == "emergency_violence", again[0]
     assert max(again[1], key=again[1].__getitem__) == "rights_wages", again[1]
 
@@ -61,7 +63,7 @@ def check_blend() -> None:
 def check_process() -> None:
     texts = [t for group in TEXTS.values() for t in group]
     labels = [intent for intent, group in TEXTS.items() for _ in group]
-    model = _Regression.fit(texts, labels, c=30.0, tol=1e-4)
+    model = LinearModels.fit(texts, labels, c=30.0, tol=1e-4)
     blender = IntentBlender({"weight": 0.5, "ranking_length": 2}, None, None, model)  # type: ignore[arg-type]
     # DIET was sure it is a greeting; the regression is sure it is violence.
     diet = [{"name": "greet", "confidence": 0.9}, {"name": "rights_wages", "confidence": 0.1}]
@@ -71,7 +73,7 @@ def check_process() -> None:
     ranking = message.get("intent_ranking")
     assert len(ranking) == 2, ranking
     assert message.get("intent")["name"] == ranking[0]["name"]
-    regression = model.probabilities(["madam pukul kepala sy"])[0]
+    regression = model.predict(["madam pukul kepala sy"])[0][0]
     expected = 0.5 * regression["emergency_violence"]
     conf = {r["name"]: r["confidence"] for r in ranking}
     assert "emergency_violence" in conf and np.isclose(conf["emergency_violence"], expected)
@@ -79,8 +81,21 @@ def check_process() -> None:
         conf.get("greet", 0.5 * 0.9 + 0.5 * regression["greet"]),
         0.5 * 0.9 + 0.5 * regression["greet"],
     )
-    # Without DIET's ranking (no words) the message is left as DIET left it.
+    # Without DIET's ranking (no words) the message is left as DIET left it, but it has
+    # an emergency score like every other message.
     assert unranked.get("intent") is None and unranked.get("intent_ranking") is None
+    assert 0.0 <= unranked.get("emergency_score") <= 1.0
+    assert message.get("emergency_score") > unranked.get("emergency_score")
+    # Without the emergency model there is no score.
+    quiet = IntentBlender(
+        {"weight": 0.5},
+        None,
+        None,
+        LinearModels.fit(texts, labels, emergency_prefix=None),  # type: ignore[arg-type]
+    )
+    plain = Message(data={"text": "sir hit me again", "intent_ranking": diet})
+    quiet.process([plain])
+    assert plain.get("emergency_score") is None and plain.get("intent_ranking")
     try:
         IntentBlender({"weight": 1.5}, None, None)  # type: ignore[arg-type]
     except ValueError:
@@ -89,8 +104,31 @@ def check_process() -> None:
         raise AssertionError("a weight above 1 was accepted")
 
 
+def check_emergency() -> None:
+    texts = [t for group in TEXTS.values() for t in group]
+    labels = [intent for intent, group in TEXTS.items() for _ in group]
+    models = LinearModels.fit(texts, labels)
+    # Both regressions read one transform of the views: the scores are those of the
+    # binary model on exactly the features the intent model sees.
+    features = models.views.transform(["nyonya pukul sy", "gaji sy brp"])
+    _, scores = models.predict(["nyonya pukul sy", "gaji sy brp"])
+    assert models.emergency is not None and scores is not None
+    assert scores == models.emergency.score(features)
+    assert scores[0] > 0.5 > scores[1], scores
+    restored = LinearModels.from_json(json.loads(json.dumps(models.to_json())))
+    assert restored.predict(["nyonya pukul sy"])[1] == scores[:1]
+    alone = EmergencyRegression.fit(models.views.transform(texts), labels)
+    assert np.allclose(alone.coef, models.emergency.coef)
+    try:
+        EmergencyRegression.fit(models.views.transform(texts[3:]), labels[3:])
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a model without emergency examples was fitted")
+
+
 def main() -> int:
-    for check in (check_views, check_regression, check_blend, check_process):
+    for check in (check_views, check_regression, check_blend, check_process, check_emergency):
         check()
     print("ok")
     return 0
