@@ -25,7 +25,8 @@ tf-idf vectors (one transform per message, not two) and adds it to every answer 
 components that each fitted, stored and computed the same views: about 5 MB of the
 model and 2 ms of every parse twice.
 
-The fitted models are stored as one JSON file (views, classes, coefficients); no pickle.
+The fitted models are stored as JSON (vocabularies, classes) with their coefficients in a
+NumPy file (storage.py); no pickle.
 Used from config.yml as ``nlu_pipeline.blend.IntentBlender``.
 """
 
@@ -51,10 +52,10 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.linear_model import LogisticRegression
 
 from nlu_pipeline.emergency import DEFAULT_PREFIX, OUTPUT, EmergencyRegression
-from nlu_pipeline.storage import labelled_examples, read_json, write_json
+from nlu_pipeline.storage import labelled_examples, read_model, write_model
 from nlu_pipeline.tfidf import TfidfViews
 
-MODEL_FILE = "linear_models.json"
+MODEL_FILE = "linear_models"  # .json and .npz (storage.py)
 CONFIDENCE = PREDICTED_CONFIDENCE_KEY
 
 
@@ -100,8 +101,8 @@ class _Regression:
     def to_json(self) -> dict[str, Any]:
         return {
             "classes": self.classes,
-            "coef": self.coef.tolist(),
-            "intercept": self.intercept.tolist(),
+            "coef": self.coef,
+            "intercept": self.intercept,
         }
 
 
@@ -226,7 +227,7 @@ class IntentBlender(GraphComponent):
             float(self.config["tol"]),
             str(self.config["emergency_prefix"]) if self.config["emergency_score"] else None,
         )
-        write_json(self._model_storage, self._resource, MODEL_FILE, self._models.to_json())
+        write_model(self._model_storage, self._resource, MODEL_FILE, self._models.to_json())
         return self._resource
 
     @classmethod
@@ -238,7 +239,7 @@ class IntentBlender(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> IntentBlender:
-        data = read_json(model_storage, resource, MODEL_FILE)
+        data = read_model(model_storage, resource, MODEL_FILE)
         return cls(config, model_storage, resource, LinearModels.from_json(data))
 
     def process(self, messages: list[Message]) -> list[Message]:

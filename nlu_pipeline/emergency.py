@@ -13,7 +13,8 @@ at 4.4% (crisis lexicon included in both).
 
 It runs inside the pipeline's IntentBlender (blend.py), on the same tf-idf vectors as
 the intent regression there, and adds ``emergency_score`` (0..1) to every /model/parse
-answer. It is stored as JSON with the blender's model: no pickle goes into the model file.
+answer. It is stored with the blender's model (storage.py): no pickle goes into the model
+file.
 """
 
 from __future__ import annotations
@@ -62,4 +63,4 @@ class EmergencyRegression:
         return [1.0 / (1.0 + math.exp(-float(z))) for z in logits]
 
     def to_json(self) -> dict[str, Any]:
-        return {"coef": self.coef.tolist(), "intercept": self.intercept}
+        return {"coef": self.coef, "intercept": self.intercept}

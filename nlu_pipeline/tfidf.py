@@ -4,7 +4,7 @@ Three views of a message, each tf-idf weighted (sublinear term frequency) and sc
 unit length: the words as written, their normalised forms (normalise.py: "gk" and
 "nggak" are both "tidak", "dipukul" is "pukul"), and character n-grams within words
 (misspellings, abbreviations). The fitted vocabularies and idf weights are stored as
-JSON in the model, so no pickle goes into it.
+JSON and NumPy arrays in the model (storage.py), so no pickle goes into it.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class TfidfViews:
         return sp.hstack(blocks).tocsr()
 
     def to_json(self) -> dict[str, Any]:
-        return {"vocabularies": self._vocabularies, "idf": [w.tolist() for w in self._idf]}
+        return {"vocabularies": self._vocabularies, "idf": list(self._idf)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TfidfViews:

@@ -6,14 +6,16 @@ runs this script there; it exits non-zero on the first failed check and prints "
 
 from __future__ import annotations
 
-import json
 import sys
+import zipfile
+from io import BytesIO
 
 import numpy as np
 from rasa.shared.nlu.training_data.message import Message
 
 from nlu_pipeline.blend import IntentBlender, LinearModels, _Regression, blend
 from nlu_pipeline.emergency import EmergencyRegression
+from nlu_pipeline.storage import dump, load
 from nlu_pipeline.tfidf import TfidfViews
 
 TEXTS = {
@@ -29,7 +31,7 @@ def check_views() -> None:
     # Transforming the training texts again gives exactly what fitting gave.
     assert np.allclose(views.transform(texts).toarray(), fitted.toarray())
     # and so does a model restored from its JSON.
-    restored = TfidfViews.from_json(json.loads(json.dumps(views.to_json())))
+    restored = TfidfViews.from_json(load(*dump(views.to_json())))
     assert np.allclose(restored.transform(texts).toarray(), fitted.toarray())
     # Each of the three views is scaled to unit length.
     row = restored.transform(["sy dipukul"]).toarray()[0]
@@ -46,7 +48,7 @@ def check_regression() -> None:
     probs = model.probabilities(features)
     assert all(abs(sum(p.values()) - 1.0) < 1e-9 for p in probs)
     assert [max(p, key=p.__getitem__) for p in probs] == labels
-    restored = _Regression(**json.loads(json.dumps(model.to_json())))
+    restored = _Regression(**load(*dump(model.to_json())))
     again = restored.probabilities(views.transform(["nyonya pukul sy", "gaji sy brp"]))
     assert max(again[0], key=again[0].__getitem__) == "emergency_violence", again[0]
     assert max(again[1], key=again[1].__getitem__) == "rights_wages", again[1]
@@ -115,7 +117,7 @@ def check_emergency() -> None:
     assert models.emergency is not None and scores is not None
     assert scores == models.emergency.score(features)
     assert scores[0] > 0.5 > scores[1], scores
-    restored = LinearModels.from_json(json.loads(json.dumps(models.to_json())))
+    restored = LinearModels.from_json(load(*dump(models.to_json())))
     assert restored.predict(["nyonya pukul sy"])[1] == scores[:1]
     alone = EmergencyRegression.fit(models.views.transform(texts), labels)
     assert np.allclose(alone.coef, models.emergency.coef)
@@ -127,8 +129,33 @@ def check_emergency() -> None:
         raise AssertionError("a model without emergency examples was fitted")
 
 
+def check_storage() -> None:
+    texts = [t for group in TEXTS.values() for t in group]
+    labels = [intent for intent, group in TEXTS.items() for _ in group]
+    models = LinearModels.fit(texts, labels)
+    text, npz = dump(models.to_json())
+    # The coefficients and idf weights go to the NumPy file, bit for bit, and only plain
+    # numeric arrays go there (nothing that would need a pickle to read).
+    assert "coef" in text and len(text) < 0.5 * len(npz), (len(text), len(npz))
+    with zipfile.ZipFile(BytesIO(npz)) as archive:
+        assert all(name.endswith(".npy") for name in archive.namelist())
+    data = load(text, npz)
+    assert np.array_equal(data["intents"]["coef"], models.intents.coef)
+    assert data["intents"]["coef"].dtype == np.float64
+    assert np.array_equal(data["views"]["idf"][2], models.views.to_json()["idf"][2])
+    assert data["intents"]["classes"] == models.intents.classes
+    assert data["emergency"]["intercept"] == models.emergency.intercept  # type: ignore[union-attr]
+
+
 def main() -> int:
-    for check in (check_views, check_regression, check_blend, check_process, check_emergency):
+    for check in (
+        check_views,
+        check_regression,
+        check_blend,
+        check_process,
+        check_emergency,
+        check_storage,
+    ):
         check()
     print("ok")
     return 0
