@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -62,7 +63,7 @@ CONFIDENCE = PREDICTED_CONFIDENCE_KEY
 class _Regression:
     """The fitted multi-class regression over tf-idf features: class names, weights."""
 
-    def __init__(self, classes: list[str], coef: list[list[float]], intercept: list[float]):
+    def __init__(self, classes: list[str], coef: ArrayLike, intercept: ArrayLike):
         self.classes = classes
         self.coef = np.asarray(coef, dtype=np.float64)
         self.intercept = np.asarray(intercept, dtype=np.float64)
@@ -86,8 +87,8 @@ class _Regression:
         classifier.fit(features, np.asarray(labels))
         return cls(
             [str(name) for name in classifier.classes_],
-            classifier.coef_.tolist(),
-            classifier.intercept_.tolist(),
+            classifier.coef_,
+            classifier.intercept_,
         )
 
     def probabilities(self, features: sp.csr_matrix) -> list[dict[str, float]]:

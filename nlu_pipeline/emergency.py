@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 from sklearn.linear_model import LogisticRegression
 
 OUTPUT = "emergency_score"
@@ -36,7 +37,7 @@ DEFAULT_PREFIX = "emergency_"
 class EmergencyRegression:
     """The fitted binary model: one weight per tf-idf feature, and an intercept."""
 
-    def __init__(self, coef: list[float], intercept: float):
+    def __init__(self, coef: ArrayLike, intercept: float):
         self.coef = np.asarray(coef, dtype=np.float64)
         self.intercept = float(intercept)
 
@@ -55,7 +56,7 @@ class EmergencyRegression:
             raise ValueError("the emergency score needs emergency and non-emergency examples")
         classifier = LogisticRegression(C=c, max_iter=max_iter, class_weight="balanced")
         classifier.fit(features, np.asarray(labels))
-        return cls(classifier.coef_[0].tolist(), float(classifier.intercept_[0]))
+        return cls(classifier.coef_[0], float(classifier.intercept_[0]))
 
     def score(self, features: sp.csr_matrix) -> list[float]:
         """The probability that each message (a row of tf-idf features) is an emergency."""

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
@@ -42,7 +43,7 @@ def _vectorizer_args(analyzer: str, ngrams: tuple[int, int]) -> dict[str, Any]:
 class TfidfViews:
     """Fitted vocabularies and idf weights of the three views."""
 
-    def __init__(self, vocabularies: list[dict[str, int]], idf: list[list[float]]):
+    def __init__(self, vocabularies: list[dict[str, int]], idf: list[ArrayLike]):
         if len(vocabularies) != len(VIEWS) or len(idf) != len(VIEWS):
             raise ValueError(f"expected {len(VIEWS)} views")
         self._vocabularies = vocabularies
@@ -60,7 +61,7 @@ class TfidfViews:
             vectorizer = TfidfVectorizer(sublinear_tf=True, **_vectorizer_args(analyzer, ngrams))
             blocks.append(vectorizer.fit_transform(_view_texts(name, texts)))
             vocabularies.append({t: int(i) for t, i in vectorizer.vocabulary_.items()})
-            idf.append(vectorizer.idf_.tolist())
+            idf.append(vectorizer.idf_)
         return cls(vocabularies, idf), sp.hstack(blocks).tocsr()
 
     def transform(self, texts: list[str]) -> sp.csr_matrix:

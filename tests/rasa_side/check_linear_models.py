@@ -25,8 +25,15 @@ TEXTS = {
 }
 
 
-def check_views() -> None:
+def _examples() -> tuple[list[str], list[str]]:
+    """The texts of TEXTS and their intents, in one order."""
     texts = [t for group in TEXTS.values() for t in group]
+    labels = [intent for intent, group in TEXTS.items() for _ in group]
+    return texts, labels
+
+
+def check_views() -> None:
+    texts, _ = _examples()
     views, fitted = TfidfViews.fit(texts)
     # Transforming the training texts again gives exactly what fitting gave.
     assert np.allclose(views.transform(texts).toarray(), fitted.toarray())
@@ -41,8 +48,7 @@ def check_views() -> None:
 
 
 def check_regression() -> None:
-    texts = [t for group in TEXTS.values() for t in group]
-    labels = [intent for intent, group in TEXTS.items() for _ in group]
+    texts, labels = _examples()
     views, features = TfidfViews.fit(texts)
     model = _Regression.fit(features, labels, c=30.0, tol=1e-4)
     probs = model.probabilities(features)
@@ -63,8 +69,7 @@ def check_blend() -> None:
 
 
 def check_process() -> None:
-    texts = [t for group in TEXTS.values() for t in group]
-    labels = [intent for intent, group in TEXTS.items() for _ in group]
+    texts, labels = _examples()
     model = LinearModels.fit(texts, labels, c=30.0, tol=1e-4)
     blender = IntentBlender({"weight": 0.5, "ranking_length": 2}, None, None, model)  # type: ignore[arg-type]
     # DIET was sure it is a greeting; the regression is sure it is violence.
@@ -107,8 +112,7 @@ def check_process() -> None:
 
 
 def check_emergency() -> None:
-    texts = [t for group in TEXTS.values() for t in group]
-    labels = [intent for intent, group in TEXTS.items() for _ in group]
+    texts, labels = _examples()
     models = LinearModels.fit(texts, labels)
     # Both regressions read one transform of the views: the scores are those of the
     # binary model on exactly the features the intent model sees.
@@ -130,8 +134,7 @@ def check_emergency() -> None:
 
 
 def check_storage() -> None:
-    texts = [t for group in TEXTS.values() for t in group]
-    labels = [intent for intent, group in TEXTS.items() for _ in group]
+    texts, labels = _examples()
     models = LinearModels.fit(texts, labels)
     text, npz = dump(models.to_json())
     # The coefficients and idf weights go to the NumPy file, bit for bit, and only plain
