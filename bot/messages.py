@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -15,18 +16,68 @@ class Button:
 
 @dataclass(frozen=True)
 class Location:
-    latitude: float
-    longitude: float
+    """A shared location. A platform may send coordinates that cannot be read or that lie
+    off the globe: they are kept as they came (None when not a number) and marked."""
+
+    latitude: float | None
+    longitude: float | None
+
+    @property
+    def valid(self) -> bool:
+        lat, lon = self.latitude, self.longitude
+        return (
+            lat is not None
+            and lon is not None
+            and math.isfinite(lat)
+            and math.isfinite(lon)
+            and -90 <= lat <= 90
+            and -180 <= lon <= 180
+        )
+
+    @classmethod
+    def read(cls, latitude: object, longitude: object) -> Location:
+        """From whatever a platform sent: a number, a numeric string, or junk (None)."""
+        return cls(_coordinate(latitude), _coordinate(longitude))
+
+
+def _coordinate(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str) and len(value) <= 40:
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+# Why a file a worker sent was not kept: what the operator is shown.
+TOO_LARGE = "too_large"
+NOT_FETCHED = "not_fetched"
 
 
 @dataclass(frozen=True)
 class MediaRef:
-    """A photo, document or voice note kept by its channel; fetched only when needed."""
+    """A photo, document, video or voice note a worker sent.
 
-    kind: str  # "image", "document", "audio"
+    ``ref`` is the evidence id once the file is kept; empty when it could not be kept,
+    and then ``problem`` says why (the message still goes through: its caption is read
+    and the operator sees what is missing)."""
+
+    kind: str  # "image", "document", "audio", "video"
     ref: str
     mime: str | None = None
     size: int | None = None
+    name: str = ""
+    problem: str | None = None
+
+    @property
+    def kept(self) -> bool:
+        return bool(self.ref) and self.problem is None
 
 
 @dataclass(frozen=True)
@@ -76,6 +127,9 @@ class Outbound:
     author: str = "bot"
     # The operator's display name, shown to the worker next to their messages.
     author_name: str = ""
+    # What happened besides the text, for a front-end that reacts to it ("erased": the
+    # conversation is gone, a page clears its screen).
+    event: str = ""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -85,4 +139,6 @@ class Outbound:
         }
         if self.author_name:
             data["name"] = self.author_name
+        if self.event:
+            data["event"] = self.event
         return data

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.store.events import Events
 from bot.store.keys import Keys
@@ -49,6 +50,16 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 # The outcomes a referral to a partner can have.
 REFERRAL_OUTCOMES = ("pending", "accepted", "declined", "resolved", "no_response")
 
+# What a case can be marked with, besides its category: shown on the case page, in the
+# queue and in the operators' group, so the operator knows how to approach the worker.
+NOT_SAFE = "not_safe"  # the worker answered "I am not safe"
+SELF_HARM = "self_harm"  # the worker spoke of harming themselves
+WATCHED = "watched"  # the worker sent the code word: someone may read the phone
+LOCATION_ONLY = "location_only"  # a location pin with no words and no answer
+LISTEN = "listen"  # a voice note waits to be listened to
+DETECTED_LATE = "detected_late"  # read as an emergency once the NLU was back
+MARKS = (NOT_SAFE, SELF_HARM, WATCHED, LOCATION_ONLY, LISTEN, DETECTED_LATE)
+
 
 class CaseError(Exception):
     """A change a case cannot take (a closed case, a status it cannot reach)."""
@@ -69,12 +80,18 @@ class Case:
     assignee: str | None = None
     # Referrals to partners: {"partner", "note", "outcome", "by", "at"}.
     referrals: list[dict[str, Any]] = field(default_factory=list)
+    # Marks (see MARKS) and when each was first set.
+    marks: dict[str, float] = field(default_factory=dict)
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
 
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def is_critical(self) -> bool:
+        return self.priority == Priority.CRITICAL.value
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -107,10 +124,8 @@ class CaseStore:
         summary: str,
         details: dict[str, Any] | None = None,
     ) -> Case:
-        year = time.gmtime().tm_year
-        number = await self._redis.incr(self._keys.case_counter(year))
         case = Case(
-            id=case_id_for(year, int(number)),
+            id=await self.new_id(),
             sender=sender,
             category=category,
             intent=intent,
@@ -121,20 +136,61 @@ class CaseStore:
             details=details or {},
         )
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._keys.case(case.id), case.to_json())
-            pipe.zadd(self._keys.cases_all(), {case.id: case.created_at})
-            pipe.zadd(self._keys.cases_of(sender), {case.id: case.created_at})
+            self.stage_new(pipe, case)
             await pipe.execute()
         await self.add_event(case.id, "opened", {"priority": case.priority, "intent": intent})
         return case
+
+    async def new_id(self) -> str:
+        """The next case number (a number taken and never used leaves a gap, nothing else)."""
+        year = time.gmtime().tm_year
+        return case_id_for(year, int(await self._redis.incr(self._keys.case_counter(year))))
+
+    # Staging: the writes of one change queued on a MULTI pipeline, so a case and what
+    # goes with it (its queue entry, its evidence) are stored together or not at all.
+
+    def stage_new(self, pipe: Pipeline, case: Case) -> None:
+        self.stage_save(pipe, case)
+        pipe.zadd(self._keys.cases_all(), {case.id: case.created_at})
+        if case.sender:
+            pipe.zadd(self._keys.cases_of(case.sender), {case.id: case.created_at})
+
+    def stage_save(self, pipe: Pipeline, case: Case) -> None:
+        case.updated_at = time.time()
+        pipe.set(self._keys.case(case.id), case.to_json())
+        # Open emergencies are indexed: the queue watch checks each has a person or a
+        # place in the queue.
+        if case.is_open and case.is_critical:
+            pipe.zadd(self._keys.cases_open_critical(), {case.id: case.created_at})
+        else:
+            pipe.zrem(self._keys.cases_open_critical(), case.id)
+
+    def stage_event(self, pipe: Pipeline, case_id: str, kind: str, data: dict[str, Any]) -> None:
+        entry = json.dumps({"kind": kind, "at": time.time(), **data}, ensure_ascii=False)
+        pipe.rpush(self._keys.case_timeline(case_id), entry)
+
+    async def open_critical(self) -> list[str]:
+        """Ids of the open emergency cases."""
+        found: list[str] = await self._redis.zrange(self._keys.cases_open_critical(), 0, -1)  # type: ignore[assignment]
+        return found
+
+    async def index_open_critical(self) -> int:
+        """Builds the open-emergency index from every case (for data stored before it)."""
+        count = 0
+        for case in await self.all():
+            if case.is_open and case.is_critical:
+                await self._redis.zadd(self._keys.cases_open_critical(), {case.id: case.created_at})
+                count += 1
+        return count
 
     async def get(self, case_id: str) -> Case | None:
         raw = await self._redis.get(self._keys.case(case_id))
         return Case.from_json(raw) if raw else None
 
     async def save(self, case: Case) -> None:
-        case.updated_at = time.time()
-        await self._redis.set(self._keys.case(case.id), case.to_json())
+        async with self._redis.pipeline(transaction=True) as pipe:
+            self.stage_save(pipe, case)
+            await pipe.execute()
 
     async def of_sender(self, sender: str) -> list[Case]:
         ids: list[str] = await self._redis.zrevrange(self._keys.cases_of(sender), 0, 49)  # type: ignore[assignment]
@@ -157,6 +213,10 @@ class CaseStore:
         """Append to the case's timeline: messages, notes, status changes, referrals."""
         entry = json.dumps({"kind": kind, "at": time.time(), **data}, ensure_ascii=False)
         await self._redis.rpush(self._keys.case_timeline(case_id), entry)
+        await self.published(case_id, kind)
+
+    async def published(self, case_id: str, kind: str) -> None:
+        """Tells open consoles (and the operators' group) that the case changed."""
         await self._events.publish("case", case_id=case_id, kind=kind)
 
     async def set_status(self, case: Case, status: Status, by: str) -> None:

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.store.cases import PRIORITY_RANK, Priority
 from bot.store.events import Events
@@ -101,6 +102,17 @@ end
 return false
 """
 
+# ARGV: case id. 'waiting', 'claimed' or false.
+_STATE = (
+    _LUA_LIVE
+    + """
+local rank, id, holder = live(ARGV[1])
+if not rank then return false end
+if holder == 'waiting' then return 'waiting' end
+return 'claimed'
+"""
+)
+
 # ARGV: case id. Acknowledge and delete: the escalation did its job.
 _DONE = (
     _LUA_LIVE
@@ -115,14 +127,28 @@ return 1
 )
 
 
+# What an escalation asks of the operators; each kind has its own waiting limit.
+KINDS = ("emergency", "complaint", "human", "listen", "location")
+SUMMARY_CHARS = 200
+
+
 @dataclass(frozen=True)
 class Escalation:
     case_id: str
     priority: str
-    kind: str  # "emergency", "complaint", "human"
+    kind: str  # one of KINDS
     sender: str
     summary: str = ""
     created_at: float = field(default_factory=time.time)
+    # The case's marks when it was queued (not_safe, watched...): shown in the queue.
+    marks: tuple[str, ...] = ()
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Escalation:
+        data = json.loads(raw)
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["marks"] = tuple(known.get("marks") or ())
+        return cls(**known)
 
 
 @dataclass(frozen=True)
@@ -161,6 +187,22 @@ class EscalationQueue(Protocol):
 
     async def position(self, case_id: str) -> int | None: ...
 
+    async def is_queued(self, case_id: str) -> str | None: ...
+
+    async def done(self, case_id: str) -> bool: ...
+
+
+def _data(escalation: Escalation) -> str:
+    return json.dumps(asdict(escalation), ensure_ascii=False)
+
+
+def _event_data(escalation: Escalation) -> dict[str, Any]:
+    """What an event says of an escalation: never the worker's channel id."""
+    data = asdict(escalation)
+    data.pop("sender", None)
+    data["marks"] = list(escalation.marks)
+    return data
+
 
 def consumer_of(username: str) -> str:
     return f"op:{username}"
@@ -181,6 +223,7 @@ class RedisEscalationQueue:
         self._move = redis.register_script(_MOVE)
         self._claim_next = redis.register_script(_CLAIM_NEXT)
         self._done = redis.register_script(_DONE)
+        self._state = redis.register_script(_STATE)
 
     def _stream(self, priority: Priority) -> str:
         return f"{self._keys.escalations()}:{priority.value}"
@@ -195,14 +238,51 @@ class RedisEscalationQueue:
         or "claimed" (an operator already holds it: they are told of the new priority).
         """
         rank = PRIORITY_RANK[Priority(escalation.priority)] + 1
-        data = json.dumps(asdict(escalation), ensure_ascii=False)
         outcome, _ = await self._put(
-            keys=self._script_keys(), args=[escalation.case_id, rank, data]
+            keys=self._script_keys(), args=[escalation.case_id, rank, _data(escalation)]
         )
-        await self._events.publish(
-            "escalation", outcome=outcome, **asdict(escalation), announcement=0
-        )
+        await self.published(escalation, str(outcome))
         return str(outcome)
+
+    async def stage_put(self, pipe: Pipeline, escalation: Escalation) -> None:
+        """``put`` queued on a MULTI pipeline; its reply is [outcome, entry id]. Call
+        ``published`` with the outcome once the pipeline has run."""
+        rank = PRIORITY_RANK[Priority(escalation.priority)] + 1
+        args: list[str | int] = [escalation.case_id, rank, _data(escalation)]
+        await self._put(keys=self._script_keys(), args=args, client=pipe)
+
+    async def published(self, escalation: Escalation, outcome: str) -> None:
+        """Tells every console and the operators' group what ``put`` did."""
+        await self._events.publish(
+            "escalation", outcome=outcome, **_event_data(escalation), announcement=0
+        )
+
+    async def announce(
+        self,
+        escalation: Escalation,
+        *,
+        reason: str,
+        number: int | str,
+        waited: float = 0.0,
+        assignee: str | None = None,
+    ) -> None:
+        """Announced again to every console and the operators' group: still unclaimed
+        ("reannounce", "waiting_limit") or the worker says they are not safe
+        ("not_safe"). ``number`` tells announcements apart (each is posted once)."""
+        await self._events.publish(
+            "escalation",
+            **_event_data(escalation),
+            outcome="announced",
+            reason=reason,
+            announcement=number,
+            waited=round(waited),
+            assignee=assignee,
+        )
+
+    async def is_queued(self, case_id: str) -> str | None:
+        """ "waiting" or "claimed" while the case has a live escalation, else None."""
+        found = await self._state(keys=self._script_keys(), args=[case_id])
+        return str(found) if found else None
 
     async def entries(self) -> list[QueueEntry]:
         """Every queued escalation, waiting or claimed, by priority then age."""
@@ -224,7 +304,7 @@ class RedisEscalationQueue:
                 consumer = str(held["consumer"])
                 found.append(
                     QueueEntry(
-                        escalation=Escalation(**json.loads(fields["data"])),
+                        escalation=Escalation.from_json(fields["data"]),
                         entry_id=str(entry_id),
                         holder=_holder(consumer),
                         idle_ms=int(held["time_since_delivered"]),

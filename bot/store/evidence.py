@@ -1,16 +1,22 @@
-"""Case evidence: photos, documents and voice notes a worker sent, kept in Redis.
+"""Case evidence: photos, documents, videos and voice notes a worker sent, kept in Redis.
 
 Binary data needs a Redis client without response decoding; the rest of the helpline
 uses a decoding one, so this store gets its own client from the same URL. Files are
 size-limited by the channel before they get here. A worker who erases their data
 erases their files too (``delete_of``).
+
+What a worker sends while no case is open (a photo, a location) waits for one in
+``WaitingEvidence``: the next case opened for them takes it onto its timeline
+(bot/store/intake.py); if none opens within the waiting limit, it expires.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -36,7 +42,9 @@ class EvidenceStore:
     def _key(self, evidence_id: str) -> str:
         return self._keys.evidence(evidence_id)
 
-    async def put(self, data: bytes, *, mime: str, name: str, sender: str) -> str:
+    async def put(
+        self, data: bytes, *, mime: str, name: str, sender: str, keep_seconds: int = 0
+    ) -> str:
         evidence_id = secrets.token_urlsafe(12)
         fields = {
             "data": data,
@@ -47,10 +55,19 @@ class EvidenceStore:
         }
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(self._key(evidence_id), mapping=fields)  # type: ignore[arg-type]
-            pipe.expire(self._key(evidence_id), KEEP_DAYS * 86400)
+            pipe.expire(self._key(evidence_id), keep_seconds or KEEP_DAYS * 86400)
             pipe.sadd(self._keys.evidence_of(sender), evidence_id)
+            pipe.expire(self._keys.evidence_of(sender), KEEP_DAYS * 86400)
             await pipe.execute()
         return evidence_id
+
+    async def keep_for(self, evidence_id: str, seconds: int) -> None:
+        await self._redis.expire(self._key(evidence_id), seconds)
+
+    async def discard(self, evidence_id: str, sender: str) -> None:
+        """A file stored for a message that was then not accepted (a duplicate)."""
+        await self._redis.delete(self._key(evidence_id))
+        await self._redis.srem(self._keys.evidence_of(sender), evidence_id)
 
     async def get(self, evidence_id: str) -> Evidence | None:
         raw: dict[bytes, bytes] = await self._redis.hgetall(self._key(evidence_id))  # type: ignore[assignment]
@@ -73,3 +90,26 @@ class EvidenceStore:
             await self._redis.delete(*keys)
         await self._redis.delete(self._keys.evidence_of(sender))
         return len(keys)
+
+
+class WaitingEvidence:
+    """Timeline entries ("media", "location") of a worker with no open case, in order."""
+
+    def __init__(self, redis: Redis, keys: Keys, keep_days: float) -> None:
+        self._redis, self._keys = redis, keys
+        self.keep_seconds = max(1, int(keep_days * 86400))
+
+    async def add(self, sender: str, kind: str, data: dict[str, Any]) -> None:
+        entry = json.dumps({"kind": kind, "at": time.time(), **data}, ensure_ascii=False)
+        key = self._keys.evidence_waiting(sender)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, entry)
+            pipe.expire(key, self.keep_seconds)
+            await pipe.execute()
+
+    async def of(self, sender: str) -> list[dict[str, Any]]:
+        raw = await self._redis.lrange(self._keys.evidence_waiting(sender), 0, -1)
+        return [json.loads(r) for r in raw]
+
+    async def delete_of(self, sender: str) -> None:
+        await self._redis.delete(self._keys.evidence_waiting(sender))

@@ -33,6 +33,9 @@ class Keys:
     def webchat_token(self, token_hash: str) -> str:
         return self._k("webchat", "token", token_hash)
 
+    def webchat_conversation(self, conversation_id: str) -> str:
+        return self._k("webchat", "conversation", conversation_id)
+
     def case(self, case_id: str) -> str:
         return self._k("case", case_id)
 
@@ -47,6 +50,25 @@ class Keys:
 
     def cases_all(self) -> str:
         return self._k("cases", "all")
+
+    def cases_open_critical(self) -> str:
+        return self._k("cases", "open-critical")
+
+    def intake(self, key: str) -> str:
+        """Which case a message (or a timer) opened: a retry finds it instead of a second."""
+        return self._k("intake", key)
+
+    def evidence_waiting(self, sender: str) -> str:
+        return self._k("evidence", "waiting", sender)
+
+    def timers(self, name: str) -> str:
+        return self._k("timers", name)
+
+    def timer_claim(self, name: str, member: str) -> str:
+        return self._k("timers", name, "claim", member)
+
+    def nlu_late(self) -> str:
+        return self._k("nlu", "late")
 
     def escalations(self) -> str:
         return self._k("escalations")

@@ -44,5 +44,8 @@ class Outbox:
         )
         return [(key, {"id": key, **data}) for key, data in read_entries(answer)]
 
+    async def expire(self, sender: str, seconds: int) -> None:
+        await self._redis.expire(self._keys.outbox(sender), seconds)
+
     async def delete(self, sender: str) -> None:
         await self._redis.delete(self._keys.outbox(sender))

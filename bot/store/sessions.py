@@ -30,6 +30,8 @@ class Session:
     country: str | None = None
     # The privacy notice was shown and the worker went on.
     privacy_shown: bool = False
+    # A first contact that was a crisis: the notice is still owed, after the help.
+    privacy_pending: bool = False
     flow: str | None = None
     step: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
@@ -37,6 +39,10 @@ class Session:
     owner: str = BOT
     # The open case of this conversation, if any.
     case_id: str | None = None
+    # When the worker was last told they are still in the queue.
+    queue_notice_at: float = 0.0
+    # The worker asked the team to stop writing (until they write again).
+    stopped_at: float | None = None
     created_at: float = field(default_factory=time.time)
     last_seen: float = field(default_factory=time.time)
 
