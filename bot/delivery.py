@@ -35,13 +35,14 @@ class Delivery:
     def register(
         self,
         channel: str,
-        send: ChannelSender,
+        send: ChannelSender | None,
         erase: ChannelEraser | None = None,
         *,
         reachable: ChannelClosed | None = None,
         template: ChannelTemplate | None = None,
     ) -> None:
-        self._channels[channel] = send
+        if send is not None:
+            self._channels[channel] = send
         if erase is not None:
             self._erasers[channel] = erase
         if reachable is not None:
@@ -70,6 +71,10 @@ class Delivery:
                 await erase(user_id)
             except Exception:
                 log.exception("could not erase the %s chat of %s", channel, sender)
+
+    async def forget(self, sender: str, after_seconds: int) -> None:
+        """What is left of an erased conversation (its last reply) goes after a while."""
+        await self._outbox.expire(sender, after_seconds)
 
     async def deliver(self, sender: str, messages: Sequence[Outbound]) -> None:
         channel, _, user_id = sender.partition(":")

@@ -5,6 +5,8 @@ API (documented in README.md):
 - POST /api/chat/messages (Authorization: Bearer <token>) with {"text"} or
   {"payload", "text"}, and "client_message_id" (duplicates are dropped by it)
   -> 200 {"accepted": true, "message_id", "replies": [...]}
+- POST /api/chat/messages may carry {"location": {"latitude", "longitude"}} instead
+- POST /api/chat/media (multipart: file, caption, client_message_id) -> the same answer
 - GET /api/chat/events?token=<token> -> text/event-stream of every message of the
   conversation (worker echoes, bot replies, operator messages), resumable with
   Last-Event-ID.
@@ -23,14 +25,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.i18n import _, preferred_language, use_locale
-from bot.messages import Inbound
+from bot.messages import Inbound, Location, MediaRef
 from bot.runner import InboxRunner
 from bot.sse import frame, open_stream
+from bot.store.evidence import EvidenceStore
 from bot.store.keys import Keys
 from bot.store.outbox import Outbox
 
@@ -51,21 +54,39 @@ class WebChat:
     _keys: Keys
     _runner: InboxRunner
     _outbox: Outbox
+    _evidence: EvidenceStore
+    _media_max: int
 
-    def bind(self, redis: Redis, keys: Keys, runner: InboxRunner, outbox: Outbox) -> None:
+    def bind(
+        self,
+        redis: Redis,
+        keys: Keys,
+        runner: InboxRunner,
+        outbox: Outbox,
+        evidence: EvidenceStore,
+        media_max_bytes: int,
+    ) -> None:
         self._redis, self._keys, self._runner, self._outbox = redis, keys, runner, outbox
+        self._evidence, self._media_max = evidence, media_max_bytes
 
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get("/chat", self.page),
             web.post("/api/chat/conversations", self.create_conversation),
             web.post("/api/chat/messages", self.post_message),
+            web.post("/api/chat/media", self.post_media),
             web.get("/api/chat/events", self.events),
         ]
 
     async def page(self, request: web.Request) -> web.Response:
+        from bot.app import SETTINGS  # here: bot.app imports this module
+
         lang = request.query.get("lang") or preferred_language(
             request.headers.get("Accept-Language", "")
+        )
+        settings = request.app.get(SETTINGS)
+        exit_url = (
+            getattr(settings, "quick_exit_url", None) or "https://www.google.com/search?q=weather"
         )
         with use_locale(lang):
             values = {
@@ -78,6 +99,36 @@ class WebChat:
                 "offline": _("Connection lost. Trying again..."),
                 "privacy_link_label": _("Privacy"),
                 "new_chat": _("New chat"),
+                "exit_url": exit_url,
+                "quick_exit": _("Quick exit"),
+                "quick_exit_hint": _(
+                    "Leaves this page at once for another site and removes this chat from "
+                    "the phone. On a keyboard: press Esc twice."
+                ),
+                "not_private": _("This phone is not private"),
+                "discreet_hint": _(
+                    "If someone else may look at this phone, tap the button below: the page "
+                    "gets a plain title and keeps nothing on the phone, so reloading it starts "
+                    "a new chat."
+                ),
+                "discreet_on": _(
+                    "Nothing of this chat is kept on this phone now. Reloading the page starts "
+                    "a new chat."
+                ),
+                "neutral_title": _("Notes"),
+                "neutral_subtitle": _("Personal notes"),
+                "close": _("Close"),
+                "attach": _("Send a photo, document, video or audio"),
+                "share_location": _("Share my location"),
+                "my_location": _("My location"),
+                "location_failed": _(
+                    "Your location could not be shared: it was not allowed or is not "
+                    "available on this phone. You can write where you are instead."
+                ),
+                "file_too_large": _(
+                    "This file is too large to send. Try a smaller photo or a shorter video."
+                ),
+                "file_failed": _("The file could not be sent. Please try again."),
             }
         escaped = {k: html.escape(v, quote=True) for k, v in values.items()}
         body = _PAGE.substitute(escaped, api_base="/api/chat")
@@ -86,8 +137,20 @@ class WebChat:
     async def create_conversation(self, request: web.Request) -> web.Response:
         conversation_id = secrets.token_urlsafe(12)
         token = secrets.token_urlsafe(32)
-        await self._redis.set(self._keys.webchat_token(_hash(token)), conversation_id, ex=TOKEN_TTL)
+        hashed = _hash(token)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._keys.webchat_token(hashed), conversation_id, ex=TOKEN_TTL)
+            pipe.set(self._keys.webchat_conversation(conversation_id), hashed, ex=TOKEN_TTL)
+            await pipe.execute()
         return web.json_response({"conversation_id": conversation_id, "token": token}, status=201)
+
+    async def erase(self, conversation_id: str) -> None:
+        """The worker erased their data: the conversation's token stops working."""
+        key = self._keys.webchat_conversation(conversation_id)
+        hashed = await self._redis.get(key)
+        if hashed:
+            await self._redis.delete(self._keys.webchat_token(str(hashed)))
+        await self._redis.delete(key)
 
     async def _conversation(self, token: str | None) -> str:
         if not token:
@@ -97,29 +160,62 @@ class WebChat:
             raise _error(401, "unknown or expired token")
         return found.decode() if isinstance(found, bytes) else str(found)
 
-    async def post_message(self, request: web.Request) -> web.Response:
+    async def _authorised(self, request: web.Request) -> str:
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None
+        return await self._conversation(token)
+
+    async def post_message(self, request: web.Request) -> web.Response:
         try:
-            conversation = await self._conversation(token)
+            conversation = await self._authorised(request)
         except RedisError:
             return _unavailable(request)
         body = await _json_body(request)
-        inbound = _inbound(conversation, body)
+        return await self._accept(request, _inbound(conversation, body))
+
+    async def post_media(self, request: web.Request) -> web.Response:
+        """A photo, document, video or voice note, with an optional caption (multipart).
+        A file over the limit is refused (413) before anything is stored."""
+        try:
+            conversation = await self._authorised(request)
+        except RedisError:
+            return _unavailable(request)
+        if request.content_length is not None and request.content_length > self._media_max + (
+            MAX_BODY
+        ):
+            raise _error(413, f"files can be at most {self._media_max // (1024 * 1024)} MB")
+        form = await _media_form(request, self._media_max)
+        data = form.pop("file")
+        assert isinstance(data, bytes)
+        name = str(form.get("filename") or "file")[:200]
+        mime = str(form.get("mime") or "application/octet-stream")[:100]
+        caption = str(form.get("caption") or "")
+        if len(caption) > MAX_TEXT:
+            raise _error(400, f"caption longer than {MAX_TEXT} characters")
+        message_id = _message_id(form.get("client_message_id") or None)
+        sender = f"{CHANNEL}:{conversation}"
+        try:
+            ref = await self._evidence.put(data, mime=mime, name=name, sender=sender)
+        except RedisError:
+            return _unavailable(request)
+        inbound = Inbound(
+            channel=CHANNEL,
+            user_id=conversation,
+            message_id=message_id,
+            text=caption,
+            media=MediaRef(_kind_of(mime), ref, mime, len(data), name),
+        )
+        return await self._accept(request, inbound)
+
+    async def _accept(self, request: web.Request, inbound: Inbound) -> web.Response:
         try:
             entry_id = await self._runner.submit(inbound)
             if entry_id is None:
                 log.info("webchat: duplicate %s dropped", inbound.message_id)
+                if inbound.media is not None and inbound.media.ref:
+                    await self._evidence.discard(inbound.media.ref, inbound.sender)
                 return web.json_response({"accepted": True, "duplicate": True, "replies": []})
-            await self._outbox.push(
-                inbound.sender,
-                {
-                    "from": "worker",
-                    "text": inbound.text,
-                    "buttons": [],
-                    "client_message_id": inbound.message_id,
-                },
-            )
+            await self._outbox.push(inbound.sender, _echo(inbound))
         except RedisError as exc:
             log.error("webchat: could not accept a message: %s", exc)
             return _unavailable(request)
@@ -215,15 +311,83 @@ def _inbound(conversation: str, body: dict[str, Any]) -> Inbound:
         raise _error(400, "text and payload must be strings")
     if len(text) > MAX_TEXT:
         raise _error(400, f"text longer than {MAX_TEXT} characters")
-    if not text.strip() and not payload:
-        raise _error(400, "send a text or a button payload")
-    message_id = body.get("client_message_id") or uuid.uuid4().hex
-    if not isinstance(message_id, str) or len(message_id) > 100:
-        raise _error(400, "client_message_id must be a short string")
+    location = _location(body.get("location"))
+    if not text.strip() and not payload and location is None:
+        raise _error(400, "send a text, a button payload or a location")
     return Inbound(
         channel=CHANNEL,
         user_id=conversation,
-        message_id=message_id,
+        message_id=_message_id(body.get("client_message_id")),
         text=text,
         payload=payload[:200] if payload else None,
+        location=location,
     )
+
+
+def _message_id(given: object) -> str:
+    message_id = given or uuid.uuid4().hex
+    if not isinstance(message_id, str) or len(message_id) > 100:
+        raise _error(400, "client_message_id must be a short string")
+    return message_id
+
+
+def _location(given: object) -> Location | None:
+    """{"latitude", "longitude"}: kept even when it does not read as a place (marked)."""
+    if given is None:
+        return None
+    if not isinstance(given, dict):
+        raise _error(400, "location must be an object with latitude and longitude")
+    return Location.read(given.get("latitude"), given.get("longitude"))
+
+
+def _echo(inbound: Inbound) -> dict[str, Any]:
+    """The worker's own message as the conversation shows it."""
+    echo: dict[str, Any] = {
+        "from": "worker",
+        "text": inbound.text,
+        "buttons": [],
+        "client_message_id": inbound.message_id,
+    }
+    if inbound.media is not None:
+        echo["file"] = {"kind": inbound.media.kind, "name": inbound.media.name}
+    if inbound.location is not None:
+        echo["location"] = True
+    return echo
+
+
+def _kind_of(mime: str) -> str:
+    head = mime.partition("/")[0]
+    return {"image": "image", "audio": "audio", "video": "video"}.get(head, "document")
+
+
+async def _media_form(request: web.Request, limit: int) -> dict[str, str | bytes]:
+    """The multipart parts: ``file`` (bytes, at most ``limit``), its filename and type,
+    ``caption`` and ``client_message_id``."""
+    try:
+        reader = await request.multipart()
+    except (AssertionError, ValueError, KeyError):
+        raise _error(400, "send the file as multipart/form-data") from None
+    found: dict[str, str | bytes] = {}
+    while True:
+        part = await reader.next()
+        if part is None:
+            break
+        if not isinstance(part, BodyPartReader):
+            raise _error(400, "nested multipart is not accepted")
+        if part.name == "file":
+            data = bytearray()
+            while chunk := await part.read_chunk(65536):
+                data += chunk
+                if len(data) > limit:
+                    raise _error(413, f"files can be at most {limit // (1024 * 1024)} MB")
+            found["file"] = bytes(data)
+            found["filename"] = part.filename or "file"
+            found["mime"] = part.headers.get("Content-Type", "application/octet-stream")
+        elif part.name in ("caption", "client_message_id"):
+            value = await part.read(decode=False)
+            if len(value) > MAX_TEXT * 4:
+                raise _error(400, f"{part.name} is too long")
+            found[part.name] = value.decode("utf-8", "replace")
+    if not found.get("file"):
+        raise _error(400, "no file in the form (field 'file')")
+    return found

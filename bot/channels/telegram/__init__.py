@@ -7,9 +7,11 @@ PTB's AIORateLimiter, which also retries on RetryAfter.
 
 A worker's update becomes a neutral Inbound and goes into the durable inbox (the update
 id is its message id, so a redelivered update is dropped); dispatch handles it like any
-other. Photos, documents and voice notes are fetched with getFile, size-limited, and kept
-as case evidence. Updates the helpline does not take (stickers, polls, edits, channel
-posts, strangers' groups) get a polite word or silence, and a log line.
+other. Photos, documents, videos and voice notes are fetched with getFile, size-limited,
+and kept as case evidence; one that is too large or cannot be fetched still goes
+through, marked, so its caption is read and the operator sees what is missing. Updates
+the helpline does not take (stickers, polls, edits, channel posts, strangers' groups)
+get a polite word or silence, and a log line.
 """
 
 from __future__ import annotations
@@ -31,13 +33,13 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
 
 from bot.casework import Casework
-from bot.channels.notices import NOT_RECEIVED, TOO_LARGE, UNSUPPORTED, notice
+from bot.channels.notices import UNSUPPORTED, notice
 from bot.channels.telegram.convert import CHANNEL, inbound_of, keyboard
 from bot.channels.telegram.operators import OperatorGroup
 from bot.config import Settings
 from bot.delivery import Delivery
 from bot.i18n import preferred_language, use_locale
-from bot.messages import Inbound, MediaRef, Outbound
+from bot.messages import NOT_FETCHED, TOO_LARGE, Inbound, MediaRef, Outbound
 from bot.runner import InboxRunner
 from bot.store.evidence import EvidenceStore
 from bot.store.keys import Keys
@@ -178,7 +180,11 @@ class TelegramChannel:
         message = update.message
         if message is not None:
             await self._remember(chat.id, message.message_id)
+        inbound: Inbound | None
         if message is not None and _media_of(message) is not None:
+            if await self._redis.exists(self._keys.seen(CHANNEL, str(update.update_id))):
+                log.info("telegram: duplicate update %s dropped", update.update_id)
+                return  # a redelivery: do not fetch the file again
             inbound = await self._media_inbound(update, message)
         else:
             inbound = inbound_of(update)
@@ -188,6 +194,8 @@ class TelegramChannel:
         entry = await self._runner.submit(inbound)
         if entry is None:
             log.info("telegram: duplicate update %s dropped", update.update_id)
+            if inbound.media is not None and inbound.media.ref:
+                await self._evidence.discard(inbound.media.ref, inbound.sender)
 
     async def _answer_callback(self, update: Update) -> None:
         assert update.callback_query is not None
@@ -205,45 +213,48 @@ class TelegramChannel:
         locale = preferred_language(user.language_code or "") if user else "id"
         await self._notify(update.effective_chat.id, locale, UNSUPPORTED)
 
-    async def _media_inbound(self, update: Update, message: Message) -> Inbound | None:
+    async def _media_inbound(self, update: Update, message: Message) -> Inbound:
+        """The file fetched and kept as evidence; one that is too large or cannot be
+        fetched still goes through, marked, with its caption (the worker still reaches
+        a person, and the operator sees what is missing)."""
         media = _media_of(message)
         assert media is not None and update.effective_chat is not None
         kind, file_id, mime, name, size = media
         chat_id = update.effective_chat.id
+        sender = f"{CHANNEL}:{chat_id}"
         limit = self.settings.media_max_bytes
         user = update.effective_user
-        locale = preferred_language(user.language_code or "") if user else "id"
+        ref, problem = "", None
         if size is not None and size > limit:
-            log.warning("telegram: %s of %d bytes from %s is over the limit", kind, size, chat_id)
-            await self._notify(chat_id, locale, TOO_LARGE)
-            return None
-        try:
-            file = await self.application.bot.get_file(file_id)
-            if file.file_size is not None and file.file_size > limit:
-                await self._notify(chat_id, locale, TOO_LARGE)
-                return None
-            data = bytes(await file.download_as_bytearray())
-        except TelegramError as exc:
-            log.warning("telegram: could not fetch %s %s: %s", kind, file_id, exc)
-            await self._notify(chat_id, locale, NOT_RECEIVED)
-            return None
-        if len(data) > limit:
-            await self._notify(chat_id, locale, TOO_LARGE)
-            return None
-        sender = f"{CHANNEL}:{chat_id}"
-        evidence_id = await self._evidence.put(data, mime=mime, name=name, sender=sender)
+            log.warning("telegram: a %s of %d bytes is over the limit", kind, size)
+            problem = TOO_LARGE
+        else:
+            try:
+                file = await self.application.bot.get_file(file_id)
+                if file.file_size is not None and file.file_size > limit:
+                    size, problem = file.file_size, TOO_LARGE
+                else:
+                    data = bytes(await file.download_as_bytearray())
+                    size = len(data)
+                    if size > limit:
+                        problem = TOO_LARGE
+                    else:
+                        ref = await self._evidence.put(data, mime=mime, name=name, sender=sender)
+            except (TelegramError, OSError, TimeoutError) as exc:
+                log.warning("telegram: could not fetch a %s: %s", kind, exc)
+                problem = NOT_FETCHED
         return Inbound(
             channel=CHANNEL,
             user_id=str(chat_id),
             message_id=str(update.update_id),
             text=message.caption or "",
-            media=MediaRef(kind, evidence_id, mime, len(data)),
+            media=MediaRef(kind, ref, mime, size, name, problem),
             language_hint=user.language_code if user else None,
         )
 
     async def _notify(self, chat_id: int, locale: str, what: str) -> None:
         with use_locale(locale):
-            text = notice(what, self.settings.media_max_bytes)
+            text = notice(what)
         await self._send_one(chat_id, Outbound(text=text))
 
     async def send(self, user_id: str, messages: Sequence[Outbound]) -> None:
@@ -311,6 +322,13 @@ def _media_of(message: Message) -> tuple[str, str, str, str, int | None] | None:
         audio = message.audio
         name = audio.file_name or "audio"
         return "audio", audio.file_id, audio.mime_type or "audio/mpeg", name, audio.file_size
+    if message.video is not None:
+        video = message.video
+        name = video.file_name or "video.mp4"
+        return "video", video.file_id, video.mime_type or "video/mp4", name, video.file_size
+    if message.video_note is not None:
+        note = message.video_note
+        return "video", note.file_id, "video/mp4", "video_note.mp4", note.file_size
     return None
 
 
@@ -330,7 +348,7 @@ def _kind(update: Update) -> str:
             return name
     message: Any = update.message
     if message is not None:
-        for name in ("sticker", "poll", "video", "video_note", "animation", "contact", "dice"):
+        for name in ("sticker", "poll", "animation", "contact", "dice"):
             if getattr(message, name, None):
                 return f"message with {name}"
         return "message"

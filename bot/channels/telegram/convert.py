@@ -88,7 +88,7 @@ def inbound_of(update: Update) -> Inbound | None:
             return inbound(rest or message.text or "")
         return inbound(message.text or "", payload)
     if message.location is not None:
-        where = Location(message.location.latitude, message.location.longitude)
+        where = Location.read(message.location.latitude, message.location.longitude)
         return inbound(message.caption or "", location=where)
     if message.text:
         return inbound(message.text)

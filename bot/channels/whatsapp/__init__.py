@@ -26,11 +26,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
-from bot.channels.notices import NOT_RECEIVED, TOO_LARGE, UNSUPPORTED, notice
+from bot.channels.notices import UNSUPPORTED, notice
 from bot.channels.whatsapp.convert import (
     CHANNEL,
     MEDIA_TYPES,
@@ -45,7 +46,7 @@ from bot.channels.whatsapp.graph import GraphClient, GraphError, MediaTooLarge
 from bot.config import Settings
 from bot.delivery import Delivery
 from bot.i18n import _, use_locale
-from bot.messages import Inbound, MediaRef, Outbound
+from bot.messages import NOT_FETCHED, TOO_LARGE, Inbound, MediaRef, Outbound
 from bot.runner import InboxRunner
 from bot.store.cases import CaseStore
 from bot.store.evidence import EvidenceStore
@@ -56,6 +57,9 @@ from bot.tasks import being_cancelled, stop_tasks
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/whatsapp/webhook"
+# What fetching a file through the Graph API can fail with (an odd answer included).
+_FETCH_ERRORS = (GraphError, aiohttp.ClientError, OSError, TimeoutError, LookupError, ValueError,
+                 TypeError, AttributeError)  # fmt: skip
 MAX_PAYLOAD = 1024 * 1024
 WINDOW_SECONDS = 24 * 3600
 GROUP = "whatsapp"
@@ -211,42 +215,50 @@ class WhatsAppChannel:
             inbound = inbound_of(message)
         if inbound is None:
             if message.type not in MEDIA_TYPES:
-                log.info("whatsapp: unsupported %s from %s", message.type, message.wa_id)
+                log.info("whatsapp: unsupported message type %s", message.type)
                 await self._polite(message.wa_id, UNSUPPORTED)
             return
         if await self._runner.submit(inbound) is None:
             log.info("whatsapp: duplicate %s dropped", message.wamid)
+            if inbound.media is not None and inbound.media.ref:
+                await self._evidence.discard(inbound.media.ref, inbound.sender)
 
     async def _media_inbound(self, message: Incoming) -> Inbound | None:
+        """The file fetched and kept as evidence; one that is too large or cannot be
+        fetched still goes through, marked, with its caption."""
         media: dict[str, Any] = message.raw.get(message.type) or {}
+        if not isinstance(media, dict):
+            media = {}
         if await self._redis.exists(self._keys.seen(CHANNEL, message.wamid)):
             return None  # a redelivery: do not fetch the file again
         limit = self.settings.media_max_bytes
         sender = f"{CHANNEL}:{message.wa_id}"
+        kind = MEDIA_TYPES[message.type]
+        name = str(media.get("filename") or message.type)[:200]
+        mime = str(media.get("mime_type") or "application/octet-stream")
+        ref, size, problem = "", None, None
         try:
             data, mime = await self.graph.media(str(media.get("id", "")), limit)
+            size = len(data)
+            ref = await self._evidence.put(data, mime=mime, name=name, sender=sender)
         except MediaTooLarge as exc:
-            log.warning("whatsapp: %s from %s too large (%s)", message.type, message.wa_id, exc)
-            await self._polite(message.wa_id, TOO_LARGE)
-            return None
-        except (GraphError, OSError, TimeoutError, KeyError) as exc:
+            log.warning("whatsapp: a %s is too large (%s)", message.type, exc)
+            problem = TOO_LARGE
+        except _FETCH_ERRORS as exc:
             log.warning("whatsapp: could not fetch media %s: %s", media.get("id"), exc)
-            await self._polite(message.wa_id, NOT_RECEIVED)
-            return None
-        name = str(media.get("filename") or f"{message.type}")
-        evidence_id = await self._evidence.put(data, mime=mime, name=name, sender=sender)
+            problem = NOT_FETCHED
         return Inbound(
             channel=CHANNEL,
             user_id=message.wa_id,
             message_id=message.wamid,
             text=str(media.get("caption") or ""),
-            media=MediaRef(MEDIA_TYPES[message.type], evidence_id, mime, len(data)),
+            media=MediaRef(kind, ref, mime, size, name, problem),
         )
 
     async def _polite(self, wa_id: str, what: str) -> None:
         session = await self._sessions.load(f"{CHANNEL}:{wa_id}")
         with use_locale(session.locale or "id"):
-            text = notice(what, self.settings.media_max_bytes)
+            text = notice(what)
         await self.send(wa_id, [Outbound(text=text)])
 
     async def _status(self, status: StatusUpdate) -> None:

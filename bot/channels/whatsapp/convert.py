@@ -14,7 +14,7 @@ BUTTON_TITLE = 20
 ROW_TITLE = 24
 MAX_BUTTONS = 3
 MAX_ROWS = 10
-MEDIA_TYPES = {"image": "image", "document": "document", "audio": "audio"}
+MEDIA_TYPES = {"image": "image", "document": "document", "audio": "audio", "video": "video"}
 
 
 @dataclass(frozen=True)
@@ -98,10 +98,11 @@ def inbound_of(message: Incoming) -> Inbound | None:
         return make(str(button.get("text", "")), str(button.get("payload") or "") or None)
     if message.type == "location":
         where = raw.get("location") or {}
-        return make(
-            str(where.get("name") or ""),
-            location=Location(float(where["latitude"]), float(where["longitude"])),
-        )
+        if not isinstance(where, dict):
+            where = {}
+        # Coordinates that cannot be read are kept as unreadable, never a crash: the
+        # worker still gets "are you in danger?" and the operator sees the pin was bad.
+        return make("", location=Location.read(where.get("latitude"), where.get("longitude")))
     return None
 
 
