@@ -27,24 +27,28 @@ from bot.config import Settings
 from bot.console import Console
 from bot.delivery import Delivery
 from bot.dispatch import Dispatcher
+from bot.followups import Followups
 from bot.kb import KnowledgeBase
 from bot.nlu.client import NLUClient
-from bot.queue_watch import QueueWatch
+from bot.nlu.late import LateChecks
+from bot.queue_watch import QueueWatch, WaitingLimits
 from bot.runner import InboxRunner
 from bot.staffing import OnDuty, Presence, StaffedHours
 from bot.store.audit import AuditLog
 from bot.store.cases import CaseStore
 from bot.store.escalations import RedisEscalationQueue
 from bot.store.events import Events, follow
-from bot.store.evidence import EvidenceStore
+from bot.store.evidence import EvidenceStore, WaitingEvidence
 from bot.store.inbox import Inbox
+from bot.store.intake import Intake
 from bot.store.kb_store import KBStore
 from bot.store.keys import Keys
 from bot.store.outbox import Outbox
 from bot.store.sessions import SessionStore
+from bot.store.timers import Timers
 from bot.store.users import UserStore
 from bot.tasks import stop_tasks
-from flows.base import Services
+from flows.base import FlowSettings, Services
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +119,10 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
         report = await kb_store.import_files()
         log.info("knowledge base imported from kb/: %d entries", report.added)
         kb = await kb_store.knowledge_base() or KnowledgeBase.load()
+    cases = CaseStore(redis, keys)
     services = Services(
         kb=kb,
-        cases=CaseStore(redis, keys),
+        cases=cases,
         escalations=queue,
         sessions=SessionStore(
             redis,
@@ -128,8 +133,17 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
         outbox=outbox,
         on_duty=OnDuty(hours, presence, queue.recent_waits),
         evidence=EvidenceStore(app[REDIS_BINARY], keys),
+        intake=Intake(redis, keys, cases, queue),
+        waiting=WaitingEvidence(redis, keys, settings.evidence_waiting_days),
+        timers=Timers(redis, keys),
+        settings=FlowSettings(
+            queue_notice_seconds=settings.queue_notice_minutes * 60,
+            location_answer_seconds=settings.location_answer_seconds,
+            code_words=settings.code_words,
+        ),
     )
     delivery = Delivery(outbox)
+    late = LateChecks(redis, keys, app[NLU])
     dispatcher = Dispatcher(
         redis,
         keys,
@@ -137,6 +151,7 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
         app[NLU],
         delivery,
         rate_limit_per_minute=settings.rate_limit_per_minute,
+        late=late,
     )
     users = UserStore(redis, keys)
     casework = Casework(services, queue, delivery, users)
@@ -145,9 +160,16 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
         keys,
         queue,
         casework,
-        reannounce_seconds=settings.reannounce_seconds,
-        supervisor_after_seconds=settings.supervisor_after_minutes * 60,
+        limits=WaitingLimits(
+            reannounce_seconds=settings.reannounce_seconds,
+            supervisor_after_seconds=settings.supervisor_after_minutes * 60,
+            not_safe_supervisor_seconds=settings.not_safe_supervisor_seconds,
+            human_seconds=settings.human_wait_minutes * 60,
+            complaint_seconds=settings.complaint_wait_minutes * 60,
+        ),
+        hours=hours,
     )
+    followups = Followups(dispatcher, services.timers, late)
     runner = InboxRunner(Inbox(redis, keys), dispatcher)
     telegram = None
     if settings.telegram_token:
@@ -174,16 +196,20 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
     if whatsapp is not None:
         await whatsapp.start()
     watching = asyncio.create_task(watch.run(settings.queue_watch_seconds))
+    following = asyncio.create_task(
+        followups.run(settings.queue_watch_seconds, settings.nlu_recheck_seconds)
+    )
     reloading = asyncio.create_task(follow(Events(redis, keys), _reloader(kb_store, kb)))
     app[SERVICES], app[DISPATCHER], app[RUNNER] = services, dispatcher, runner
     app[CASEWORK], app[QUEUE_WATCH] = casework, watch
-    app[WEBCHAT].bind(redis, keys, runner, outbox)
+    app[WEBCHAT].bind(redis, keys, runner, outbox, services.evidence, settings.media_max_bytes)
+    delivery.register("webchat", None, app[WEBCHAT].erase)
     app[CONSOLE].bind(
         settings, redis, keys, casework, users, AuditLog(redis, keys), presence, services.kb
     )
     app[CONSOLE].kb_store = kb_store
     yield
-    await stop_tasks([watching, reloading])
+    await stop_tasks([watching, following, reloading])
     if telegram is not None:
         await telegram.stop()
     if whatsapp is not None:

@@ -17,11 +17,29 @@ from dataclasses import dataclass
 from bot.delivery import Delivery
 from bot.i18n import N_, _, use_locale
 from bot.messages import Outbound
-from bot.store.cases import Case, CaseError, Priority, Status
-from bot.store.escalations import AlreadyClaimed, Escalation, NotQueued, RedisEscalationQueue
+from bot.store.cases import (
+    DETECTED_LATE,
+    LISTEN,
+    LOCATION_ONLY,
+    NOT_SAFE,
+    SELF_HARM,
+    WATCHED,
+    Case,
+    CaseError,
+    Priority,
+    Status,
+)
+from bot.store.escalations import (
+    SUMMARY_CHARS,
+    AlreadyClaimed,
+    Escalation,
+    NotQueued,
+    RedisEscalationQueue,
+)
 from bot.store.sessions import BOT, SessionStore, operator_owner
 from bot.store.users import CASE_ROLES, SUPERVISING, User, UserStore
 from flows.base import Services
+from flows.onboarding import privacy_notice
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +53,17 @@ STATUS_LABELS = {
     Status.REFERRED.value: N_("referred"),
     Status.RESOLVED.value: N_("resolved"),
     Status.CLOSED.value: N_("closed"),
+}
+
+
+# What each mark tells the operator: on the case page, in the queue and in the group.
+MARK_LABELS = {
+    NOT_SAFE: N_("worker says NOT SAFE"),
+    SELF_HARM: N_("self-harm"),
+    WATCHED: N_("worker may be watched - write neutrally"),
+    LOCATION_ONLY: N_("location without words"),
+    LISTEN: N_("voice note to listen to"),
+    DETECTED_LATE: N_("detected late (the NLU was down)"),
 }
 
 
@@ -101,13 +130,19 @@ class Casework:
             session = await self._sessions.load(sender)
             session.owner, session.case_id = operator_owner(user.username), case.id
             session.clear_flow()
+            # A first contact that was a crisis still owes the privacy notice: it comes
+            # with the first person, after the help.
+            owed, session.privacy_pending = session.privacy_pending, False
             await self._sessions.save(session)
         await self._tell_worker(
             case,
-            lambda: _(
-                "{name} from our team has joined this chat and will help you with case "
-                "{case}. You can write freely: only our team reads this."
-            ).format(name=user.display_name, case=case.id),
+            lambda: (
+                _(
+                    "{name} from our team has joined this chat and will help you with case "
+                    "{case}. You can write freely: only our team reads this."
+                ).format(name=user.display_name, case=case.id)
+                + ("\n\n" + privacy_notice() if owed else "")
+            ),
         )
         return case
 
@@ -145,9 +180,16 @@ class Casework:
             )
         async with self._sessions.lock(sender):
             case = await self._open_case(case_id)
+            session = await self._sessions.load(sender)
+            if session.stopped_at is not None:
+                raise Conflict(
+                    _(
+                        "The worker asked us to stop writing to them. Wait until they write "
+                        "again; your text was not sent."
+                    )
+                )
             if case.assignee is None:
                 await self.services.cases.assign(case, user.username, by=user.username)
-            session = await self._sessions.load(sender)
             session.owner = operator_owner(case.assignee or user.username)
             session.case_id = case.id
             await self._sessions.save(session)
@@ -231,7 +273,14 @@ class Casework:
         except NotQueued:
             kind = "emergency" if case.priority == Priority.CRITICAL.value else "human"
             await self.queue.put(
-                Escalation(case.id, case.priority, kind, case.sender or "", case.summary[:200])
+                Escalation(
+                    case.id,
+                    case.priority,
+                    kind,
+                    case.sender or "",
+                    case.summary[:SUMMARY_CHARS],
+                    marks=tuple(case.marks),
+                )
             )
         if case.assignee is not None:
             await self.services.cases.assign(case, None, by=by)

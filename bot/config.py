@@ -39,6 +39,17 @@ def _float(name: str, default: float) -> float:
     return value
 
 
+def _words(raw: str) -> tuple[str, ...]:
+    """Comma-separated phrases; empty ones dropped."""
+    return tuple(w.strip() for w in raw.split(",") if w.strip())
+
+
+def _url(name: str, value: str) -> str:
+    if not value.startswith(("https://", "http://", "/")):
+        raise ConfigError(f"{name} must be an http(s) address or a path, not {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     # None: `helpline run` starts a private redis-server under data_dir.
@@ -62,6 +73,25 @@ class Settings:
     supervisor_after_minutes: float = 10.0
     # How often the queue watch looks (re-announcement, vanished claimers).
     queue_watch_seconds: float = 1.0
+    # An emergency whose worker said "I am not safe" goes to supervisors when nobody has
+    # claimed it this long after.
+    not_safe_supervisor_seconds: float = 120.0
+    # Waiting limits of "talk to a person" (also voice notes, location pins) and of
+    # complaints, within staffed hours: past them, announced again and to supervisors.
+    human_wait_minutes: float = 30.0
+    complaint_wait_minutes: float = 240.0
+    # A worker waiting in the queue is told so at most this often.
+    queue_notice_minutes: float = 3.0
+    # A location pin with no words: "are you in danger?" waits this long for an answer.
+    location_answer_seconds: float = 180.0
+    # Files and locations sent with no case open wait this long for one.
+    evidence_waiting_days: float = 30.0
+    # Harmless phrases that mean "I may be watched, help me" (comma-separated).
+    code_words: tuple[str, ...] = ()
+    # Where the web chat's quick exit goes.
+    quick_exit_url: str = "https://www.google.com/search?q=weather"
+    # How often messages read without the model are checked for a second reading.
+    nlu_recheck_seconds: float = 2.0
     # "08:00-22:00" in the time zone below, or "always".
     staffed_hours: str = "08:00-22:00"
     timezone: str = "Asia/Jakarta"
@@ -120,6 +150,19 @@ class Settings:
             reannounce_seconds=_float("HELPLINE_REANNOUNCE_SECONDS", 60.0),
             supervisor_after_minutes=_float("HELPLINE_SUPERVISOR_AFTER_MINUTES", 10.0),
             queue_watch_seconds=_float("HELPLINE_QUEUE_WATCH_SECONDS", 1.0),
+            not_safe_supervisor_seconds=_float("HELPLINE_NOT_SAFE_SUPERVISOR_SECONDS", 120.0),
+            human_wait_minutes=_float("HELPLINE_HUMAN_WAIT_MINUTES", 30.0),
+            complaint_wait_minutes=_float("HELPLINE_COMPLAINT_WAIT_MINUTES", 240.0),
+            queue_notice_minutes=_float("HELPLINE_QUEUE_NOTICE_MINUTES", 3.0),
+            location_answer_seconds=_float("HELPLINE_LOCATION_ANSWER_SECONDS", 180.0),
+            evidence_waiting_days=_float("HELPLINE_EVIDENCE_WAITING_DAYS", 30.0),
+            code_words=_words(os.environ.get("HELPLINE_CODE_WORDS", "")),
+            quick_exit_url=_url(
+                "HELPLINE_QUICK_EXIT_URL",
+                os.environ.get("HELPLINE_QUICK_EXIT_URL")
+                or "https://www.google.com/search?q=weather",
+            ),
+            nlu_recheck_seconds=_float("HELPLINE_NLU_RECHECK_SECONDS", 2.0),
             staffed_hours=os.environ.get("HELPLINE_STAFFED_HOURS", "08:00-22:00"),
             timezone=os.environ.get("HELPLINE_TIMEZONE", "Asia/Jakarta"),
             console_session_hours=_int("HELPLINE_CONSOLE_SESSION_HOURS", 12),

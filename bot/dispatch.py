@@ -2,14 +2,17 @@
 
 Loads the session under a per-sender lock (two messages from one sender at the same
 moment are handled one after the other), resolves the locale, applies the per-sender
-rate limit, keeps the bot silent while an operator owns the conversation, runs the NLU
-with its safety layer and hands the turn to the flows.
+rate limit, and sends every kind of message through the same safety decision: a code
+word, a caption, a voice note, a location pin or text. While an operator owns the
+conversation the bot stays silent - except for "delete my data" and "stop", which the
+bot always handles - and the case gets everything the worker sends.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
 
@@ -18,15 +21,18 @@ from bot.delivery import Delivery
 from bot.i18n import _, use_locale
 from bot.messages import Inbound, Outbound
 from bot.nlu.client import Classification, NLUClient
+from bot.nlu.late import KeptMessage, LateChecks
 from bot.nlu.safety import SHORT_ANSWER_POLICY
 from bot.store.cases import Priority
-from bot.store.escalations import Escalation
 from bot.store.keys import Keys
 from bot.store.sessions import BOT, Session
-from flows import router
-from flows.base import Services, Turn, menu_buttons
+from flows import attachments, discreet, emergency, router
+from flows.base import Services, Turn
+from flows.onboarding import privacy_notice
 
 log = logging.getLogger(__name__)
+
+ERASED_REPLY_SECONDS = 300
 
 
 class Dispatcher:
@@ -39,24 +45,73 @@ class Dispatcher:
         delivery: Delivery,
         *,
         rate_limit_per_minute: int = 20,
+        late: LateChecks | None = None,
     ) -> None:
         self._redis, self._keys = redis, keys
         self.services, self.nlu, self.delivery = services, nlu, delivery
         self._rate_limit = rate_limit_per_minute
+        self.late = late
 
     async def handle(self, inbound: Inbound) -> list[Outbound]:
         async with self.services.sessions.lock(inbound.sender):
             session = await self.services.sessions.load(inbound.sender)
             turn = Turn(inbound, session, self.services)
             with use_locale(self._resolve_locale(session, inbound)):
+                owed = session.privacy_pending
                 await self._handle(turn)
+                if owed and session.privacy_pending and not turn.erased and turn.replies:
+                    # The notice a crisis postponed: after this turn's help, never before.
+                    turn.say(privacy_notice())
+                    session.privacy_pending = False
             if not turn.erased:
                 await self.services.sessions.save(session)
         if turn.erased:
+            if self.late is not None:
+                await self.late.erase(inbound.sender)
             await self.delivery.erase(inbound.sender)
         if turn.replies:
             await self.delivery.deliver(inbound.sender, turn.replies)
+        if turn.erased:
+            # The confirmation stays readable for a page that reconnects, then goes.
+            await self.delivery.forget(inbound.sender, ERASED_REPLY_SECONDS)
         return turn.replies
+
+    async def act(
+        self, inbound: Inbound, step: Callable[[Turn], Awaitable[None]], locale: str | None = None
+    ) -> list[Outbound]:
+        """A flow step for a worker that no message of theirs started (a timer ran out, a
+        message was read again): under the same lock, then the replies are delivered."""
+        async with self.services.sessions.lock(inbound.sender):
+            session = await self.services.sessions.load(inbound.sender)
+            turn = Turn(inbound, session, self.services)
+            with use_locale(session.locale or locale or langdetect.DEFAULT):
+                await step(turn)
+            await self.services.sessions.save(session)
+        if turn.replies:
+            await self.delivery.deliver(inbound.sender, turn.replies)
+        return turn.replies
+
+    async def late_emergency(self, kept: KeptMessage, classification: Classification) -> None:
+        """A message read while the NLU was down reads as an emergency now."""
+        channel, _sep, user_id = kept.sender.partition(":")
+        inbound = Inbound(
+            channel=channel,
+            user_id=user_id,
+            message_id=f"late:{kept.message_id}",
+            text=kept.text,
+            received_at=kept.at,
+        )
+
+        async def step(turn: Turn) -> None:
+            turn.classification = classification
+            await emergency.detected_late(turn, classification.intent)
+
+        await self.act(inbound, step, kept.locale)
+
+    async def location_unanswered(self, sender: str, key: str) -> None:
+        channel, _sep, user_id = sender.partition(":")
+        inbound = Inbound(channel=channel, user_id=user_id, message_id=f"timer:{key}")
+        await self.act(inbound, lambda turn: attachments.location_unanswered(turn, key))
 
     def _resolve_locale(self, session: Session, inbound: Inbound) -> str:
         if session.locale is None or (not session.locale_chosen and session.is_new):
@@ -78,80 +133,76 @@ class Dispatcher:
         inbound, session = turn.inbound, turn.session
         over = await self._over_rate_limit(inbound.sender)
         # A flood gets one notice and then silence, unless it reads like a crisis.
-        if over and not self.nlu.lexicon.match(inbound.text):
+        if over and not self.nlu.lexicon.match(inbound.text) and session.owner == BOT:
             if over == 1:
                 turn.say(_("You are sending messages very fast. Please wait a minute."))
-            log.info("rate limit: %s is %d over", inbound.sender, over)
+            log.info("rate limit: a sender is %d over", over)
+            return
+        if session.stopped_at is not None:
+            session.stopped_at = None  # they wrote again: the team may answer
+        if discreet.is_code_word(turn):
+            await discreet.code_word(turn)
             return
         if session.owner != BOT:
-            if session.case_id:
+            if session.case_id and not router.for_the_bot(turn):
                 await self._relay_to_operator(turn)
                 return
-            session.owner = BOT
-        if session.case_id:
-            await self._add_to_case(turn)
+            if not session.case_id:
+                session.owner = BOT
+        open_case = await self._open_case(turn)
+        if open_case:
+            await attachments.add_to_case(turn)
         if inbound.payload is not None:
             await router.handle_payload(turn, inbound.payload)
             return
         if inbound.location is not None or inbound.media is not None:
-            await self._attachment(turn)
+            if not open_case:
+                await attachments.keep_waiting(turn)
+            turn.classification = await self._classify(turn) if inbound.text.strip() else None
+            if await attachments.handle(turn, open_case=open_case):
+                await router.handle_text(turn)
             return
         short_answer = session.flow == "complaint" and session.step in ("since", "against")
-        turn.classification = await self.nlu.classify(
-            inbound.text, SHORT_ANSWER_POLICY if short_answer else None
+        turn.classification = await self._classify(
+            turn, SHORT_ANSWER_POLICY if short_answer else None
         )
-        self._note_country(session, turn.classification)
         if session.data.pop("expired", False) and not turn.classification.emergency:
             turn.say(_("Welcome back. Our last conversation ended, so let us start afresh."))
         await router.handle_text(turn)
 
-    def _note_country(self, session: Session, classification: Classification) -> None:
-        if classification.country and session.country is None:
-            session.country = classification.country
+    async def _classify(self, turn: Turn, policy: object = None) -> Classification:
+        """The NLU's reading with the safety layer; when the model could not be asked,
+        the message is kept to be read again once it is back (bot/nlu/late.py)."""
+        classification = await self.nlu.classify(turn.inbound.text, policy)  # type: ignore[arg-type]
+        if classification.country and turn.session.country is None:
+            turn.session.country = classification.country
+        if not classification.nlu_available and not classification.emergency and self.late:
+            await self.late.keep(turn.inbound, turn.session.locale)
+        return classification
 
-    async def _add_to_case(self, turn: Turn) -> None:
-        case_id = turn.session.case_id
-        assert case_id is not None
-        case = await self.services.cases.get(case_id)
+    async def _open_case(self, turn: Turn) -> bool:
+        """True when the worker has an open case; notes whether it waits in the queue."""
+        session = turn.session
+        if not session.case_id:
+            return False
+        case = await self.services.cases.get(session.case_id)
         if case is None or not case.is_open:
-            turn.session.case_id = None
-            return
-        await self.services.cases.add_event(
-            case_id, "worker_message", {"text": turn.inbound.text, "payload": turn.inbound.payload}
-        )
-
-    async def _attachment(self, turn: Turn) -> None:
-        inbound, session = turn.inbound, turn.session
-        if session.case_id:
-            kind = "location" if inbound.location else "media"
-            data = inbound.to_json()
-            await self.services.cases.add_event(
-                session.case_id, kind, {"location": data["location"], "media": data["media"]}
-            )
-            turn.say(_("Thank you, I added it to your case {case}.").format(case=session.case_id))
-        else:
-            turn.say(
-                _("Thank you. Tell me in words what is happening, so I can help."),
-                menu_buttons(),
-            )
+            session.case_id = None
+            return False
+        if case.assignee is None and await self.services.escalations.is_queued(case.id):
+            turn.waiting_case = case
+        return True
 
     async def _relay_to_operator(self, turn: Turn) -> None:
-        """An operator owns the conversation: the bot says nothing; the case gets it all."""
+        """An operator owns the conversation: the bot says nothing; the case gets it all,
+        and an emergency in what the worker writes still raises the case."""
         session, inbound = turn.session, turn.inbound
         assert session.case_id is not None
-        await self.services.cases.add_event(
-            session.case_id,
-            "worker_message",
-            {"text": inbound.text, "payload": inbound.payload, "to": session.owner},
-        )
-        if inbound.text:
-            classification = await self.nlu.classify(inbound.text)
+        await attachments.add_to_case(turn, to=session.owner)
+        if not inbound.text.strip():
+            return
+        classification = await self._classify(turn)
+        if classification.emergency:
             case = await self.services.cases.get(session.case_id)
-            if (
-                classification.emergency
-                and case is not None
-                and await self.services.cases.raise_priority(case, Priority.CRITICAL)
-            ):
-                await self.services.escalations.put(
-                    Escalation(case.id, case.priority, "emergency", session.sender, inbound.text)
-                )
+            if case is not None and case.priority != Priority.CRITICAL.value:
+                await emergency.open_emergency(turn, classification.intent, inbound.text)

@@ -58,6 +58,11 @@ class Referral:
     labour_department: str
     labour_phone: str
     partners: list[dict[str, Any]] = field(default_factory=list)
+    embassy_whatsapp: str = ""
+    # The mental-health crisis line: who, the number, when it answers.
+    crisis_line_name: str = ""
+    crisis_line: str = ""
+    crisis_line_hours: str = ""
 
     def values(self) -> dict[str, str]:
         return {
@@ -162,6 +167,11 @@ class KnowledgeBase:
                 problems.append(f"referrals/{country}: no emergency number")
             if not ref.embassy_hotline.strip():
                 problems.append(f"referrals/{country}: no embassy hotline")
+            if not ref.crisis_line.strip():
+                problems.append(f"referrals/{country}: no crisis line (mental health)")
+        anywhere = self.referrals.get("indonesia")
+        if anywhere is None or not is_number(anywhere.embassy_hotline):
+            problems.append("referrals/indonesia: no hotline that works from anywhere")
         return problems
 
 
@@ -221,6 +231,7 @@ def fill_money(text: str, lang: str) -> str:
 def referral_of(country: str, info: dict[str, Any]) -> Referral:
     embassy = info.get("embassy") or {}
     labour = info.get("labour_department") or {}
+    crisis = info.get("crisis_line") or {}
     return Referral(
         country=country,
         names=dict(info.get("name") or {}),
@@ -230,6 +241,42 @@ def referral_of(country: str, info: dict[str, Any]) -> Referral:
         labour_department=str(labour.get("name", "")),
         labour_phone=str(labour.get("phone", "")),
         partners=list(info.get("partners") or []),
+        embassy_whatsapp=str(embassy.get("whatsapp", "") or ""),
+        crisis_line_name=str(crisis.get("name", "") or ""),
+        crisis_line=str(crisis.get("number", "") or ""),
+        crisis_line_hours=str(crisis.get("hours", "") or ""),
+    )
+
+
+_DIGITS = re.compile(r"\d")
+
+
+def is_number(text: str) -> bool:
+    """A phone number someone can dial, not "number not yet verified"."""
+    return len(_DIGITS.findall(text)) >= 3
+
+
+@dataclass(frozen=True)
+class Checklist:
+    """What an operator keeps in mind in a conversation of one kind, from a cited source."""
+
+    title: dict[str, str]
+    items: list[dict[str, str]]
+    source: str
+    reviewed: str
+
+
+def self_harm_checklist(root: Path = KB_DIR) -> Checklist | None:
+    """The checklist for talking with a worker at risk of self-harm (kb/self_harm_checklist.yml)."""
+    path = root / "self_harm_checklist.yml"
+    if not path.exists():
+        return None
+    data = yaml.safe_load(path.read_text("utf-8")) or {}
+    return Checklist(
+        title=dict(data.get("title") or {}),
+        items=[dict(i) for i in data.get("items") or []],
+        source=str(data.get("source", "")),
+        reviewed=str(data.get("reviewed", "")),
     )
 
 

@@ -1,11 +1,18 @@
-"""The queue watch: nobody forgets an emergency, and no claim dies with its operator.
+"""The queue watch: nobody waiting is forgotten, and no claim dies with its operator.
 
 Runs in every bot process, every ``queue_watch_seconds``:
 - an unclaimed emergency is announced again to all on-call operators every
   ``reannounce_seconds``, and raised to a supervisor after ``supervisor_after_minutes``;
+- an emergency whose worker said "I am not safe" goes to supervisors if nobody has
+  claimed it ``not_safe_supervisor_seconds`` after they said it;
+- a complaint or a "talk to a person" request (a voice note, a location pin) has its own
+  waiting limit, counted within staffed hours: past it, it is announced again and raised
+  to supervisors;
 - an escalation claimed by an operator (or a process) that has since disappeared -
   no sign of life for longer than the presence window - and who has not answered the
-  worker yet goes back to waiting, at its old place, and is announced again.
+  worker yet goes back to waiting, at its old place, and is announced again;
+- an open emergency case with nobody on it and no place in the queue (left so by a
+  crash of an older version, or by hand) is put back on the queue and announced.
 Each announcement is taken with SET NX, so with several bot processes it goes out once.
 """
 
@@ -14,19 +21,38 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.casework import Casework, CaseworkError
-from bot.staffing import PRESENCE_SECONDS, Presence
-from bot.store.cases import Priority
-from bot.store.escalations import QueueEntry, RedisEscalationQueue
+from bot.staffing import PRESENCE_SECONDS, Presence, StaffedHours
+from bot.store.cases import NOT_SAFE, Case, Priority
+from bot.store.escalations import SUMMARY_CHARS, Escalation, QueueEntry, RedisEscalationQueue
 from bot.store.events import Events
 from bot.store.keys import Keys
 from bot.tasks import being_cancelled
 
 log = logging.getLogger(__name__)
+
+# The open-emergency index is checked against the queue every this many ticks.
+RECONCILE_EVERY = 5
+
+
+@dataclass(frozen=True)
+class WaitingLimits:
+    """How long each kind of escalation may wait unclaimed before supervisors hear."""
+
+    reannounce_seconds: float = 60.0
+    supervisor_after_seconds: float = 600.0
+    not_safe_supervisor_seconds: float = 120.0
+    # Within staffed hours.
+    human_seconds: float = 30 * 60.0
+    complaint_seconds: float = 4 * 3600.0
+
+    def for_kind(self, kind: str) -> float:
+        return self.complaint_seconds if kind == "complaint" else self.human_seconds
 
 
 class QueueWatch:
@@ -37,16 +63,21 @@ class QueueWatch:
         queue: RedisEscalationQueue,
         casework: Casework,
         *,
-        reannounce_seconds: float,
-        supervisor_after_seconds: float,
+        limits: WaitingLimits,
+        hours: StaffedHours,
         presence_seconds: float = PRESENCE_SECONDS,
     ) -> None:
         self._redis, self._keys, self.queue, self.casework = redis, keys, queue, casework
         self._events = Events(redis, keys)
         self._presence = Presence(redis, keys)
-        self.reannounce_seconds = reannounce_seconds
-        self.supervisor_after_seconds = supervisor_after_seconds
+        self.limits, self.hours = limits, hours
         self.presence_seconds = presence_seconds
+        self._ticks = 0
+        self._indexed = False
+
+    @property
+    def reannounce_seconds(self) -> float:
+        return self.limits.reannounce_seconds
 
     async def run(self, every: float) -> None:
         while True:
@@ -62,15 +93,57 @@ class QueueWatch:
             await asyncio.sleep(every)
 
     async def tick(self) -> None:
+        self._ticks += 1
+        if self._ticks % RECONCILE_EVERY == 1:
+            await self.reconcile()
         entries = await self.queue.entries()
         if not entries:
             return
         online = await self._presence.online(self.presence_seconds)
+        cases = self.casework.services.cases
         for entry in entries:
             if entry.holder is not None:
                 await self._check_holder(entry, online)
-            elif entry.escalation.priority == Priority.CRITICAL.value:
-                await self._announce(entry)
+                continue
+            case = await cases.get(entry.escalation.case_id)
+            if entry.escalation.priority == Priority.CRITICAL.value:
+                await self._emergency(entry)
+            else:
+                await self._past_limit(entry)
+            if case is not None and NOT_SAFE in case.marks:
+                await self._not_safe(entry, case)
+
+    async def reconcile(self) -> int:
+        """Every open emergency has a person or a place in the queue; returns how many
+        were put back."""
+        cases = self.casework.services.cases
+        if not self._indexed:
+            await cases.index_open_critical()
+            self._indexed = True
+        put_back = 0
+        for case_id in await cases.open_critical():
+            case = await cases.get(case_id)
+            if case is None or not case.is_open or not case.is_critical:
+                continue
+            if case.assignee is not None or case.sender is None:
+                continue
+            if await self.queue.is_queued(case.id):
+                continue
+            log.warning("queue watch: emergency %s had nobody and no queue entry: queued", case.id)
+            await cases.add_event(case.id, "requeued", {"by": "system"})
+            await self.queue.put(
+                Escalation(
+                    case.id,
+                    case.priority,
+                    "emergency",
+                    case.sender,
+                    case.summary[:SUMMARY_CHARS],
+                    created_at=case.created_at,
+                    marks=tuple(case.marks),
+                )
+            )
+            put_back += 1
+        return put_back
 
     async def _check_holder(self, entry: QueueEntry, online: set[str]) -> None:
         if entry.holder in online or entry.idle_ms < self.presence_seconds * 1000:
@@ -85,36 +158,56 @@ class QueueWatch:
             log.info("queue watch: %s: %s", case_id, exc)
             await self.queue.done(case_id)
 
-    async def _announce(self, entry: QueueEntry) -> None:
+    async def _emergency(self, entry: QueueEntry) -> None:
         escalation = entry.escalation
         waited = time.time() - escalation.created_at
-        number = int(waited // self.reannounce_seconds)
+        number = int(waited // self.limits.reannounce_seconds)
         if number >= 1 and await self._first(escalation.case_id, f"announce:{number}"):
-            await self._events.publish(
-                "escalation",
-                outcome="announced",
-                announcement=number,
-                waited=round(waited),
-                case_id=escalation.case_id,
-                priority=escalation.priority,
-                kind=escalation.kind,
-                summary=escalation.summary,
-            )
-        if waited >= self.supervisor_after_seconds and await self._first(
+            await self.queue.announce(escalation, reason="reannounce", number=number, waited=waited)
+        if waited >= self.limits.supervisor_after_seconds and await self._first(
             escalation.case_id, "supervisor"
         ):
-            log.warning(
-                "queue watch: %s unclaimed for %.0f s: supervisor", escalation.case_id, waited
-            )
-            await self.casework.services.cases.add_event(
-                escalation.case_id, "raised_to_supervisor", {"waited": round(waited)}
-            )
-            await self._events.publish(
-                "supervisor",
-                case_id=escalation.case_id,
-                waited=round(waited),
-                summary=escalation.summary,
-            )
+            await self._supervisor(escalation, waited, "emergency")
+
+    async def _past_limit(self, entry: QueueEntry) -> None:
+        """Complaints, "talk to a person", voice notes and pins: their own limits."""
+        escalation = entry.escalation
+        limit = self.limits.for_kind(escalation.kind)
+        waited = self.hours.staffed_seconds(escalation.created_at, time.time())
+        number = int(waited // limit)
+        if number < 1 or not await self._first(escalation.case_id, f"limit:{number}"):
+            return
+        await self.queue.announce(escalation, reason="waiting_limit", number=number, waited=waited)
+        if number == 1:
+            await self._supervisor(escalation, waited, "waiting_limit")
+
+    async def _not_safe(self, entry: QueueEntry, case: Case) -> None:
+        said = case.marks[NOT_SAFE]
+        waited = time.time() - said
+        if waited >= self.limits.not_safe_supervisor_seconds and await self._first(
+            case.id, f"supervisor:not_safe:{int(said)}"
+        ):
+            await self._supervisor(entry.escalation, waited, "not_safe")
+
+    async def _supervisor(self, escalation: Escalation, waited: float, reason: str) -> None:
+        log.warning(
+            "queue watch: %s unclaimed for %.0f s (%s): supervisor",
+            escalation.case_id,
+            waited,
+            reason,
+        )
+        await self.casework.services.cases.add_event(
+            escalation.case_id, "raised_to_supervisor", {"waited": round(waited), "reason": reason}
+        )
+        await self._events.publish(
+            "supervisor",
+            case_id=escalation.case_id,
+            waited=round(waited),
+            summary=escalation.summary,
+            priority=escalation.priority,
+            kind=escalation.kind,
+            reason=reason,
+        )
 
     async def _first(self, case_id: str, what: str) -> bool:
         """True for exactly one process: the one that takes this announcement."""

@@ -57,6 +57,25 @@ class StaffedHours:
             return self.start <= now < self.end
         return now >= self.start or now < self.end
 
+    def staffed_seconds(self, start: float, end: float) -> float:
+        """How much of the time from ``start`` to ``end`` lies within staffed hours."""
+        if end <= start:
+            return 0.0
+        if self.always:
+            return end - start
+        first = dt.datetime.fromtimestamp(start, self.zone).date() - dt.timedelta(days=1)
+        last = dt.datetime.fromtimestamp(end, self.zone).date()
+        total = 0.0
+        day = first
+        while day <= last:
+            opens = dt.datetime.combine(day, self.start, self.zone)
+            closes_on = day if self.start < self.end else day + dt.timedelta(days=1)
+            closes = dt.datetime.combine(closes_on, self.end, self.zone)
+            overlap = min(end, closes.timestamp()) - max(start, opens.timestamp())
+            total += max(0.0, overlap)
+            day += dt.timedelta(days=1)
+        return total
+
     def describe(self) -> str:
         if self.always:
             return "24/7"

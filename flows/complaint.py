@@ -7,7 +7,7 @@ import re
 from bot.i18n import N_, _
 from bot.messages import Button
 from bot.store.cases import Priority
-from bot.store.escalations import Escalation
+from bot.store.intake import Request
 from flows.base import Turn
 from flows.waiting import wait_notice
 
@@ -138,19 +138,23 @@ async def confirm(turn: Turn) -> None:
     if not {"against", "what", "since"} <= set(data):
         _ask_next(turn)
         return
-    case = await turn.services.cases.open(
-        sender=session.sender,
-        category="complaint",
-        intent=data.get("intent", "complaint_employer"),
-        priority=Priority.NORMAL,
-        country=turn.country,
-        locale=turn.locale,
-        summary=data["what"],
-        details={"against": data["against"], "since": data["since"]},
+    escalated = await turn.services.intake.escalate(
+        Request(
+            sender=session.sender,
+            kind="complaint",
+            category="complaint",
+            intent=data.get("intent", "complaint_employer"),
+            priority=Priority.NORMAL,
+            summary=data["what"],
+            country=turn.country,
+            locale=turn.locale,
+            details={"against": data["against"], "since": data["since"]},
+            # A retry of this confirmation (after a crash) finds this case again.
+            key=turn.message_key,
+            new_case=True,
+        )
     )
-    await turn.services.escalations.put(
-        Escalation(case.id, case.priority, "complaint", session.sender, data["what"][:200])
-    )
+    case = escalated.case
     session.case_id = case.id
     session.clear_flow()
     turn.say(

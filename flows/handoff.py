@@ -1,28 +1,37 @@
-"""Talk to a person: from anywhere, including in the middle of another flow."""
+"""Talk to a person: from anywhere, including in the middle of another flow; and "stop",
+which a worker can send even while an operator has the conversation."""
 
 from __future__ import annotations
 
+import time
+
 from bot.i18n import _
 from bot.store.cases import Priority
-from bot.store.escalations import Escalation
+from bot.store.intake import Request
 from flows.base import Turn
-from flows.waiting import wait_notice
+from flows.waiting import still_in_queue, wait_notice
 
 
 async def start(turn: Turn) -> None:
     services, session = turn.services, turn.session
     session.clear_flow()
-    case = await services.cases.open_case_of(session.sender)
-    if case is None:
-        case = await services.cases.open(
+    if turn.waiting_case is not None:
+        await still_in_queue(turn, asked=True)
+        return
+    escalated = await services.intake.escalate(
+        Request(
             sender=session.sender,
+            kind="human",
             category="other",
             intent="request_human",
             priority=Priority.NORMAL,
+            summary=turn.inbound.text,
             country=turn.country,
             locale=turn.locale,
-            summary=turn.inbound.text,
+            key=turn.message_key,
         )
+    )
+    case = escalated.case
     session.case_id = case.id
     await services.cases.add_event(case.id, "human_requested", {})
     if case.assignee is not None:
@@ -32,9 +41,6 @@ async def start(turn: Turn) -> None:
             )
         )
         return
-    await services.escalations.put(
-        Escalation(case.id, case.priority, "human", session.sender, turn.inbound.text[:200])
-    )
     turn.say(
         _(
             "I have asked a person from our team to take over (case {case}). You can keep "
@@ -42,3 +48,18 @@ async def start(turn: Turn) -> None:
         ).format(case=case.id)
     )
     turn.say(await wait_notice(turn, case))
+
+
+async def stop(turn: Turn) -> None:
+    """The worker asked us to stop writing: the operator is told, and cannot send more
+    until the worker writes again. The case stays open."""
+    session = turn.session
+    session.stopped_at = time.time()
+    if session.case_id:
+        await turn.services.cases.add_event(session.case_id, "worker_stopped", {})
+    turn.say(
+        _(
+            "Understood: our team will not write to you unless you write again. Your case "
+            "{case} stays open; write here any time."
+        ).format(case=session.case_id or "-")
+    )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.i18n import _
-from bot.messages import Button
+from bot.messages import Button, Outbound
+from flows import attachments
 from flows.base import Turn
 from flows.onboarding import privacy_notice
 
@@ -25,15 +26,26 @@ def ask_delete(turn: Turn) -> None:
 
 
 async def delete(turn: Turn) -> None:
+    """Erases the worker's words, ids and files; the case records stay, anonymous. Works
+    the same when an operator has the conversation: it ends there, and the operator sees
+    that the worker erased their data."""
     services, sender = turn.services, turn.session.sender
+    await attachments.cancel_timer(turn)
+    for case in await services.cases.of_sender(sender):
+        # A queue entry carries the worker's id and words: it goes too.
+        await services.escalations.done(case.id)
     count = await services.cases.unlink_sender(sender)
     await services.sessions.delete(sender)
     await services.outbox.delete(sender)
     await services.evidence.delete_of(sender)
+    await services.waiting.delete_of(sender)
     turn.erased = True
-    turn.say(
-        _("Your data has been erased ({count} case records unlinked). Take care.").format(
-            count=count
+    turn.replies.append(
+        Outbound(
+            text=_("Your data has been erased ({count} case records unlinked). Take care.").format(
+                count=count
+            ),
+            event="erased",
         )
     )
 

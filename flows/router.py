@@ -13,7 +13,19 @@ from dataclasses import dataclass
 
 from bot.kb import TOPICS
 from bot.nlu.taxonomy import UNKNOWN
-from flows import cases, complaint, emergency, handoff, onboarding, privacy, rights, smalltalk
+from bot.store.sessions import BOT
+from flows import (
+    attachments,
+    cases,
+    complaint,
+    emergency,
+    handoff,
+    onboarding,
+    privacy,
+    rights,
+    smalltalk,
+    waiting,
+)
 from flows.base import Turn
 
 Handler = Callable[[Turn], Awaitable[None] | None]
@@ -22,6 +34,22 @@ _DELETE_WORDS = re.compile(
     re.IGNORECASE,
 )
 _CANCEL_WORDS = re.compile(r"^\s*(?:batal|cancel|stop|menu|keluar)\s*[.!]*\s*$", re.IGNORECASE)
+# "Stop writing to me", said to an operator: the bot takes it, whoever owns the chat.
+_STOP_WORDS = re.compile(
+    r"^\s*(?:stop|berhenti|unsubscribe|"
+    r"jangan (?:hubungi|chat|kirim pesan)(?: saya| sy| aku)?(?: lagi)?)\s*[.!]*\s*$",
+    re.IGNORECASE,
+)
+
+
+def for_the_bot(turn: Turn) -> bool:
+    """In a conversation an operator owns, what the bot still answers itself: "delete my
+    data" (and its confirmation) and "stop"."""
+    payload = turn.inbound.payload or ""
+    if payload.partition(":")[0] == "delete":
+        return True
+    text = turn.inbound.text
+    return bool(_DELETE_WORDS.search(text) or _STOP_WORDS.match(text))
 
 
 @dataclass(frozen=True)
@@ -74,6 +102,8 @@ async def _active_flow(turn: Turn) -> None:
             complaint.on_text(turn)
     elif session.flow == "emergency" and intent in ("affirm", "deny"):
         await emergency.answer_safe(turn, intent == "affirm")
+    elif session.flow == "location" and intent in ("affirm", "deny"):
+        await attachments.answer_danger(turn, intent == "affirm")
     elif session.flow == "rights" and intent in ("affirm", "deny"):
         rights.helped(turn, intent == "affirm")
     elif session.flow == "privacy" and intent == "deny":
@@ -94,7 +124,10 @@ def _awaits_text(turn: Turn) -> bool:
     flow = turn.session.flow
     if flow in ("complaint", "onboarding"):
         return True
-    return flow in ("emergency", "rights", "privacy") and _intent(turn) in ("affirm", "deny")
+    return flow in ("emergency", "rights", "privacy", "location") and _intent(turn) in (
+        "affirm",
+        "deny",
+    )
 
 
 async def _by_intent(turn: Turn, intent: str, text: str) -> None:
@@ -135,11 +168,18 @@ TEXT_ROUTES: tuple[Route, ...] = (
     Route(
         "delete my data", lambda t: bool(_DELETE_WORDS.search(t.inbound.text)), privacy.ask_delete
     ),
+    Route(
+        "stop (to an operator)",
+        lambda t: t.session.owner != BOT and bool(_STOP_WORDS.match(t.inbound.text)),
+        handoff.stop,
+    ),
     Route("first contact", lambda t: t.session.is_new, _first_contact),
     Route("flow waiting for an answer", _awaits_text, _active_flow),
-    Route("nlu unavailable", lambda t: _intent(t) == UNKNOWN, smalltalk.nlu_down),
     Route("language", _is("choose_language"), _language),
     Route("case status", _is("check_case"), cases.show),
+    # Waiting for a person: told so now and then, never the menu.
+    Route("waiting for a person", lambda t: t.waiting_case is not None, waiting.still_in_queue),
+    Route("nlu unavailable", lambda t: _intent(t) == UNKNOWN, smalltalk.nlu_down),
     Route("unsure", lambda t: bool(t.classification and t.classification.uncertain), _uncertain),
     Route(
         "complaint",
@@ -179,6 +219,8 @@ async def _set_country(turn: Turn, country: str) -> None:
     turn.session.data.pop("pending", None)
     if pending:
         await _by_intent(turn, pending["intent"], pending["text"])
+    elif turn.session.flow == "emergency":
+        await emergency.country_given(turn)
     elif turn.session.flow is None:
         smalltalk.menu(turn)
 
@@ -216,6 +258,8 @@ async def handle_payload(turn: Turn, payload: str) -> None:
         await handoff.start(turn)
     elif head == "safe" and rest in ("yes", "no"):
         await emergency.answer_safe(turn, rest == "yes")
+    elif head == "danger" and rest in ("yes", "no"):
+        await attachments.answer_danger(turn, rest == "yes")
     elif head == "cases" and not rest:
         await cases.show(turn)
     elif head == "privacy" and not rest:

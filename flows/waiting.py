@@ -1,32 +1,15 @@
-"""What a worker waiting for a person is told: the emergency numbers for their country,
-their place in the queue and an honest expectation."""
+"""What a worker waiting for a person is told: their place in the queue and an honest
+expectation (emergencies get no place number: a person writes shortly), and while they
+wait, that they are still in the queue - at most every few minutes, never the menu."""
 
 from __future__ import annotations
 
+import time
+
 from bot.i18n import _, format_number, ngettext
-from bot.kb import Referral
-from bot.nlu.countries import COUNTRIES
 from bot.store.cases import Case
 from flows.base import Turn
-from flows.onboarding import country_name
-
-
-def _numbers(referral: Referral) -> str:
-    return _("In {country}: emergency {emergency}. {embassy}: {hotline}.").format(
-        country=country_name(referral.country),
-        emergency=referral.emergency_number,
-        embassy=referral.embassy_name,
-        hotline=referral.embassy_hotline,
-    )
-
-
-def numbers_text(turn: Turn) -> str:
-    """The local emergency number and the embassy hotline; all countries when unknown."""
-    referral = turn.services.kb.referral(turn.country)
-    if referral is not None:
-        return _numbers(referral)
-    lines = [_numbers(ref) for c in COUNTRIES if (ref := turn.services.kb.referral(c)) is not None]
-    return "\n".join(lines)
+from flows.emergency import numbers_text
 
 
 async def wait_notice(turn: Turn, case: Case) -> str:
@@ -71,3 +54,34 @@ async def wait_notice(turn: Turn, case: Case) -> str:
             ).format(n=format_number(outlook.typical_minutes))
         )
     return " ".join(lines)
+
+
+async def still_in_queue(turn: Turn, *, asked: bool = False) -> None:
+    """A worker waiting for a person wrote again: their words are on the case already.
+    They are told they are still in the queue, but not more often than the setting -
+    unless they ``asked`` for a person again."""
+    session, case = turn.session, turn.waiting_case
+    if case is None:
+        return
+    now = time.time()
+    if not asked and now - session.queue_notice_at < turn.services.settings.queue_notice_seconds:
+        return
+    session.queue_notice_at = now
+    if case.is_critical:
+        turn.say(
+            _(
+                "You are still waiting for a person from our team (case {case}); they know "
+                "it is urgent. Everything you write here is added to your case. If you are "
+                "in danger right now, call:"
+            ).format(case=case.id)
+            + "\n"
+            + numbers_text(turn)
+        )
+        return
+    turn.say(
+        _(
+            "You are still in the queue for a person from our team (case {case}). "
+            "Everything you write here is added to your case, so you do not need to "
+            "write it again."
+        ).format(case=case.id)
+    )

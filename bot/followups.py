@@ -1,0 +1,59 @@
+"""What happens later without a new message from the worker: a location pin nobody
+answered goes to an operator; messages read while the NLU was down are read again.
+
+Runs in every bot process; timers are claimed one process at a time (bot/store/timers.py)
+and kept messages are read through a consumer group (bot/nlu/late.py), so each happens
+once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+from redis.exceptions import RedisError
+
+from bot.dispatch import Dispatcher
+from bot.nlu.late import LateChecks
+from bot.store.timers import Timers
+from bot.tasks import being_cancelled
+from flows.attachments import LOCATION_TIMER
+
+log = logging.getLogger(__name__)
+
+
+class Followups:
+    def __init__(self, dispatcher: Dispatcher, timers: Timers, late: LateChecks) -> None:
+        self.dispatcher, self.timers, self.late = dispatcher, timers, late
+        self._late_checked = 0.0
+
+    async def tick(self, recheck_seconds: float = 0.0) -> None:
+        for member in await self.timers.due(LOCATION_TIMER):
+            try:
+                data = json.loads(member)
+                sender, key = str(data["sender"]), str(data["key"])
+            except (ValueError, KeyError, TypeError):
+                log.error("followups: unreadable location timer dropped")
+                await self.timers.done(LOCATION_TIMER, member)
+                continue
+            await self.dispatcher.location_unanswered(sender, key)
+            await self.timers.done(LOCATION_TIMER, member)
+        now = time.monotonic()
+        if now - self._late_checked >= recheck_seconds:
+            self._late_checked = now
+            await self.late.check(self.dispatcher.late_emergency)
+
+    async def run(self, every: float, recheck_seconds: float) -> None:
+        while True:
+            try:
+                await self.tick(recheck_seconds)
+            except Exception as exc:
+                if being_cancelled():
+                    raise asyncio.CancelledError from exc
+                if isinstance(exc, RedisError):
+                    log.warning("followups: Redis unavailable: %s", exc)
+                else:
+                    log.exception("followups failed; trying again")
+            await asyncio.sleep(every)
