@@ -22,6 +22,9 @@ REFERRAL_FIELDS = (
     ("embassy", "hotline"),
     ("labour_department", "name"),
     ("labour_department", "phone"),
+    ("crisis_line", "name"),
+    ("crisis_line", "number"),
+    ("crisis_line", "hours"),
 )
 
 

@@ -6,12 +6,20 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.casework import STATUS_LABELS, CaseworkError, WindowClosed
+from bot.casework import MARK_LABELS, STATUS_LABELS, CaseworkError, WindowClosed
 from bot.console.auth import SIGNED, Forbidden, allowed, requires, signed_user
 from bot.console.render import render
-from bot.i18n import N_, _
+from bot.i18n import N_, _, current_locale
+from bot.kb import self_harm_checklist
 from bot.nlu.countries import COUNTRIES
-from bot.store.cases import REFERRAL_OUTCOMES, Case, CaseFilter, Priority, Status
+from bot.store.cases import (
+    REFERRAL_OUTCOMES,
+    SELF_HARM,
+    Case,
+    CaseFilter,
+    Priority,
+    Status,
+)
 from bot.store.users import CASE_ROLES, User
 
 if TYPE_CHECKING:
@@ -38,6 +46,10 @@ PRIORITY_LABELS = {
     Priority.CRITICAL.value: N_("emergency"),
     Priority.HIGH.value: N_("high"),
     Priority.NORMAL.value: N_("normal"),
+}
+MEDIA_PROBLEMS = {
+    "too_large": N_("too large, not kept"),
+    "not_fetched": N_("could not be received, not kept"),
 }
 OUTCOME_LABELS = {
     "pending": N_("pending"),
@@ -69,6 +81,8 @@ def _labels() -> dict[str, Any]:
         "status_labels": {k: _(v) for k, v in STATUS_LABELS.items()},
         "priority_labels": {k: _(v) for k, v in PRIORITY_LABELS.items()},
         "outcome_labels": {k: _(v) for k, v in OUTCOME_LABELS.items()},
+        "mark_labels": {k: _(v) for k, v in MARK_LABELS.items()},
+        "media_problems": {k: _(v) for k, v in MEDIA_PROBLEMS.items()},
         "countries": COUNTRIES,
     }
 
@@ -83,10 +97,17 @@ async def home(request: web.Request) -> web.StreamResponse:
 async def _queue_context(console: Console) -> dict[str, Any]:
     entries = await console.casework.queue.entries()
     online = sorted(await console.presence.online())
+    cases = console.casework.services.cases
+    # The case's marks now (the entry holds those it had when it was queued).
+    marks = {}
+    for entry in entries:
+        case = await cases.get(entry.escalation.case_id)
+        marks[entry.escalation.case_id] = list(case.marks) if case else []
     return {
         "waiting": [e for e in entries if e.holder is None],
         "claimed": [e for e in entries if e.holder is not None],
         "online": online,
+        "marks": marks,
         **_labels(),
     }
 
@@ -160,9 +181,19 @@ async def _case_context(console: Console, case: Case) -> dict[str, Any]:
     timeline = await console.casework.services.cases.timeline(case.id)
     entry = await console.casework.queue.find(case.id)
     users = await console.users.all()
+    checklist = self_harm_checklist() if SELF_HARM in case.marks else None
+    lang = current_locale()
     return {
         "case": case,
         "timeline": timeline,
+        "checklist": checklist,
+        "checklist_title": checklist.title.get(lang) or checklist.title.get("en")
+        if checklist
+        else "",
+        "checklist_items": [i.get(lang) or i.get("en", "") for i in checklist.items]
+        if checklist
+        else [],
+        "crisis_line": _crisis_line(console, case),
         "queued": entry,
         "partners": _partners(console, case),
         "operators": [u for u in users if u.role in CASE_ROLES and not u.disabled],
@@ -177,6 +208,13 @@ def _next_statuses(case: Case) -> list[str]:
     if not case.is_open:
         return []
     return [s.value for s in order if s.value != case.status]
+
+
+def _crisis_line(console: Console, case: Case) -> str:
+    referral = console.kb.referral(case.country) if case.country else None
+    if referral is None or not referral.crisis_line:
+        return ""
+    return f"{referral.crisis_line_name}: {referral.crisis_line} ({referral.crisis_line_hours})"
 
 
 def _partners(console: Console, case: Case) -> list[str]:

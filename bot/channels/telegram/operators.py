@@ -23,7 +23,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, U
 from telegram import User as TelegramUser
 from telegram.error import TelegramError
 
-from bot.casework import Casework, CaseworkError
+from bot.casework import MARK_LABELS, Casework, CaseworkError
 from bot.i18n import _, use_locale
 from bot.store.cases import Case, Priority, Status
 from bot.store.events import Events, follow
@@ -34,6 +34,8 @@ from bot.tasks import stop_tasks
 log = logging.getLogger(__name__)
 
 KEEP_SECONDS = 30 * 86400
+# Changes to a case that its post in the group shows.
+_ALERT_CHANGES = ("assigned", "status", "reopened", "marked", "priority")
 
 
 class OperatorGroup:
@@ -75,13 +77,15 @@ class OperatorGroup:
                     await self._post_alert(case_id)
             elif kind == "escalation" and event.get("outcome") == "announced":
                 if await self._first(case_id, f"announce:{event.get('announcement')}"):
-                    await self._announce_again(case_id, int(event.get("waited", 0)))
+                    reason = str(event.get("reason") or "reannounce")
+                    await self._announce_again(case_id, int(event.get("waited", 0)), reason)
             elif kind == "supervisor":
-                if await self._first(case_id, "supervisor"):
-                    await self._supervisor(case_id, int(event.get("waited", 0)))
-            elif kind == "case" and event.get("kind") in ("assigned", "status", "reopened"):
+                reason = str(event.get("reason") or "emergency")
+                if await self._first(case_id, f"supervisor:{reason}"):
+                    await self._supervisor(case_id, int(event.get("waited", 0)), reason)
+            elif kind == "case" and event.get("kind") in _ALERT_CHANGES:
                 await self._refresh_alert(case_id)
-            elif kind == "case" and event.get("kind") == "worker_message":
+            elif kind == "case" and event.get("kind") in ("worker_message", "media", "location"):
                 await self._relay_worker_message(case_id)
 
     async def _first(self, case_id: str, what: str) -> bool:
@@ -94,6 +98,10 @@ class OperatorGroup:
             Priority.HIGH.value: _("⚠️ Urgent case"),
         }.get(case.priority, _("📝 New case"))
         lines = [f"{title} {case.id}", f"{case.category} / {case.intent} / {case.country or '-'}"]
+        if case.marks:
+            lines.append(
+                "⚑ " + ", ".join(_(MARK_LABELS[m]) for m in case.marks if m in MARK_LABELS)
+            )
         if case.summary:
             lines.append(f"“{case.summary[:500]}”")
         if case.assignee:
@@ -133,23 +141,48 @@ class OperatorGroup:
             )
             await pipe.execute()
 
-    async def _announce_again(self, case_id: str, waited: int) -> None:
+    async def _announce_again(self, case_id: str, waited: int, reason: str) -> None:
         case = await self.casework.services.cases.get(case_id)
-        if case is None or case.assignee or not case.is_open:
+        if case is None or not case.is_open:
+            return
+        if case.assignee and reason not in ("not_safe", "watched"):
             return
         mentions = " ".join(f"@{u.telegram}" for u in await self._on_call())
-        text = _("⏰ Still unclaimed after {minutes} min: {case}. {mentions}").format(
-            minutes=max(1, waited // 60), case=case_id, mentions=mentions
-        )
+        if reason == "not_safe":
+            text = _("🚨 The worker says they are NOT SAFE: {case}. {who} {mentions}").format(
+                case=case_id,
+                who=_("With {name}.").format(name=case.assignee) if case.assignee else "",
+                mentions=mentions,
+            )
+        elif reason == "watched":
+            text = _(
+                "🚨 Code word: the worker in {case} may be watched - write neutrally. {mentions}"
+            ).format(case=case_id, mentions=mentions)
+        else:
+            text = _("⏰ Still unclaimed after {minutes} min: {case}. {mentions}").format(
+                minutes=max(1, waited // 60), case=case_id, mentions=mentions
+            )
         await self._send(text, self._claim_button(case), reply_to=await self._alert_of(case_id))
 
-    async def _supervisor(self, case_id: str, waited: int) -> None:
+    async def _supervisor(self, case_id: str, waited: int, reason: str = "emergency") -> None:
         supervisors = [u for u in await self._on_call() if u.role in SUPERVISING]
         mentions = " ".join(f"@{u.telegram}" for u in supervisors)
-        text = _(
-            "🆘 Supervisors: emergency {case} has waited {minutes} min with nobody on it. "
-            "{mentions}"
-        ).format(case=case_id, minutes=max(1, waited // 60), mentions=mentions)
+        minutes = max(1, waited // 60)
+        if reason == "not_safe":
+            text = _(
+                "🆘 Supervisors: the worker in {case} said they are NOT SAFE {minutes} min "
+                "ago and nobody has claimed it. {mentions}"
+            ).format(case=case_id, minutes=minutes, mentions=mentions)
+        elif reason == "waiting_limit":
+            text = _(
+                "🆘 Supervisors: {case} has waited {minutes} min of staffed time for a "
+                "person. {mentions}"
+            ).format(case=case_id, minutes=minutes, mentions=mentions)
+        else:
+            text = _(
+                "🆘 Supervisors: emergency {case} has waited {minutes} min with nobody on it. "
+                "{mentions}"
+            ).format(case=case_id, minutes=minutes, mentions=mentions)
         await self._send(text, None, reply_to=await self._alert_of(case_id))
 
     async def _refresh_alert(self, case_id: str) -> None:
@@ -164,10 +197,23 @@ class OperatorGroup:
         if message_id is None or case is None or case.assignee is None:
             return
         timeline = await self.casework.services.cases.timeline(case_id)
-        last = next((e for e in reversed(timeline) if e["kind"] == "worker_message"), None)
-        if last and last.get("text"):
+        kinds = ("worker_message", "media", "location")
+        last = next((e for e in reversed(timeline) if e["kind"] in kinds), None)
+        if last is None:
+            return
+        if last["kind"] == "media":
+            text = _(
+                "👤 Worker ({case}) sent a file ({kind}); open the case in the console."
+            ).format(case=case_id, kind=(last.get("media") or {}).get("kind", "?"))
+        elif last["kind"] == "location":
+            text = _("👤 Worker ({case}) shared a location; open the case in the console.").format(
+                case=case_id
+            )
+        elif last.get("text"):
             text = _("👤 Worker ({case}): {text}").format(case=case_id, text=last["text"])
-            await self._send(text, None, reply_to=message_id)
+        else:
+            return
+        await self._send(text, None, reply_to=message_id)
 
     async def _on_call(self) -> list[User]:
         return [

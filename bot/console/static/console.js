@@ -55,13 +55,22 @@
       refresh("queue");
     }
     if (caseId && ev.case_id === caseId) { refresh("timeline"); }
+    var marks = ev.marks || [];
     if (ev.type === "escalation" && ev.priority === "critical" &&
         (ev.outcome === "added" || ev.outcome === "raised")) {
-      announce(body.dataset.msgEmergency, ev);
+      announce(marks.indexOf("watched") >= 0 ? body.dataset.msgWatched : body.dataset.msgEmergency, ev);
     } else if (ev.type === "escalation" && ev.outcome === "announced") {
-      announce(body.dataset.msgAgain, ev);
+      var text = {
+        not_safe: body.dataset.msgNotSafe,
+        watched: body.dataset.msgWatched,
+        waiting_limit: body.dataset.msgLimit
+      }[ev.reason] || body.dataset.msgAgain;
+      announce(text, ev);
     } else if (ev.type === "supervisor" && body.dataset.supervisor) {
-      announce(body.dataset.msgSupervisor, ev);
+      announce({
+        not_safe: body.dataset.msgSupervisorNotSafe,
+        waiting_limit: body.dataset.msgSupervisorLimit
+      }[ev.reason] || body.dataset.msgSupervisor, ev);
     }
   });
   source.addEventListener("error", function () { body.classList.add("offline"); });
