@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import re
 import textwrap
@@ -54,6 +55,35 @@ class Worker:
 
     async def say(self, text: str) -> list[dict[str, Any]]:
         return await self.send({"text": text})
+
+    async def share_location(self, latitude: object, longitude: object) -> list[dict[str, Any]]:
+        return await self.send({"location": {"latitude": latitude, "longitude": longitude}})
+
+    async def upload(
+        self,
+        data: bytes,
+        *,
+        filename: str = "photo.jpg",
+        mime: str = "image/jpeg",
+        caption: str = "",
+        status: int = 200,
+    ) -> list[dict[str, Any]]:
+        """A file sent from the page (multipart), with an optional caption."""
+        form = aiohttp.FormData()
+        form.add_field("file", io.BytesIO(data), filename=filename, content_type=mime)
+        form.add_field("caption", caption)
+        form.add_field("client_message_id", uuid.uuid4().hex)
+        async with self.session.post(
+            f"{self.base}/api/chat/media",
+            data=form,
+            headers={"Authorization": f"Bearer {self.token}", "Accept-Language": "id"},
+        ) as response:
+            answer = await response.json()
+            assert response.status == status, answer
+        if status != 200:
+            return []
+        self.last = answer["replies"]
+        return self.last
 
     async def press(self, payload: str) -> list[dict[str, Any]]:
         offered = {b["payload"]: b["label"] for r in self.last for b in r["buttons"]}

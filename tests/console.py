@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
-from dataclasses import dataclass
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -78,3 +82,43 @@ class Operator:
                     if len(found) >= count:
                         break
         return found
+
+    @asynccontextmanager
+    async def watching(self) -> AsyncIterator[LiveEvents]:
+        """The console's live event stream, open (as a browser keeps it) while in use."""
+        live = LiveEvents()
+        ready = asyncio.Event()
+
+        async def read() -> None:
+            async with self.session.get(f"{self.base}/console/events") as resp:
+                async for raw in resp.content:
+                    line = raw.decode().rstrip("\n")
+                    if line.startswith("event: ready"):
+                        ready.set()
+                    if line.startswith("data: {") and '"type"' in line:
+                        live.seen.append((time.monotonic(), json.loads(line[6:])))
+
+        task = asyncio.create_task(read())
+        try:
+            await asyncio.wait_for(ready.wait(), 10)
+            yield live
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError, aiohttp.ClientError):
+                await task
+
+
+@dataclass
+class LiveEvents:
+    seen: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
+
+    async def wait_for(
+        self, check: Callable[[dict[str, Any]], bool], seconds: float = 10
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for _at, event in self.seen:
+                if check(event):
+                    return event
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"no such console event within {seconds} s; seen: {self.seen}")

@@ -144,12 +144,20 @@ async def test_indirect_emergency_in_english(chat: Chat) -> None:
     assert case.priority == Priority.CRITICAL.value
 
 
-async def test_emergency_when_the_country_is_unknown_lists_every_country(chat: Chat) -> None:
+async def test_emergency_when_the_country_is_unknown_asks_for_it(chat: Chat) -> None:
+    """Regression: the reply listed all five countries' numbers (some "not yet
+    verified"); now the lines that work from anywhere, and a question for the country."""
     worker = await chat.new_worker()
-    await worker.say("sy mau bunuh diri aja")
+    await worker.say("majikan sy mukul sy td malam, sy takut")
     text = worker.texts()
-    for number in ("999", "911", "110 / 119", "+852 6773 0466"):
-        assert number in text
+    assert "+62 21 2924 4800" in text  # KP2MI, from anywhere
+    for other in ("999", "911", "110 / 119", "+852 6773 0466", "not yet verified"):
+        assert other not in text
+    assert "country:hong_kong" in worker.payloads()
+    await worker.press("country:hong_kong")
+    assert "999" in worker.texts()
+    assert "911" not in worker.texts()
+    assert worker.payloads()[-2:] == ["safe:yes", "safe:no"]
 
 
 async def test_complaint_intake_in_indonesian(chat: Chat) -> None:
@@ -272,12 +280,17 @@ async def test_delete_my_data(chat: Chat) -> None:
         bot: ~erased
         """,
     )
+    assert worker.last[-1].get("event") == "erased"  # the page clears its screen on it
     assert await chat.redis.get(f"{chat.services.sessions._keys.session(worker.sender)}") is None
     assert await chat.services.cases.of_sender(worker.sender) == []
     case = await chat.services.cases.get(case_id)
     assert case is not None and case.sender is None and case.summary == ""
-    await worker.say("halo")
-    assert "privasi" in worker.texts().lower()  # a fresh start
+    # The conversation is gone, and its token with it: nobody can read or add to it.
+    async with await worker.post({"text": "halo", "client_message_id": "after"}) as response:
+        assert response.status == 401
+    fresh = await chat.new_worker()
+    await fresh.say("halo")
+    assert "privasi" in fresh.texts().lower()  # a fresh start
 
 
 async def test_unknown_button_payload_gets_the_menu(chat: Chat) -> None:

@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator, Sequence
 import pytest
 
 from bot.net import free_port
-from bot.queue_watch import QueueWatch
+from bot.queue_watch import QueueWatch, WaitingLimits
+from bot.staffing import StaffedHours
 from bot.store.cases import Case, Priority
 from bot.store.escalations import AlreadyClaimed, Escalation, NotQueued, QueueEntry
 from bot.store.events import next_event
@@ -137,8 +138,8 @@ async def test_a_claim_by_someone_who_disappeared_is_redelivered(helpline: Chat)
         helpline.console.keys,
         helpline.queue,
         helpline.casework,
-        reannounce_seconds=60,
-        supervisor_after_seconds=600,
+        limits=WaitingLimits(reannounce_seconds=60, supervisor_after_seconds=600),
+        hours=StaffedHours.parse("always", "Asia/Jakarta"),
         presence_seconds=0.3,
     )
     await asyncio.sleep(0.4)

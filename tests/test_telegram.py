@@ -318,7 +318,11 @@ async def test_an_unclaimed_emergency_is_announced_again_in_the_group(
 ) -> None:
     async for tg in _serve(redis_url, rasa_url, key_prefix, reannounce_seconds=0.5):
         await _operator(tg, "ana", "ana_oncall")
-        await play(tg.api, person(6100, "en"), "worker: help my employer is beating me\nbot: ~999")
+        await play(
+            tg.api,
+            person(6100, "en"),
+            "worker: help my employer is beating me, I am in hong kong\nbot: ~999",
+        )
         again = await tg.api.wait_for(
             "sendMessage", lambda p: int(p["chat_id"]) == GROUP and "Still unclaimed" in p["text"]
         )

@@ -138,8 +138,14 @@ async def test_emergency_while_rasa_is_down_still_opens_a_critical_case(
         case = (await chat.services.cases.of_sender(worker.sender))[0]
         assert (case.priority, case.category) == ("critical", "emergency")
         assert [e.escalation.case_id for e in await chat.queue.waiting()] == [case.id]
-        await worker.say("mau tanya soal gaji")
-        assert "human" in worker.payloads()
+        # While they wait for a person they are told so, never the menu.
+        await worker.say("halo kak?? ada org ga")
+        assert "PMI-" in worker.texts() and "menu:rights" not in worker.payloads()
+        # Someone else, with nothing open, is offered a person while the NLU is down.
+        other = await chat.new_worker()
+        await other.press("country:malaysia")
+        await other.say("mau tanya soal gaji")
+        assert "human" in other.payloads()
 
 
 async def test_redis_outage_of_a_few_seconds(tmp_path: Path, rasa_url: str) -> None:

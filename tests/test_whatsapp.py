@@ -305,7 +305,7 @@ async def test_status_callbacks_are_recorded_and_failures_shown_on_the_case(wa: 
 
 
 async def _claimed_emergency(wa: Helpline, worker: str) -> tuple[Operator, str]:
-    mark = await wa.says(text(worker, "tolong majikan sy mukul sy td malam"))
+    mark = await wa.says(text(worker, "tolong majikan sy mukul sy td malam, sy di hongkong"))
     await wa.api.wait_for(_to(worker, "999"), after=mark)
     case = await wa.chat.services.cases.open_case_of(f"whatsapp:{worker}")
     assert case is not None and case.priority == "critical"
