@@ -1,17 +1,22 @@
-"""The operator console under load: how fast an emergency becomes visible, and how fast
-the case list and search answer with 1,000 open cases.
+"""The operator console under load: how fast an emergency becomes visible, in every form
+it takes, and how fast the case list and search answer with 1,000 open cases.
 
 Starts the whole helpline (bench/stack.py), signs an operator in over HTTP and keeps the
 console's live event stream open, as a browser would. Then:
 1. ``--emergencies`` workers (several at a time) each send an emergency through the web
    chat API; for each, the time from sending to the console having it on screen: its
    live event received and the queue fragment (what the page shows) fetched with it.
-2. 1,000 open cases are added (through the helpline's own case store), and the case
+2. The same for ``--forms`` workers each of: a photo with an emergency caption
+   (POST /api/chat/media), an "I am not safe" answer (the time from pressing the button
+   to the console's "not safe" announcement), and the code word (sent one at a time:
+   the bot's answer is harmless and names no case, so the next "watched" escalation
+   is the one).
+3. 1,000 open cases are added (through the helpline's own case store), and the case
    list, a text search and a filtered list are each requested ``--requests`` times.
 Prints medians, p95 and p99.
 
-Targets (issue 4): emergency visible within 1 s (p99); case list and search within
-200 ms with 1,000 open cases.
+Targets: every form of emergency visible within 1 s (p99; issues 4 and 17); case list
+and search within 200 ms with 1,000 open cases.
 Run: .venv/bin/python -m bench.console_load
 """
 
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import re
 import statistics
@@ -38,6 +44,13 @@ from bot.store.keys import Keys
 
 PASSWORD = "bench operator password"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+CASE_ID = re.compile(r"PMI-\d{4}-\d{5}")
+CODE_WORD = "pesan bunga mawar"
+CAPTIONS = [
+    "majikan pukul sy, ini foto tangan sy",
+    "look what my employer did to my arm, she beat me",
+    "ini kamar tempat sy dikunci, hp sy diambil",
+]
 EMERGENCIES = [
     "tolong majikan sy mukul sy td malam",
     "help my employer beat me and I am bleeding",
@@ -55,10 +68,15 @@ async def _sign_in(session: aiohttp.ClientSession, base: str) -> None:
         assert response.status == 200 and "/console/queue" in str(response.url), response.status
 
 
+# (what, case id) -> (when the console had it on screen, the escalation's marks)
+Seen = dict[tuple[str, str], tuple[float, list[str]]]
+
+
 async def _watch(
-    session: aiohttp.ClientSession, base: str, seen: dict[str, float], ready: asyncio.Event
+    session: aiohttp.ClientSession, base: str, seen: Seen, ready: asyncio.Event
 ) -> None:
-    """The console page: on each new escalation, fetch the queue fragment as it would."""
+    """The console page: on each new escalation or announcement, fetch the queue fragment
+    as it would."""
     async with session.get(f"{base}/console/events") as response:
         async for raw in response.content:
             line = raw.decode().strip()
@@ -67,48 +85,127 @@ async def _watch(
             if not line.startswith("data: {") or '"escalation"' not in line:
                 continue
             event: dict[str, Any] = json.loads(line[6:])
-            if event.get("outcome") != "added":
+            what = {"added": "new", "raised": "new"}.get(event.get("outcome", ""))
+            if event.get("outcome") == "announced" and event.get("reason") == "not_safe":
+                what = "not_safe"
+            if what is None:
                 continue
             async with session.get(f"{base}/console/queue/fragment") as fragment:
                 page = await fragment.text()
             if event["case_id"] in page:
-                seen.setdefault(event["sender"], time.perf_counter())
+                seen.setdefault(
+                    (what, event["case_id"]), (time.perf_counter(), event.get("marks") or [])
+                )
 
 
-async def _emergency(base: str, text: str, sent: dict[str, float], lock: asyncio.Semaphore) -> None:
-    async with lock, aiohttp.ClientSession() as session:
-        async with session.post(f"{base}/api/chat/conversations") as response:
+class Worker:
+    """One worker of the web chat API."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
+        self.session, self.base = session, base
+        self.headers: dict[str, str] = {}
+
+    async def start(self) -> None:
+        async with self.session.post(f"{self.base}/api/chat/conversations") as response:
             conversation = await response.json()
-        headers = {"Authorization": f"Bearer {conversation['token']}"}
-        sent[f"webchat:{conversation['conversation_id']}"] = time.perf_counter()
-        async with session.post(
-            f"{base}/api/chat/messages", json={"text": text}, headers=headers
+        self.headers = {"Authorization": f"Bearer {conversation['token']}"}
+
+    async def send(self, body: dict[str, Any]) -> str:
+        async with self.session.post(
+            f"{self.base}/api/chat/messages", json=body, headers=self.headers
         ) as response:
             assert response.status == 200
+            return " ".join(r["text"] for r in (await response.json())["replies"])
+
+    async def upload(self, caption: str) -> str:
+        form = aiohttp.FormData()
+        form.add_field("file", io.BytesIO(b"\xff\xd8 photo"), filename="p.jpg",
+                       content_type="image/jpeg")  # fmt: skip
+        form.add_field("caption", caption)
+        async with self.session.post(
+            f"{self.base}/api/chat/media", data=form, headers=self.headers
+        ) as response:
+            assert response.status == 200
+            return " ".join(r["text"] for r in (await response.json())["replies"])
 
 
-async def _visibility(base: str, count: int, at_once: int) -> list[float]:
+def _case_of(replies: str) -> str:
+    found = CASE_ID.search(replies)
+    if found is None:
+        raise SystemExit(f"no case number in the bot's answer: {replies[:200]!r}")
+    return found.group(0)
+
+
+async def _emergency(
+    base: str, form: str, index: int, sent: dict[tuple[str, str], float], lock: asyncio.Semaphore
+) -> None:
+    async with lock, aiohttp.ClientSession() as session:
+        worker = Worker(session, base)
+        await worker.start()
+        if form == "text":
+            started = time.perf_counter()
+            case = _case_of(await worker.send({"text": EMERGENCIES[index % len(EMERGENCIES)]}))
+            sent[("new", case)] = started
+        elif form == "caption":
+            started = time.perf_counter()
+            case = _case_of(await worker.upload(CAPTIONS[index % len(CAPTIONS)]))
+            sent[("new", case)] = started
+        else:  # "not safe": an emergency first (not timed), then the answer
+            case = _case_of(await worker.send({"text": EMERGENCIES[index % len(EMERGENCIES)]}))
+            started = time.perf_counter()
+            await worker.send({"payload": "safe:no", "text": "I am not safe"})
+            sent[("not_safe", case)] = started
+
+
+async def _code_words(base: str, count: int, seen: Seen) -> list[float]:
+    """One at a time: the next new "watched" escalation after sending is this one's."""
+    times: list[float] = []
+    async with aiohttp.ClientSession() as session:
+        for _ in range(count):
+            worker = Worker(session, base)
+            await worker.start()
+            before = {key for key, (_at, marks) in seen.items() if "watched" in marks}
+            started = time.perf_counter()
+            await worker.send({"text": f"kak mau {CODE_WORD} 2 ya"})
+            for _ in range(200):
+                fresh = [
+                    at
+                    for key, (at, marks) in seen.items()
+                    if "watched" in marks and key not in before
+                ]
+                if fresh:
+                    times.append((min(fresh) - started) * 1000)
+                    break
+                await asyncio.sleep(0.005)
+            else:
+                raise SystemExit("a code word never appeared in the console")
+    return times
+
+
+async def _visibility(base: str, count: int, forms: int, at_once: int) -> dict[str, list[float]]:
     jar = aiohttp.CookieJar(unsafe=True)
     async with aiohttp.ClientSession(cookie_jar=jar) as console:
         await _sign_in(console, base)
-        seen: dict[str, float] = {}
+        seen: Seen = {}
         ready = asyncio.Event()
         watcher = asyncio.create_task(_watch(console, base, seen, ready))
         await asyncio.wait_for(ready.wait(), 10)
-        sent: dict[str, float] = {}
-        lock = asyncio.Semaphore(at_once)
-        await asyncio.gather(
-            *(_emergency(base, EMERGENCIES[i % len(EMERGENCIES)], sent, lock) for i in range(count))
-        )
-        for _ in range(200):  # up to 10 s for the last ones
-            if len(seen) >= len(sent):
-                break
-            await asyncio.sleep(0.05)
+        found: dict[str, list[float]] = {}
+        for form, number in (("text", count), ("caption", forms), ("not_safe", forms)):
+            sent: dict[tuple[str, str], float] = {}
+            lock = asyncio.Semaphore(at_once)
+            await asyncio.gather(*(_emergency(base, form, i, sent, lock) for i in range(number)))
+            for _ in range(200):  # up to 10 s for the last ones
+                if all(key in seen for key in sent):
+                    break
+                await asyncio.sleep(0.05)
+            missing = [key for key in sent if key not in seen]
+            if missing:
+                raise SystemExit(f"{len(missing)} {form} emergencies never appeared in the console")
+            found[form] = [(seen[key][0] - sent[key]) * 1000 for key in sent]
+        found["code_word"] = await _code_words(base, forms, seen)
         watcher.cancel()
-    missing = set(sent) - set(seen)
-    if missing:
-        raise SystemExit(f"{len(missing)} emergencies never appeared in the console")
-    return [(seen[s] - sent[s]) * 1000 for s in sent]
+    return found
 
 
 async def _seed_cases(redis_url: str, count: int) -> None:
@@ -166,13 +263,14 @@ def _line(name: str, values: list[float], target: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--emergencies", type=int, default=100)
+    parser.add_argument("--forms", type=int, default=50, help="captions, 'not safe', code words")
     parser.add_argument("--at-once", type=int, default=5)
     parser.add_argument("--cases", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=30)
     args = parser.parse_args()
-    with helpline_stack(HELPLINE_STAFFED_HOURS="always") as stack:
+    with helpline_stack(HELPLINE_STAFFED_HOURS="always", HELPLINE_CODE_WORDS=CODE_WORD) as stack:
         _add_operator(stack)
-        visible = asyncio.run(_visibility(stack.base, args.emergencies, args.at_once))
+        visible = asyncio.run(_visibility(stack.base, args.emergencies, args.forms, args.at_once))
         asyncio.run(_seed_cases(stack.redis_url, args.cases))
         paths = [
             "/console/cases",
@@ -180,9 +278,21 @@ def main() -> int:
             "/console/cases?status=claimed&country=taiwan&priority=normal",
         ]
         times = asyncio.run(_list_times(stack.base, paths, args.requests))
-    print(f"emergencies sent      : {len(visible)} ({args.at_once} workers at a time)")
-    print(_line("emergency visible in the console", visible, "(target p99 <= 1000 ms)"))
-    print(f"open cases            : {args.cases} seeded + {len(visible)} emergencies")
+    print(
+        f"emergencies sent      : {len(visible['text'])} in words, {len(visible['caption'])} "
+        f"as photo captions, {len(visible['not_safe'])} 'not safe' answers "
+        f"({args.at_once} workers at a time), {len(visible['code_word'])} code words"
+    )
+    forms = {
+        "text": "emergency visible in the console",
+        "caption": "emergency caption visible",
+        "not_safe": "'not safe' announced on the console",
+        "code_word": "code word visible",
+    }
+    for form, name in forms.items():
+        print(_line(name, visible[form], "(target p99 <= 1000 ms)"))
+    total = sum(len(v) for v in visible.values())
+    print(f"open cases            : {args.cases} seeded + {total} emergencies")
     names = ["case list (open, page 1)", "search (text)", "filtered list"]
     for name, path in zip(names, paths, strict=True):
         print(_line(name, times[path], "(target <= 200 ms)"))

@@ -94,40 +94,43 @@ class QueueWatch:
 
     async def tick(self) -> None:
         self._ticks += 1
-        if self._ticks % RECONCILE_EVERY == 1:
-            await self.reconcile()
         entries = await self.queue.entries()
+        if self._ticks % RECONCILE_EVERY == 1:
+            await self.reconcile({e.escalation.case_id for e in entries})
         if not entries:
             return
         online = await self._presence.online(self.presence_seconds)
-        cases = self.casework.services.cases
+        waiting = [e for e in entries if e.holder is None]
+        cases = await self.casework.services.cases.get_many(
+            [e.escalation.case_id for e in waiting]
+        )
         for entry in entries:
             if entry.holder is not None:
                 await self._check_holder(entry, online)
                 continue
-            case = await cases.get(entry.escalation.case_id)
             if entry.escalation.priority == Priority.CRITICAL.value:
                 await self._emergency(entry)
             else:
                 await self._past_limit(entry)
+            case = cases.get(entry.escalation.case_id)
             if case is not None and NOT_SAFE in case.marks:
                 await self._not_safe(entry, case)
 
-    async def reconcile(self) -> int:
+    async def reconcile(self, queued: set[str] | None = None) -> int:
         """Every open emergency has a person or a place in the queue; returns how many
-        were put back."""
+        were put back. ``queued``: the case ids on the queue, if just read."""
         cases = self.casework.services.cases
         if not self._indexed:
             await cases.index_open_critical()
             self._indexed = True
         put_back = 0
-        for case_id in await cases.open_critical():
-            case = await cases.get(case_id)
-            if case is None or not case.is_open or not case.is_critical:
+        found = await cases.get_many(await cases.open_critical())
+        for case in found.values():
+            if not case.is_open or not case.is_critical:
                 continue
             if case.assignee is not None or case.sender is None:
                 continue
-            if await self.queue.is_queued(case.id):
+            if case.id in (queued or set()) or await self.queue.is_queued(case.id):
                 continue
             log.warning("queue watch: emergency %s had nobody and no queue entry: queued", case.id)
             await cases.add_event(case.id, "requeued", {"by": "system"})

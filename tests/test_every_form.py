@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bot.app import DISPATCHER, SETTINGS
+from bot.casework import Conflict
 from bot.messages import Inbound
 from bot.nlu.client import NLUClient
 from bot.nlu.safety import CrisisLexicon
@@ -349,7 +350,7 @@ async def test_stop_while_an_operator_has_the_conversation(chat: Chat) -> None:
     await chat.casework.claim(case.id, OPERATOR)
     await worker.say("stop")
     assert "will not write to you" in worker.texts()
-    with pytest.raises(Exception, match="stop writing|berhenti menulis"):
+    with pytest.raises(Conflict, match=r"stop writing|berhenti menulis"):
         await chat.casework.reply(case.id, OPERATOR, "Halo?")
     await worker.say("ok I can talk now")
     await chat.casework.reply(case.id, OPERATOR, "Thank you, I am here.")

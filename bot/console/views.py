@@ -97,12 +97,11 @@ async def home(request: web.Request) -> web.StreamResponse:
 async def _queue_context(console: Console) -> dict[str, Any]:
     entries = await console.casework.queue.entries()
     online = sorted(await console.presence.online())
-    cases = console.casework.services.cases
     # The case's marks now (the entry holds those it had when it was queued).
-    marks = {}
-    for entry in entries:
-        case = await cases.get(entry.escalation.case_id)
-        marks[entry.escalation.case_id] = list(case.marks) if case else []
+    cases = await console.casework.services.cases.get_many(
+        [e.escalation.case_id for e in entries]
+    )
+    marks = {case_id: list(case.marks) for case_id, case in cases.items()}
     return {
         "waiting": [e for e in entries if e.holder is None],
         "claimed": [e for e in entries if e.holder is not None],

@@ -187,6 +187,13 @@ class CaseStore:
         raw = await self._redis.get(self._keys.case(case_id))
         return Case.from_json(raw) if raw else None
 
+    async def get_many(self, case_ids: list[str]) -> dict[str, Case]:
+        """The cases that exist among ``case_ids``, in one round trip."""
+        if not case_ids:
+            return {}
+        raws = await self._redis.mget([self._keys.case(i) for i in case_ids])
+        return {c.id: c for c in (Case.from_json(raw) for raw in raws if raw)}
+
     async def save(self, case: Case) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             self.stage_save(pipe, case)
