@@ -369,8 +369,13 @@ class Casework:
             )
 
     async def _tell_worker(self, case: Case, text: Callable[[], str]) -> None:
-        """A message to the worker from the helpline, in the worker's language."""
+        """A message to the worker from the helpline, in the worker's language. Not to a
+        worker who may be watched (the code word): a message that names the helpline
+        could put them in danger; the operator writes to them neutrally instead."""
         if case.sender is None:
+            return
+        if WATCHED in case.marks:
+            log.info("%s: the helpline's message held back (worker may be watched)", case.id)
             return
         session = await self._sessions.load(case.sender)
         with use_locale(session.locale or case.locale or "id"):

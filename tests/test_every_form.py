@@ -387,6 +387,10 @@ async def test_the_code_word_gets_a_harmless_answer_and_a_critical_case(quick: C
             assert "watched" in event["marks"]
             page = (await operator.get(f"/console/cases/{case.id}"))[1]
             assert "write neutrally" in page
+            # Claiming says nothing to the worker that would name the helpline.
+            mark = len(await quick.services.outbox.read(worker.sender))
+            await quick.casework.claim(case.id, OPERATOR)
+            assert len(await quick.services.outbox.read(worker.sender)) == mark
     finally:
         await operator.close()
 
