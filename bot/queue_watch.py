@@ -101,9 +101,7 @@ class QueueWatch:
             return
         online = await self._presence.online(self.presence_seconds)
         waiting = [e for e in entries if e.holder is None]
-        cases = await self.casework.services.cases.get_many(
-            [e.escalation.case_id for e in waiting]
-        )
+        cases = await self.casework.services.cases.get_many([e.escalation.case_id for e in waiting])
         for entry in entries:
             if entry.holder is not None:
                 await self._check_holder(entry, online)

@@ -98,9 +98,7 @@ async def _queue_context(console: Console) -> dict[str, Any]:
     entries = await console.casework.queue.entries()
     online = sorted(await console.presence.online())
     # The case's marks now (the entry holds those it had when it was queued).
-    cases = await console.casework.services.cases.get_many(
-        [e.escalation.case_id for e in entries]
-    )
+    cases = await console.casework.services.cases.get_many([e.escalation.case_id for e in entries])
     marks = {case_id: list(case.marks) for case_id, case in cases.items()}
     return {
         "waiting": [e for e in entries if e.holder is None],
