@@ -88,6 +88,8 @@ class WebChat:
         exit_url = (
             getattr(settings, "quick_exit_url", None) or "https://www.google.com/search?q=weather"
         )
+        # The page refuses a file over the limit itself: a worker's data plan is not spent on it.
+        media_max = str(getattr(settings, "media_max_bytes", 0) or 0)
         with use_locale(lang):
             values = {
                 "lang": lang,
@@ -100,6 +102,7 @@ class WebChat:
                 "privacy_link_label": _("Privacy"),
                 "new_chat": _("New chat"),
                 "exit_url": exit_url,
+                "media_max": media_max,
                 "quick_exit": _("Quick exit"),
                 "quick_exit_hint": _(
                     "Leaves this page at once for another site and removes this chat from "
