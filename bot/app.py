@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -20,7 +20,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.casework import Casework
 from bot.channels.telegram import WEBHOOK_PATH, TelegramChannel
-from bot.channels.webchat import MAX_BODY, WebChat
+from bot.channels.webchat import MAX_BODY, STREAM_READS, WebChat
 from bot.channels.whatsapp import WEBHOOK_PATH as WHATSAPP_PATH
 from bot.channels.whatsapp import WhatsAppChannel
 from bot.config import Settings
@@ -39,6 +39,7 @@ from bot.store.cases import CaseStore
 from bot.store.escalations import RedisEscalationQueue
 from bot.store.events import Events, follow
 from bot.store.evidence import EvidenceStore, WaitingEvidence
+from bot.store.feeds import EventFeed, OutboxFeed
 from bot.store.inbox import Inbox
 from bot.store.intake import Intake
 from bot.store.kb_store import KBStore
@@ -55,6 +56,7 @@ log = logging.getLogger(__name__)
 SETTINGS = web.AppKey("settings", Settings)
 REDIS = web.AppKey("redis", Redis)
 REDIS_BINARY = web.AppKey("redis_binary", Redis)
+REDIS_STREAMS = web.AppKey("redis_streams", Redis)
 NLU = web.AppKey("nlu", NLUClient)
 SERVICES = web.AppKey("services", Services)
 RUNNER = web.AppKey("runner", InboxRunner)
@@ -67,17 +69,24 @@ CASEWORK = web.AppKey("casework", Casework)
 QUEUE_WATCH = web.AppKey("queue_watch", QueueWatch)
 
 
-def connect_redis(url: str, *, decode: bool = True) -> Redis:
-    """A pool that rides out a Redis restart of a few seconds instead of failing at once."""
-    return Redis.from_url(
-        url,
-        decode_responses=decode,
-        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=8),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
-        socket_connect_timeout=2,
-        socket_timeout=20,
-        health_check_interval=30,
-    )
+def connect_redis(url: str, *, decode: bool = True, bounded: int | None = None) -> Redis:
+    """A pool that rides out a Redis restart of a few seconds instead of failing at once.
+
+    ``bounded``: at most this many connections, and a caller waits for a free one rather
+    than failing - for the live streams, whose many clients must never take the
+    connections the rest of the helpline uses."""
+    options: dict[str, Any] = {
+        "decode_responses": decode,
+        "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=8),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+        "socket_connect_timeout": 2,
+        "socket_timeout": 20,
+        "health_check_interval": 30,
+    }
+    if bounded is None:
+        return Redis.from_url(url, **options)
+    pool = BlockingConnectionPool.from_url(url, max_connections=bounded, timeout=10, **options)
+    return Redis(connection_pool=pool)
 
 
 async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -89,7 +98,10 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
     app[REDIS] = redis
     # Evidence files are bytes: a client of their own that does not decode replies.
     app[REDIS_BINARY] = connect_redis(settings.redis_url, decode=False)
+    # Live streams read on a small pool of their own.
+    app[REDIS_STREAMS] = connect_redis(settings.redis_url, bounded=STREAM_READS + 2)
     yield
+    await app[REDIS_STREAMS].aclose()
     await app[REDIS_BINARY].aclose()
     await redis.aclose()
 
@@ -202,10 +214,31 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
     reloading = asyncio.create_task(follow(Events(redis, keys), _reloader(kb_store, kb)))
     app[SERVICES], app[DISPATCHER], app[RUNNER] = services, dispatcher, runner
     app[CASEWORK], app[QUEUE_WATCH] = casework, watch
-    app[WEBCHAT].bind(redis, keys, runner, outbox, services.evidence, settings.media_max_bytes)
+    outbox_feed = OutboxFeed(redis, keys)
+    event_feed = EventFeed(redis, keys)
+    await outbox_feed.start()
+    await event_feed.start()
+    app[WEBCHAT].bind(
+        redis,
+        keys,
+        runner,
+        outbox,
+        services.evidence,
+        settings,
+        stream_outbox=Outbox(app[REDIS_STREAMS], keys),
+        feed=outbox_feed,
+    )
     delivery.register("webchat", None, app[WEBCHAT].erase)
     app[CONSOLE].bind(
-        settings, redis, keys, casework, users, AuditLog(redis, keys), presence, services.kb
+        settings,
+        redis,
+        keys,
+        casework,
+        users,
+        AuditLog(redis, keys),
+        presence,
+        services.kb,
+        event_feed,
     )
     app[CONSOLE].kb_store = kb_store
     yield
@@ -215,6 +248,9 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
     if whatsapp is not None:
         await whatsapp.stop()
     await app[CONSOLE].close()
+    app[WEBCHAT].close()
+    await outbox_feed.stop()
+    await event_feed.stop()
     await runner.stop()
 
 
@@ -256,11 +292,17 @@ async def index(request: web.Request) -> web.Response:
     raise web.HTTPFound("/chat")
 
 
+async def _end_streams(app: web.Application) -> None:
+    """Shutting down: open web chat streams end now instead of holding the server."""
+    app[WEBCHAT].close()
+
+
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     app[SETTINGS] = settings
     app[WEBCHAT] = WebChat()
     app.add_routes(app[WEBCHAT].routes())
+    app.on_shutdown.append(_end_streams)
     app[CONSOLE] = Console()
     app[CONSOLE].setup(app)
     app.cleanup_ctx.extend([_redis_ctx, _nlu_ctx, _core_ctx])

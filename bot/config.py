@@ -92,6 +92,13 @@ class Settings:
     quick_exit_url: str = "https://www.google.com/search?q=weather"
     # How often messages read without the model are checked for a second reading.
     nlu_recheck_seconds: float = 2.0
+    # Open event streams (web chat and console) per conversation or console user, per
+    # address and in all, per bot process; and new web chat conversations per address
+    # per hour (generous: a dormitory of workers may share one address).
+    streams_per_conversation: int = 3
+    streams_per_address: int = 300
+    streams_total: int = 5000
+    conversations_per_address_hour: int = 300
     # "08:00-22:00" in the time zone below, or "always".
     staffed_hours: str = "08:00-22:00"
     timezone: str = "Asia/Jakarta"
@@ -163,6 +170,10 @@ class Settings:
                 or "https://www.google.com/search?q=weather",
             ),
             nlu_recheck_seconds=_float("HELPLINE_NLU_RECHECK_SECONDS", 2.0),
+            streams_per_conversation=_int("HELPLINE_STREAMS_PER_CONVERSATION", 3),
+            streams_per_address=_int("HELPLINE_STREAMS_PER_ADDRESS", 300),
+            streams_total=_int("HELPLINE_STREAMS_TOTAL", 5000),
+            conversations_per_address_hour=_int("HELPLINE_CONVERSATIONS_PER_ADDRESS_HOUR", 300),
             staffed_hours=os.environ.get("HELPLINE_STAFFED_HOURS", "08:00-22:00"),
             timezone=os.environ.get("HELPLINE_TIMEZONE", "Asia/Jakarta"),
             console_session_hours=_int("HELPLINE_CONSOLE_SESSION_HOURS", 12),

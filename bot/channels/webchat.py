@@ -15,12 +15,15 @@ API (documented in README.md):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import html
 import json
 import logging
+import re
 import secrets
 import string
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -29,11 +32,13 @@ from aiohttp import BodyPartReader, web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.config import Settings
 from bot.i18n import _, preferred_language, use_locale
 from bot.messages import Inbound, Location, MediaRef
 from bot.runner import InboxRunner
-from bot.sse import frame, open_stream
+from bot.sse import StreamLimits, TooManyStreams, client_gone, frame, open_stream, too_many
 from bot.store.evidence import EvidenceStore
+from bot.store.feeds import OutboxFeed
 from bot.store.keys import Keys
 from bot.store.outbox import Outbox
 
@@ -44,6 +49,11 @@ MAX_TEXT = 4096
 MAX_BODY = 64 * 1024
 REPLY_WAIT_SECONDS = 15.0
 TOKEN_TTL = 180 * 86400
+# A stream with nothing new still writes this often, so a client that left is noticed.
+KEEPALIVE_SECONDS = 5.0
+# Concurrent outbox reads of all open streams together, on their own small pool.
+STREAM_READS = 16
+_STREAM_ID = re.compile(r"\d{1,20}-\d{1,20}")
 _PAGE = string.Template((Path(__file__).parent / "webchat_page.html").read_text("utf-8"))
 
 
@@ -56,6 +66,14 @@ class WebChat:
     _outbox: Outbox
     _evidence: EvidenceStore
     _media_max: int
+    _stream_outbox: Outbox
+    _feed: OutboxFeed
+    _limits: StreamLimits
+    _conversations_per_hour: int
+
+    def __init__(self) -> None:
+        self._closing = asyncio.Event()
+        self._reads = asyncio.Semaphore(STREAM_READS)
 
     def bind(
         self,
@@ -64,10 +82,21 @@ class WebChat:
         runner: InboxRunner,
         outbox: Outbox,
         evidence: EvidenceStore,
-        media_max_bytes: int,
+        settings: Settings,
+        *,
+        stream_outbox: Outbox,
+        feed: OutboxFeed,
     ) -> None:
+        """``stream_outbox`` reads on a Redis client of its own (a small, bounded pool):
+        streams never take the connections that accept messages."""
         self._redis, self._keys, self._runner, self._outbox = redis, keys, runner, outbox
-        self._evidence, self._media_max = evidence, media_max_bytes
+        self._evidence, self._media_max = evidence, settings.media_max_bytes
+        self._stream_outbox, self._feed = stream_outbox, feed
+        self._limits = StreamLimits(
+            settings.streams_per_conversation, settings.streams_per_address, settings.streams_total
+        )
+        self._conversations_per_hour = settings.conversations_per_address_hour
+        self._closing.clear()
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -138,6 +167,16 @@ class WebChat:
         return web.Response(text=body, content_type="text/html", charset="utf-8")
 
     async def create_conversation(self, request: web.Request) -> web.Response:
+        try:
+            if await self._over_conversation_limit(request.remote or "?"):
+                log.warning("webchat: too many new conversations from %s", request.remote)
+                return web.json_response(
+                    {"error": "too many new conversations from this address; try again later"},
+                    status=429,
+                    headers={"Retry-After": "600"},
+                )
+        except RedisError:
+            return _unavailable(request)
         conversation_id = secrets.token_urlsafe(12)
         token = secrets.token_urlsafe(32)
         hashed = _hash(token)
@@ -146,6 +185,15 @@ class WebChat:
             pipe.set(self._keys.webchat_conversation(conversation_id), hashed, ex=TOKEN_TTL)
             await pipe.execute()
         return web.json_response({"conversation_id": conversation_id, "token": token}, status=201)
+
+    async def _over_conversation_limit(self, address: str) -> bool:
+        hour = int(time.time() // 3600)
+        key = self._keys.conversations_from(address, hour)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, 3700)
+            count, _ = await pipe.execute()
+        return int(count) > self._conversations_per_hour
 
     async def erase(self, conversation_id: str) -> None:
         """The worker erased their data: the conversation's token stops working."""
@@ -233,29 +281,50 @@ class WebChat:
         )
 
     async def events(self, request: web.Request) -> web.StreamResponse:
+        """The conversation's messages as server-sent events. The stream holds no Redis
+        connection while it waits: the process's one feed wakes it when the outbox
+        changes, and it reads what is new in one short call (bot/store/feeds.py)."""
+        after = request.headers.get("Last-Event-ID") or request.query.get("after") or "0-0"
+        if not _STREAM_ID.fullmatch(after):
+            raise _error(400, "Last-Event-ID must be a message id such as 1712345678901-0")
         try:
             conversation = await self._conversation(request.query.get("token"))
         except RedisError:
             return _unavailable(request)
         sender = f"{CHANNEL}:{conversation}"
-        after = request.headers.get("Last-Event-ID") or request.query.get("after") or "0-0"
+        try:
+            with self._limits.slot(sender, request.remote or "?"):
+                return await self._stream(request, sender, after)
+        except TooManyStreams as exc:
+            log.warning("webchat events: %s (%s)", exc, request.remote)
+            return too_many(exc)
+
+    async def _stream(self, request: web.Request, sender: str, after: str) -> web.StreamResponse:
         response = await open_stream(request)
-        while True:
-            try:
-                messages = await self._outbox.read(sender, after, block_ms=15_000)
-            except RedisError as exc:
-                log.warning("webchat events: %s", exc)
-                await asyncio.sleep(1)
-                continue
-            try:
-                if not messages:
-                    await response.write(b": keep-alive\n\n")
-                for entry_id, message in messages:
-                    await response.write(frame("message", message, entry_id))
-                    after = entry_id
-            except (ConnectionResetError, RuntimeError):
-                break
+        async with self._feed.waiter(sender) as changed:
+            while not self._closing.is_set() and not client_gone(request):
+                changed.clear()
+                try:
+                    async with self._reads:
+                        messages = await self._stream_outbox.read(sender, after)
+                except RedisError as exc:
+                    log.warning("webchat events: %s", exc)
+                    messages = []
+                try:
+                    for entry_id, message in messages:
+                        await response.write(frame("message", message, entry_id))
+                        after = entry_id
+                    if not messages:
+                        await response.write(b": keep-alive\n\n")
+                except (ConnectionResetError, RuntimeError):
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), KEEPALIVE_SECONDS)
         return response
+
+    def close(self) -> None:
+        """Shutting down: open streams end now, so the server stops in seconds."""
+        self._closing.set()
 
 
 def _hash(token: str) -> str:

@@ -21,10 +21,11 @@ from bot.console import auth
 from bot.console.render import render
 from bot.i18n import SUPPORTED, _, preferred_language, use_locale
 from bot.kb import KnowledgeBase
-from bot.sse import frame, open_stream
+from bot.sse import StreamLimits, TooManyStreams, client_gone, frame, open_stream, too_many
 from bot.staffing import Presence
 from bot.store.audit import AuditLog
-from bot.store.events import Events, next_event
+from bot.store.events import Events
+from bot.store.feeds import EventFeed
 from bot.store.kb_store import KBStore
 from bot.store.keys import Keys
 from bot.store.users import LockedOut, User, UserStore
@@ -33,6 +34,10 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 HEARTBEAT_SECONDS = 15.0
+# An open live stream checks that its session is still good this often.
+SESSION_RECHECK_SECONDS = 3.0
+# Live streams one console user may keep open (tabs, a phone).
+STREAMS_PER_USER = 10
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -57,6 +62,8 @@ class Console:
     sessions: auth.SessionStore
     events: Events
     kb_store: KBStore
+    event_feed: EventFeed
+    stream_limits: StreamLimits
 
     def __init__(self) -> None:
         self._closing = asyncio.Event()
@@ -87,6 +94,7 @@ class Console:
         audit: AuditLog,
         presence: Presence,
         kb: KnowledgeBase,
+        event_feed: EventFeed,
     ) -> None:
         self.settings, self.redis, self.keys = settings, redis, keys
         self.casework, self.users, self.audit, self.presence, self.kb = (
@@ -98,6 +106,10 @@ class Console:
         )
         self.sessions = auth.SessionStore(redis, keys, settings.console_session_hours)
         self.events = Events(redis, keys)
+        self.event_feed = event_feed
+        self.stream_limits = StreamLimits(
+            STREAMS_PER_USER, settings.streams_per_address, settings.streams_total
+        )
         self._closing.clear()
 
     async def close(self) -> None:
@@ -238,20 +250,45 @@ class Console:
         raise response
 
     async def stream_events(self, request: web.Request) -> web.StreamResponse:
-        """Server-sent events: the console's live queue and case pages refresh on them."""
+        """Server-sent events: the console's live queue and case pages refresh on them.
+
+        Only roles that work cases get them; the session is checked again while the
+        stream is open, so a logout, an expiry, a disabled user or a changed role ends it
+        within seconds. All open consoles share one Redis subscription (bot/store/feeds.py).
+        """
         user = auth.signed_user(request)
         if user is None:
             raise web.HTTPUnauthorized(text="sign in first")
-        response = await open_stream(request)
+        if not auth.allowed(user, "cases"):
+            raise auth.Forbidden("cases")
+        token = request.cookies.get(auth.SESSION_COOKIE, "")
         try:
-            async with self.events.subscribe() as pubsub:
+            with self.stream_limits.slot(user.username, request.remote or "?"):
+                return await self._stream(request, user, token)
+        except TooManyStreams as exc:
+            log.warning("console events: %s (%s)", exc, user.username)
+            return too_many(exc)
+
+    async def _stream(self, request: web.Request, user: User, token: str) -> web.StreamResponse:
+        response = await open_stream(request)
+        loop = asyncio.get_running_loop()
+        try:
+            async with self.event_feed.listen() as events:
                 await response.write(b"event: ready\ndata: {}\n\n")
-                beat = asyncio.get_running_loop().time()
-                while not self._closing.is_set():
-                    event = await next_event(pubsub, 1.0)
+                beat = checked = loop.time()
+                while not self._closing.is_set() and not client_gone(request):
+                    try:
+                        event = await asyncio.wait_for(events.get(), 1.0)
+                    except TimeoutError:
+                        event = None
                     if event is not None:
                         await response.write(frame("helpline", event))
-                    now = asyncio.get_running_loop().time()
+                    now = loop.time()
+                    if now - checked >= SESSION_RECHECK_SECONDS:
+                        checked = now
+                        if not await self._still_allowed(token, user):
+                            log.info("console events: %s's stream ended (session)", user.username)
+                            break
                     if now - beat >= HEARTBEAT_SECONDS:
                         beat = now
                         await self.presence.seen(user.username)
@@ -261,3 +298,16 @@ class Console:
         except RedisError as exc:
             log.warning("console events: %s", exc)
         return response
+
+    async def _still_allowed(self, token: str, user: User) -> bool:
+        """The session is still valid and the user may still see the queue, as before."""
+        session = await self.sessions.get(token) if token else None
+        if session is None or session.username != user.username:
+            return False
+        now = await self.users.get(user.username)
+        return (
+            now is not None
+            and not now.disabled
+            and now.role == user.role
+            and auth.allowed(now, "cases")
+        )

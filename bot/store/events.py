@@ -28,6 +28,10 @@ class Events:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis, self._channel = redis, keys.events()
 
+    @property
+    def channel(self) -> str:
+        return self._channel
+
     async def publish(self, event_type: str, /, **data: Any) -> None:
         event = {"type": event_type, "at": time.time(), **data}
         await self._redis.publish(self._channel, json.dumps(event, ensure_ascii=False))

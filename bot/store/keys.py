@@ -30,6 +30,13 @@ class Keys:
     def outbox(self, sender: str) -> str:
         return self._k("outbox", sender)
 
+    def outbox_notices(self) -> str:
+        """The pub/sub channel that says which conversation's outbox changed."""
+        return self._k("outbox", "notices")
+
+    def conversations_from(self, address: str, hour: int) -> str:
+        return self._k("rate", "conversations", address, str(hour))
+
     def webchat_token(self, token_hash: str) -> str:
         return self._k("webchat", "token", token_hash)
 

@@ -24,13 +24,17 @@ class Outbox:
         self._redis, self._keys = redis, keys
 
     async def push(self, sender: str, message: dict[str, Any]) -> str:
+        """Adds a message and tells open streams of this conversation (bot/store/feeds.py)."""
         message = {**message, "ts": time.time()}
-        entry_id = await self._redis.xadd(
-            self._keys.outbox(sender),
-            {"data": json.dumps(message, ensure_ascii=False)},
-            maxlen=MAX_KEPT,
-            approximate=True,
-        )
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.xadd(
+                self._keys.outbox(sender),
+                {"data": json.dumps(message, ensure_ascii=False)},
+                maxlen=MAX_KEPT,
+                approximate=True,
+            )
+            pipe.publish(self._keys.outbox_notices(), sender)
+            entry_id, _ = await pipe.execute()
         return str(entry_id)
 
     async def push_outbound(self, sender: str, outbound: Outbound) -> str:
@@ -39,6 +43,8 @@ class Outbox:
     async def read(
         self, sender: str, after: str = "0-0", block_ms: int | None = None, count: int = 100
     ) -> list[tuple[str, dict[str, Any]]]:
+        """Messages after ``after``; with ``block_ms``, waits for one (holding a connection:
+        live streams use bot/store/feeds.py instead)."""
         answer = await self._redis.xread(
             {self._keys.outbox(sender): after}, count=count, block=block_ms
         )
