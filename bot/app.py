@@ -36,6 +36,7 @@ from bot.runner import InboxRunner
 from bot.staffing import OnDuty, Presence, StaffedHours
 from bot.store.audit import AuditLog
 from bot.store.cases import CaseStore
+from bot.store.erasure import Erasures
 from bot.store.escalations import RedisEscalationQueue
 from bot.store.events import Events, follow
 from bot.store.evidence import EvidenceStore, WaitingEvidence
@@ -148,6 +149,7 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
         intake=Intake(redis, keys, cases, queue),
         waiting=WaitingEvidence(redis, keys, settings.evidence_waiting_days),
         timers=Timers(redis, keys),
+        erasures=Erasures(redis, keys, settings.erase_rewrite_minutes * 60),
         settings=FlowSettings(
             queue_notice_seconds=settings.queue_notice_minutes * 60,
             location_answer_seconds=settings.location_answer_seconds,
@@ -181,7 +183,7 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
         ),
         hours=hours,
     )
-    followups = Followups(dispatcher, services.timers, late)
+    followups = Followups(dispatcher, services.timers, late, services.erasures)
     runner = InboxRunner(Inbox(redis, keys), dispatcher)
     telegram = None
     if settings.telegram_token:

@@ -99,6 +99,9 @@ class Settings:
     streams_per_address: int = 300
     streams_total: int = 5000
     conversations_per_address_hour: int = 300
+    # After a worker erases their data, Redis's append-only file is rewritten within
+    # this long (erasures are batched), so the deleted writes leave the disk too.
+    erase_rewrite_minutes: float = 10.0
     # "08:00-22:00" in the time zone below, or "always".
     staffed_hours: str = "08:00-22:00"
     timezone: str = "Asia/Jakarta"
@@ -174,6 +177,7 @@ class Settings:
             streams_per_address=_int("HELPLINE_STREAMS_PER_ADDRESS", 300),
             streams_total=_int("HELPLINE_STREAMS_TOTAL", 5000),
             conversations_per_address_hour=_int("HELPLINE_CONVERSATIONS_PER_ADDRESS_HOUR", 300),
+            erase_rewrite_minutes=_float("HELPLINE_ERASE_REWRITE_MINUTES", 10.0),
             staffed_hours=os.environ.get("HELPLINE_STAFFED_HOURS", "08:00-22:00"),
             timezone=os.environ.get("HELPLINE_TIMEZONE", "Asia/Jakarta"),
             console_session_hours=_int("HELPLINE_CONSOLE_SESSION_HOURS", 12),

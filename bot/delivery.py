@@ -76,9 +76,15 @@ class Delivery:
         """What is left of an erased conversation (its last reply) goes after a while."""
         await self._outbox.expire(sender, after_seconds)
 
-    async def deliver(self, sender: str, messages: Sequence[Outbound]) -> None:
+    def sends_itself(self, sender: str) -> bool:
+        """True for a channel with a sender of its own (not only the outbox)."""
+        return sender.partition(":")[0] in self._channels
+
+    async def deliver(
+        self, sender: str, messages: Sequence[Outbound], *, record: bool = True
+    ) -> None:
         channel, _, user_id = sender.partition(":")
-        for message in messages:
+        for message in messages if record else ():
             # Every channel's replies are kept in the outbox: the record of what was said.
             await self._outbox.push_outbound(sender, message)
         send = self._channels.get(channel)

@@ -66,15 +66,23 @@ class Dispatcher:
             if not turn.erased:
                 await self.services.sessions.save(session)
         if turn.erased:
-            if self.late is not None:
-                await self.late.erase(inbound.sender)
-            await self.delivery.erase(inbound.sender)
-        if turn.replies:
+            await self._erased(inbound.sender, turn.replies)
+        elif turn.replies:
             await self.delivery.deliver(inbound.sender, turn.replies)
-        if turn.erased:
-            # The confirmation stays readable for a page that reconnects, then goes.
-            await self.delivery.forget(inbound.sender, ERASED_REPLY_SECONDS)
         return turn.replies
+
+    async def _erased(self, sender: str, replies: list[Outbound]) -> None:
+        """The confirmation goes out, then the channel forgets the worker (what it sent
+        them included); nothing of the erased conversation is recorded again."""
+        outbox_only = not self.delivery.sends_itself(sender)
+        await self.delivery.deliver(sender, replies, record=outbox_only)
+        if self.late is not None:
+            await self.late.erase(sender)
+        await self.delivery.erase(sender)
+        if outbox_only:
+            # The web chat reads the confirmation from the outbox: it stays for a page
+            # that reconnects, then goes.
+            await self.delivery.forget(sender, ERASED_REPLY_SECONDS)
 
     async def act(
         self, inbound: Inbound, step: Callable[[Turn], Awaitable[None]], locale: str | None = None

@@ -1,5 +1,6 @@
 """What happens later without a new message from the worker: a location pin nobody
-answered goes to an operator; messages read while the NLU was down are read again.
+answered goes to an operator; messages read while the NLU was down are read again; the
+append-only file is rewritten after erasures (bot/store/erasure.py).
 
 Runs in every bot process; timers are claimed one process at a time (bot/store/timers.py)
 and kept messages are read through a consumer group (bot/nlu/late.py), so each happens
@@ -17,6 +18,7 @@ from redis.exceptions import RedisError
 
 from bot.dispatch import Dispatcher
 from bot.nlu.late import LateChecks
+from bot.store.erasure import Erasures
 from bot.store.timers import Timers
 from bot.tasks import being_cancelled
 from flows.attachments import LOCATION_TIMER
@@ -25,8 +27,10 @@ log = logging.getLogger(__name__)
 
 
 class Followups:
-    def __init__(self, dispatcher: Dispatcher, timers: Timers, late: LateChecks) -> None:
-        self.dispatcher, self.timers, self.late = dispatcher, timers, late
+    def __init__(
+        self, dispatcher: Dispatcher, timers: Timers, late: LateChecks, erasures: Erasures
+    ) -> None:
+        self.dispatcher, self.timers, self.late, self.erasures = dispatcher, timers, late, erasures
         self._late_checked = 0.0
 
     async def tick(self, recheck_seconds: float = 0.0) -> None:
@@ -40,6 +44,7 @@ class Followups:
                 continue
             await self.dispatcher.location_unanswered(sender, key)
             await self.timers.done(LOCATION_TIMER, member)
+        await self.erasures.rewrite_if_due()
         now = time.monotonic()
         if now - self._late_checked >= recheck_seconds:
             self._late_checked = now

@@ -74,6 +74,9 @@ class Keys:
     def timer_claim(self, name: str, member: str) -> str:
         return self._k("timers", name, "claim", member)
 
+    def erase_rewrite_due(self) -> str:
+        return self._k("erase", "rewrite-due")
+
     def nlu_late(self) -> str:
         return self._k("nlu", "late")
 

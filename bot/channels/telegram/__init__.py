@@ -271,9 +271,10 @@ class TelegramChannel:
                 chat_id, text, reply_markup=keyboard(message.buttons)
             )
         except TelegramError as exc:
-            log.error("telegram: could not send to %s: %s", chat_id, exc)
+            log.error("telegram: could not send a message: %s", exc)
             return
-        await self._remember(chat_id, sent.message_id)
+        if message.event != "erased":  # the erase confirmation stays for the worker to see
+            await self._remember(chat_id, sent.message_id)
 
     async def _remember(self, chat_id: int, message_id: int) -> None:
         """Message ids of the private chat, so "erase" can delete them within 48 hours."""

@@ -87,6 +87,12 @@ class OperatorGroup:
                 await self._refresh_alert(case_id)
             elif kind == "case" and event.get("kind") in ("worker_message", "media", "location"):
                 await self._relay_worker_message(case_id)
+            elif (
+                kind == "case"
+                and event.get("kind") == "worker_data_erased"
+                and await self._first(case_id, "erased")
+            ):
+                await self._erase_posts(case_id)
 
     async def _first(self, case_id: str, what: str) -> bool:
         key = self._keys.telegram("posted", case_id, what)
@@ -128,7 +134,7 @@ class OperatorGroup:
         if case is None:
             return
         old = await self._alert_of(case_id)
-        sent = await self._send(self._alert_text(case), self._claim_button(case))
+        sent = await self._send(self._alert_text(case), self._claim_button(case), case_id=case_id)
         if sent is None:
             return
         if old is not None:
@@ -162,7 +168,9 @@ class OperatorGroup:
             text = _("⏰ Still unclaimed after {minutes} min: {case}. {mentions}").format(
                 minutes=max(1, waited // 60), case=case_id, mentions=mentions
             )
-        await self._send(text, self._claim_button(case), reply_to=await self._alert_of(case_id))
+        await self._send(
+            text, self._claim_button(case), reply_to=await self._alert_of(case_id), case_id=case_id
+        )
 
     async def _supervisor(self, case_id: str, waited: int, reason: str = "emergency") -> None:
         supervisors = [u for u in await self._on_call() if u.role in SUPERVISING]
@@ -183,7 +191,7 @@ class OperatorGroup:
                 "🆘 Supervisors: emergency {case} has waited {minutes} min with nobody on it. "
                 "{mentions}"
             ).format(case=case_id, minutes=minutes, mentions=mentions)
-        await self._send(text, None, reply_to=await self._alert_of(case_id))
+        await self._send(text, None, reply_to=await self._alert_of(case_id), case_id=case_id)
 
     async def _refresh_alert(self, case_id: str) -> None:
         message_id = await self._alert_of(case_id)
@@ -213,7 +221,7 @@ class OperatorGroup:
             text = _("👤 Worker ({case}): {text}").format(case=case_id, text=last["text"])
         else:
             return
-        await self._send(text, None, reply_to=message_id)
+        await self._send(text, None, reply_to=message_id, case_id=case_id)
 
     async def _on_call(self) -> list[User]:
         return [
@@ -227,15 +235,54 @@ class OperatorGroup:
         return int(raw) if raw else None
 
     async def _send(
-        self, text: str, markup: InlineKeyboardMarkup | None, reply_to: int | None = None
+        self,
+        text: str,
+        markup: InlineKeyboardMarkup | None,
+        reply_to: int | None = None,
+        *,
+        case_id: str,
     ) -> Message | None:
+        """Posts in the group; every post about a case is remembered, so erasing the
+        worker's data can remove them."""
         try:
-            return await self.bot.send_message(
+            sent = await self.bot.send_message(
                 self.chat_id, text, reply_markup=markup, reply_to_message_id=reply_to
             )
         except TelegramError as exc:
             log.error("operators' group: could not post: %s", exc)
             return None
+        key = self._keys.telegram("posts", case_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, sent.message_id)
+            pipe.expire(key, KEEP_SECONDS)
+            await pipe.execute()
+        return sent
+
+    async def _erase_posts(self, case_id: str) -> int:
+        """The worker erased their data: the posts about their case go from the group
+        (or say "[erased]" where Telegram no longer lets a bot delete them)."""
+        key = self._keys.telegram("posts", case_id)
+        ids = [int(i) for i in await self._redis.lrange(key, 0, -1)]
+        erased = 0
+        for message_id in ids:
+            try:
+                await self.bot.delete_message(self.chat_id, message_id)
+                erased += 1
+                continue
+            except TelegramError as exc:
+                log.info("operators' group: could not delete a post of %s: %s", case_id, exc)
+            try:
+                await self.bot.edit_message_text(
+                    _("[erased]"), chat_id=self.chat_id, message_id=message_id
+                )
+                erased += 1
+            except TelegramError as exc:
+                log.warning("operators' group: a post of %s stays: %s", case_id, exc)
+        alert = await self._alert_of(case_id)
+        await self._redis.delete(key, self._keys.telegram("alert", case_id))
+        if alert is not None:
+            await self._redis.delete(self._keys.telegram("alert-case", str(alert)))
+        return erased
 
     async def _edit(self, message_id: int, case: Case, *, with_button: bool) -> None:
         try:

@@ -99,7 +99,11 @@ class WhatsAppChannel:
         self.reclaim_after_ms = 60_000
         self._task: asyncio.Task[None] | None = None
         delivery.register(
-            CHANNEL, self.send, reachable=self.outside_window, template=self.send_template
+            CHANNEL,
+            self.send,
+            self.erase,
+            reachable=self.outside_window,
+            template=self.send_template,
         )
 
     def _key(self, *parts: str) -> str:
@@ -301,10 +305,31 @@ class WhatsAppChannel:
         try:
             wamid = await self.graph.send(body)
         except GraphError as exc:
-            log.error("whatsapp: could not send to %s: %s", wa_id, exc)
+            log.error("whatsapp: could not send a message: %s", exc)
             await self._failed(sender, [{"code": exc.code, "message": str(exc)}])
             return
-        await self._redis.set(self._key("sent", wamid), sender, ex=KEEP_SECONDS)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._key("sent", wamid), sender, ex=KEEP_SECONDS)
+            # Which messages went to this number: erasing their data finds them all.
+            pipe.sadd(self._key("sent-to", wa_id), wamid)
+            pipe.expire(self._key("sent-to", wa_id), KEEP_SECONDS)
+            await pipe.execute()
+
+    async def erase(self, wa_id: str) -> None:
+        """The worker erased their data: what this channel keeps of them goes too - the
+        webhook payloads still stored (pending or set aside as dead letters, with their
+        number, name and words), their 24-hour window, and the records of what was sent
+        to them."""
+        removed = 0
+        for stream in (self.stream, self._key("dead")):
+            raw: Any = await self._redis.xrange(stream)
+            ids = [entry_id for entry_id, fields in raw if _mentions(fields.get("data", ""), wa_id)]
+            if ids:
+                removed += int(await self._redis.xdel(stream, *ids))
+        sent: set[str] = await self._redis.smembers(self._key("sent-to", wa_id))  # type: ignore[assignment]
+        keys = [self._key("sent", w) for w in sent] + [self._key("status", w) for w in sent]
+        await self._redis.delete(*keys, self._key("sent-to", wa_id), self._key("last-in", wa_id))
+        log.info("whatsapp: erased a worker's data (%d stored payloads)", removed)
 
     async def outside_window(self, wa_id: str) -> bool:
         """True when the worker's last message is more than 24 hours old."""
@@ -314,6 +339,24 @@ class WhatsAppChannel:
     async def send_template(self, wa_id: str, locale: str) -> None:
         name = self.settings.whatsapp_template
         await self._send_body(wa_id, template_body(wa_id, name, "id" if locale == "id" else "en"))
+
+
+def _mentions(raw: str, wa_id: str) -> bool:
+    """True when a stored webhook payload carries this number (as sender or contact)."""
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        return wa_id in raw
+    for entry in payload.get("entry") or [] if isinstance(payload, dict) else []:
+        for change in (entry or {}).get("changes") or []:
+            value = (change or {}).get("value") or {}
+            people = [m.get("from") for m in value.get("messages") or [] if isinstance(m, dict)]
+            people += [c.get("wa_id") for c in value.get("contacts") or [] if isinstance(c, dict)]
+            people += [s.get("recipient_id") for s in value.get("statuses") or []
+                       if isinstance(s, dict)]  # fmt: skip
+            if wa_id in people:
+                return True
+    return False
 
 
 async def _read_at_most(request: web.Request, limit: int) -> bytes:
