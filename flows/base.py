@@ -10,6 +10,7 @@ from bot.messages import Button, Inbound, Outbound
 from bot.nlu.client import Classification
 from bot.staffing import OnDuty
 from bot.store.cases import Case, CaseStore
+from bot.store.erasure import Erasures
 from bot.store.escalations import EscalationQueue
 from bot.store.evidence import EvidenceStore, WaitingEvidence
 from bot.store.intake import Intake
@@ -43,6 +44,7 @@ class Services:
     intake: Intake
     waiting: WaitingEvidence
     timers: Timers
+    erasures: Erasures
     settings: FlowSettings = field(default_factory=FlowSettings)
 
 

@@ -39,6 +39,7 @@ async def delete(turn: Turn) -> None:
     await services.outbox.delete(sender)
     await services.evidence.delete_of(sender)
     await services.waiting.delete_of(sender)
+    await services.erasures.erased(sender)
     turn.erased = True
     turn.replies.append(
         Outbound(
