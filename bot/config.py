@@ -106,7 +106,9 @@ class Settings:
     staffed_hours: str = "08:00-22:00"
     timezone: str = "Asia/Jakarta"
     # Console session lifetime (sliding) and whether its cookie needs HTTPS.
-    console_session_hours: int = 12
+    console_session_hours: float = 12
+    # ...and never longer than this since sign-in, however often it is used.
+    console_session_max_hours: float = 72
     cookie_secure: bool = False
     # Photos, documents and voice notes larger than this are not stored as evidence.
     media_max_bytes: int = 10 * 1024 * 1024
@@ -180,7 +182,8 @@ class Settings:
             erase_rewrite_minutes=_float("HELPLINE_ERASE_REWRITE_MINUTES", 10.0),
             staffed_hours=os.environ.get("HELPLINE_STAFFED_HOURS", "08:00-22:00"),
             timezone=os.environ.get("HELPLINE_TIMEZONE", "Asia/Jakarta"),
-            console_session_hours=_int("HELPLINE_CONSOLE_SESSION_HOURS", 12),
+            console_session_hours=_float("HELPLINE_CONSOLE_SESSION_HOURS", 12),
+            console_session_max_hours=_float("HELPLINE_CONSOLE_SESSION_MAX_HOURS", 72),
             cookie_secure=public_url.startswith("https://"),
             media_max_bytes=_int("HELPLINE_MEDIA_MAX_BYTES", 10 * 1024 * 1024),
             telegram_token=os.environ.get("HELPLINE_TELEGRAM_TOKEN") or None,

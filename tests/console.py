@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import pyotp
 
 from bot.store.users import Role
 from tests.chat import Chat
@@ -20,12 +21,20 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "correct horse battery"
 
 
+TOTP_SECRET = re.compile(r'id="totp-secret">([A-Z2-7 ]+)<')
+RECOVERY_CODE = re.compile(r"<li><code>([0-9a-f]{6}-[0-9a-f]{6})</code></li>")
+
+
 @dataclass
 class Operator:
     session: aiohttp.ClientSession
     base: str
     username: str
     csrf: str = ""
+    # Two-factor sign-in, once enrolled (admins and supervisors must): the app's secret
+    # and the recovery codes, each of which signs in once.
+    totp_secret: str = ""
+    recovery: list[str] = field(default_factory=list)
 
     @classmethod
     def anonymous(cls, chat: Chat, username: str) -> Operator:
@@ -45,10 +54,37 @@ class Operator:
         await self.session.close()
 
     async def login(self, password: str) -> tuple[int, str]:
+        """Signs in as a person would: the password, then the second factor where the
+        user has one (a recovery code: an app's code works once per 30 s) or must enrol
+        one (with the key shown on the page)."""
         async with self.session.get(f"{self.base}/console/login") as response:
             token = CSRF.findall(await response.text())[0]
         form = {"username": self.username, "password": password, "csrf_token": token}
         async with self.session.post(f"{self.base}/console/login", data=form) as response:
+            page, path, status = await response.text(), response.url.path, response.status
+        if status == 200 and path == "/console/account/2fa":
+            status, page = await self._enrol(page)
+        elif status == 200 and path == "/console/login/code":
+            status, page = await self.second_factor(self.recovery.pop(0))
+        if status == 200:
+            self.csrf = CSRF.findall(page)[0]
+        return status, page
+
+    async def _enrol(self, page: str) -> tuple[int, str]:
+        self.totp_secret = TOTP_SECRET.findall(page)[0].replace(" ", "")
+        form = {"code": pyotp.TOTP(self.totp_secret).now(), "csrf_token": CSRF.findall(page)[0]}
+        async with self.session.post(f"{self.base}/console/account/2fa", data=form) as response:
+            recovery = await response.text()
+            assert response.status == 200, recovery
+        self.recovery = RECOVERY_CODE.findall(recovery)
+        async with self.session.get(f"{self.base}/console") as response:
+            return response.status, await response.text()
+
+    async def second_factor(self, code: str) -> tuple[int, str]:
+        async with self.session.get(f"{self.base}/console/login/code") as response:
+            token = CSRF.findall(await response.text())[0]
+        form = {"code": code, "csrf_token": token}
+        async with self.session.post(f"{self.base}/console/login/code", data=form) as response:
             page = await response.text()
             if response.status == 200:
                 self.csrf = CSRF.findall(page)[0]

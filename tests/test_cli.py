@@ -86,7 +86,9 @@ def test_users_add_list_and_passwd(redis_url: str, key_prefix: str) -> None:
     again = _users(["add", "ana", "--password-stdin"], redis_url, key_prefix, "another password\n")
     assert again.returncode == 1 and "exists already" in again.stderr
     short = _users(["passwd", "ana", "--password-stdin"], redis_url, key_prefix, "short\n")
-    assert short.returncode == 1 and "at least 10 characters" in short.stderr
+    assert short.returncode == 1 and "at least 12 characters" in short.stderr
+    common = _users(["passwd", "ana", "--password-stdin"], redis_url, key_prefix, "password1234\n")
+    assert common.returncode == 1 and "common" in common.stderr
     changed = _users(
         ["passwd", "ana", "--password-stdin"], redis_url, key_prefix, "new password ok\n"
     )

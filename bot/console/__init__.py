@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 
 from bot.casework import Casework, CaseworkError
 from bot.config import Settings
-from bot.console import auth
+from bot.console import account, auth
 from bot.console.render import render
 from bot.i18n import SUPPORTED, _, preferred_language, use_locale
 from bot.kb import KnowledgeBase
@@ -28,7 +28,8 @@ from bot.store.events import Events
 from bot.store.feeds import EventFeed
 from bot.store.kb_store import KBStore
 from bot.store.keys import Keys
-from bot.store.users import LockedOut, User, UserStore
+from bot.store.logins import LoginGuard
+from bot.store.users import User, UserStore
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class Console:
     kb_store: KBStore
     event_feed: EventFeed
     stream_limits: StreamLimits
+    logins: LoginGuard
 
     def __init__(self) -> None:
         self._closing = asyncio.Event()
@@ -73,6 +75,7 @@ class Console:
 
         app.middlewares.append(self._middleware)
         app.add_routes(views.routes())
+        app.add_routes(account.routes())
         app.add_routes(
             [
                 web.get("/console/login", self.login_page),
@@ -104,7 +107,10 @@ class Console:
             presence,
             kb,
         )
-        self.sessions = auth.SessionStore(redis, keys, settings.console_session_hours)
+        self.sessions = auth.SessionStore(
+            redis, keys, settings.console_session_hours, settings.console_session_max_hours
+        )
+        self.logins = LoginGuard(redis, keys)
         self.events = Events(redis, keys)
         self.event_feed = event_feed
         self.stream_limits = StreamLimits(
@@ -127,8 +133,15 @@ class Console:
         except RedisError as exc:
             log.error("console: Redis unavailable: %s", exc)
             return web.Response(status=503, text="The helpline's database is unavailable.")
-        request[auth.SIGNED] = auth.Signed(user, session.csrf if session else "", self)
-        with use_locale(self._locale(request, user)):
+        pending = None
+        if session is not None and not session.complete:
+            pending, user = user, None
+        request[auth.SIGNED] = auth.Signed(
+            user, session.csrf if session else "", self, pending, session.stage if session else ""
+        )
+        if pending is not None and request.path not in account.PARTIAL_PATHS:
+            raise web.HTTPSeeOther(account.step_path(request))
+        with use_locale(self._locale(request, user or pending)):
             try:
                 if request.method == "POST" and request.path != "/console/login":
                     submitted = await auth.submitted_csrf(request)
@@ -207,35 +220,25 @@ class Console:
         if not auth.same(str(form.get("csrf_token", "")), request.cookies.get(auth.LOGIN_COOKIE)):
             log.warning("console: login without a valid form token from %s", request.remote)
             return await self._csrf_failed(request)
-        username = str(form.get("username", "")).strip()
-        password = str(form.get("password", ""))
-        try:
-            user = await self.users.authenticate(username, password)
-        except LockedOut as exc:
-            log.warning("console: login to locked account %r from %s", username, request.remote)
-            await self.audit.record(username, "login_locked", remote=request.remote or "")
-            minutes = max(1, exc.seconds_left // 60)
-            return await self.login_page(
-                request,
-                _(
-                    "Too many wrong passwords: this account is locked for {minutes} minutes. "
-                    "An admin can reset the password."
-                ).format(minutes=minutes),
-                status=429,
-            )
+        username = str(form.get("username", "")).strip()[:60]
+        password = str(form.get("password", ""))[:1000]
+        address = request.remote or "?"
+        wait = await self.logins.wait(username, address)
+        if wait is not None:
+            log.warning("console: login attempts slowed (%s) from %s", wait.reason, address)
+            return await self.login_page(request, account.wait_message(wait), status=429)
+        user = await self.users.authenticate(username, password)
         if user is None:
-            log.warning("console: failed login for %r from %s", username, request.remote)
-            await self.audit.record(username, "login_failed", remote=request.remote or "")
+            failures = await self.logins.failed(username, address)
+            log.warning("console: failed login from %s", address)
+            if failures == self.logins.free_tries:
+                await self.audit.record(username, "login_slowed", remote=address)
             return await self.login_page(request, _("Wrong username or password."), status=401)
-        token, _session = await self.sessions.create(user.username)
-        await self.audit.record(user.username, "login", remote=request.remote or "")
+        await self.logins.succeeded(username, address)
         target = str(form.get("next", ""))
         if not target.startswith("/console") or target.startswith("//"):
             target = "/console"
-        response = web.HTTPSeeOther(target)
-        auth.set_cookie(response, auth.SESSION_COOKIE, token, self.settings.cookie_secure)
-        response.del_cookie(auth.LOGIN_COOKIE, path="/console")
-        raise response
+        return await account.signed_in(request, self, user, target)
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
         token = request.cookies.get(auth.SESSION_COOKIE)

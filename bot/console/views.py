@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -20,7 +21,7 @@ from bot.store.cases import (
     Priority,
     Status,
 )
-from bot.store.users import CASE_ROLES, User
+from bot.store.users import CASE_ROLES, Role, User
 
 if TYPE_CHECKING:
     from bot.console import Console
@@ -359,10 +360,24 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
 
 @requires("users")
 async def users_page(request: web.Request) -> web.StreamResponse:
+    return await users_view(request)
+
+
+async def users_view(request: web.Request, message: str = "") -> web.Response:
+    """The users page (for admins; the caller checked), with a message on top."""
     console = _console(request)
     users = await console.users.all()
     online = await console.presence.online()
-    return render(request, "users.html", users=users, online=online)
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    return render(
+        request,
+        "users.html",
+        users=users,
+        online=online,
+        roles=[r.value for r in Role],
+        failed_today=await console.logins.failed_counts(day),
+        message=message,
+    )
 
 
 def routes() -> list[web.RouteDef]:

@@ -104,8 +104,20 @@ class Keys:
     def users(self) -> str:
         return self._k("users")
 
-    def login_failures(self, username: str) -> str:
-        return self._k("login", "failures", username)
+    def login_failures(self, username: str, address: str) -> str:
+        return self._k("login", "failures", username, address)
+
+    def login_address(self, address: str) -> str:
+        return self._k("login", "address", address)
+
+    def login_failed_count(self, day: str) -> str:
+        return self._k("login", "failed", day)
+
+    def console_sessions_of(self, username: str) -> str:
+        return self._k("console", "sessions-of", username)
+
+    def totp_pending(self, username: str) -> str:
+        return self._k("console", "totp-pending", username)
 
     def console_session(self, token_hash: str) -> str:
         return self._k("console", "session", token_hash)

@@ -1,25 +1,39 @@
-"""Console users: operators, supervisors, editors and admins, with Argon2 password hashes.
+"""Console users: operators, supervisors, editors and admins, with Argon2 password hashes
+and TOTP two-factor sign-in.
 
-Repeated wrong passwords lock the account for a while, so a password cannot be guessed
-from the console login page; the counter is kept in Redis, so every bot process sees it.
+Passwords have at least 12 characters and are checked against the most common ones (and
+against being easy to guess) with zxcvbn's lists. Hashing and checking run in a worker
+thread, so logins never stall the event loop. Guessing is slowed per account and address
+by bot/store/logins.py - there is no lockout an attacker could use to keep an admin out.
+A password change, a disabled user or a changed role ends the user's sessions
+(``revoked_at``: sessions older than it are refused).
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import hmac
 import json
+import secrets
 import time
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from functools import cache
 
+import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from redis.asyncio import Redis
+from zxcvbn import zxcvbn
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from bot.store.keys import Keys
 
-MAX_FAILURES = 5
-LOCKOUT_SECONDS = 15 * 60
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = 12
+# zxcvbn's score, 0 (guessable in a few tries) to 4: at least "safely unguessable" online.
+MIN_PASSWORD_SCORE = 3
+RECOVERY_CODES = 10
 
 
 class Role(StrEnum):
@@ -32,6 +46,8 @@ class Role(StrEnum):
 # Who may see others' cases, reopen them and read the audit log; and who works cases.
 SUPERVISING = frozenset({Role.SUPERVISOR, Role.ADMIN})
 CASE_ROLES = frozenset({Role.OPERATOR, *SUPERVISING})
+# Who must sign in with a second factor; others may choose to.
+TWO_FACTOR_REQUIRED = SUPERVISING
 
 
 @dataclass
@@ -45,6 +61,17 @@ class User:
     telegram: str = ""
     disabled: bool = False
     created_at: float = field(default_factory=time.time)
+    # TOTP two-factor sign-in: the shared secret (empty: not enrolled), the last time
+    # step used (a code is accepted once), and the unused recovery codes' hashes.
+    totp_secret: str = field(default="", repr=False)
+    totp_last_step: int = 0
+    recovery_codes: list[str] = field(default_factory=list, repr=False)
+    # Sessions created before this are refused (password change, disabled, role change).
+    revoked_at: float = 0.0
+
+    @property
+    def needs_two_factor(self) -> bool:
+        return bool(self.totp_secret) or Role(self.role) in TWO_FACTOR_REQUIRED
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -59,15 +86,37 @@ class UserError(ValueError):
     pass
 
 
-class LockedOut(Exception):
-    def __init__(self, seconds_left: int) -> None:
-        super().__init__(f"locked for {seconds_left} s")
-        self.seconds_left = seconds_left
-
-
 _hasher = PasswordHasher()
 # Verified when the username is unknown, so the answer takes as long as for a real one.
 _DUMMY_HASH = _hasher.hash("not a real password, only here for timing")
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def password_problem(password: str, *hints: str) -> str | None:
+    """Why this password will not do (None: it will). ``hints``: the username, the
+    shown name - words an attacker would try first."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"a password has at least {MIN_PASSWORD_LENGTH} characters"
+    if password.casefold() in _common_passwords():
+        return "that is one of the most common passwords"
+    found = zxcvbn(password[:200], user_inputs=[h for h in (*hints, "helpline", "pmi") if h])
+    if found["score"] < MIN_PASSWORD_SCORE:
+        advice = found.get("feedback", {}).get("warning") or "add more words or characters"
+        return f"that password is too easy to guess ({advice})"
+    return None
+
+
+def strong_password() -> str:
+    """A random password that passes the checks (for a reset, or the first admin)."""
+    return "-".join(secrets.token_urlsafe(6) for _ in range(3))
+
+
+def _code_hash(code: str) -> str:
+    return hashlib.sha256(code.replace("-", "").strip().lower().encode()).hexdigest()
 
 
 def valid_username(username: str) -> bool:
@@ -89,13 +138,14 @@ class UserStore:
     ) -> User:
         if not valid_username(username):
             raise UserError("a username has 2-40 letters, digits, dots, dashes or underscores")
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise UserError(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
+        problem = password_problem(password, username, display_name)
+        if problem:
+            raise UserError(problem)
         user = User(
             username=username,
             role=role.value,
             display_name=display_name or username,
-            password_hash=_hasher.hash(password),
+            password_hash=await asyncio.to_thread(_hasher.hash, password),
             locale=locale,
             telegram=telegram.removeprefix("@").casefold(),
         )
@@ -129,36 +179,113 @@ class UserStore:
         return int(await self._redis.scard(self._keys.users()))
 
     async def set_password(self, username: str, password: str) -> None:
+        """A new password; the user's sessions end (they sign in again)."""
+        user = await self._existing(username)
+        problem = password_problem(password, username, user.display_name)
+        if problem:
+            raise UserError(problem)
+        user.password_hash = await asyncio.to_thread(_hasher.hash, password)
+        user.revoked_at = time.time()
+        await self.save(user)
+
+    async def authenticate(self, username: str, password: str) -> User | None:
+        """The user, if the password is right (and the account is not disabled). Slowing
+        down guesses is bot/store/logins.py's job."""
+        user = await self.get(username)
+        try:
+            await asyncio.to_thread(
+                _hasher.verify, user.password_hash if user else _DUMMY_HASH, password
+            )
+        except (VerificationError, InvalidHashError):
+            return None
+        if user is None or user.disabled:
+            return None
+        if _hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = await asyncio.to_thread(_hasher.hash, password)
+            await self.save(user)
+        return user
+
+    async def _existing(self, username: str) -> User:
         user = await self.get(username)
         if user is None:
             raise UserError(f"no user {username}")
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise UserError(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
-        user.password_hash = _hasher.hash(password)
-        await self.save(user)
-        await self._redis.delete(self._keys.login_failures(username))
+        return user
 
-    async def authenticate(self, username: str, password: str) -> User | None:
-        """The user, if the password is right; raises LockedOut after repeated failures."""
-        failures_key = self._keys.login_failures(username.casefold())
-        failures = int(await self._redis.get(failures_key) or 0)
-        if failures >= MAX_FAILURES:
-            raise LockedOut(max(1, int(await self._redis.ttl(failures_key))))
-        user = await self.get(username)
-        try:
-            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-            ok = user is not None and not user.disabled
-        except (VerificationError, InvalidHashError):
-            ok = False
-        if not ok:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.incr(failures_key)
-                pipe.expire(failures_key, LOCKOUT_SECONDS)
-                await pipe.execute()
-            return None
-        await self._redis.delete(failures_key)
-        assert user is not None
-        if _hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = _hasher.hash(password)
+    async def set_disabled(self, username: str, disabled: bool) -> User:
+        user = await self._existing(username)
+        user.disabled = disabled
+        if disabled:
+            user.revoked_at = time.time()
+        await self.save(user)
+        return user
+
+    async def set_role(self, username: str, role: Role) -> User:
+        user = await self._existing(username)
+        if user.role != role.value:
+            user.role, user.revoked_at = role.value, time.time()
             await self.save(user)
         return user
+
+    async def revoke_sessions(self, username: str) -> None:
+        user = await self._existing(username)
+        user.revoked_at = time.time()
+        await self.save(user)
+
+    async def delete(self, username: str) -> None:
+        await self._existing(username)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self._keys.user(username))
+            pipe.srem(self._keys.users(), username)
+            await pipe.execute()
+
+    # -- two-factor sign-in ----------------------------------------------------------
+
+    async def enrol_totp(self, username: str, secret: str, step: int = 0) -> list[str]:
+        """Turns TOTP on with ``secret`` (confirmed with the code of time ``step``, which
+        cannot sign in again); returns new recovery codes, shown once - only their hashes
+        are kept."""
+        user = await self._existing(username)
+        codes = [f"{secrets.token_hex(3)}-{secrets.token_hex(3)}" for _ in range(RECOVERY_CODES)]
+        user.totp_secret, user.totp_last_step = secret, max(step, user.totp_last_step)
+        user.recovery_codes = [_code_hash(c) for c in codes]
+        await self.save(user)
+        return codes
+
+    async def clear_totp(self, username: str) -> None:
+        """Two-factor sign-in off (or reset by an admin: the user enrols again)."""
+        user = await self._existing(username)
+        user.totp_secret, user.totp_last_step, user.recovery_codes = "", 0, []
+        user.revoked_at = time.time()
+        await self.save(user)
+
+    async def second_factor(self, username: str, code: str) -> bool:
+        """A current TOTP code (each accepted once) or an unused recovery code."""
+        user = await self._existing(username)
+        if not user.totp_secret:
+            return False
+        code = code.strip().replace(" ", "")
+        step = totp_step(user.totp_secret, code)
+        if step is not None and step > user.totp_last_step:
+            user.totp_last_step = step
+            await self.save(user)
+            return True
+        hashed = _code_hash(code)
+        for kept in user.recovery_codes:
+            if hmac.compare_digest(kept, hashed):
+                user.recovery_codes.remove(kept)
+                await self.save(user)
+                return True
+        return False
+
+
+def totp_step(secret: str, code: str) -> int | None:
+    """The time step a 6-digit code belongs to (now, or one step either side), or None."""
+    if not (len(code) == 6 and code.isdigit()):
+        return None
+    totp = pyotp.TOTP(secret)
+    now = int(time.time())
+    for drift in (0, -30, 30):
+        at = now + drift
+        if hmac.compare_digest(totp.at(at), code):
+            return at // 30
+    return None
