@@ -110,7 +110,9 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _nlu_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     client = NLUClient(
-        settings.nlu_url or "http://127.0.0.1:5005", timeout=settings.nlu_timeout_seconds
+        settings.nlu_url or "http://127.0.0.1:5005",
+        timeout=settings.nlu_timeout_seconds,
+        token=settings.nlu_token,
     )
     await client.open()
     app[NLU] = client

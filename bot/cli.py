@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -43,8 +44,12 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         project.train()
-    cmd = project.serve_command(model, args.port, args.host)
+    token = os.environ.get("HELPLINE_NLU_TOKEN") or secrets.token_urlsafe(24)
+    cmd = project.serve_command(model, args.port, args.host, token=token)
     print(f"serving {model.name} on http://{args.host}:{args.port}", file=sys.stderr)
+    if not os.environ.get("HELPLINE_NLU_TOKEN"):
+        # To the terminal only: the bot needs it as HELPLINE_NLU_TOKEN.
+        print(f"auth token of this run (set HELPLINE_NLU_TOKEN to it): {token}", file=sys.stderr)
     try:
         return subprocess.call(cmd, env=project.rasa_env(), cwd=project.root)
     except KeyboardInterrupt:
@@ -52,11 +57,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 async def _classify_stream(url: str) -> int:
-    async with NLUClient(url) as client:
+    async with NLUClient(url, token=os.environ.get("HELPLINE_NLU_TOKEN") or None) as client:
         if not await client.is_ready():
             print(
-                f"helpline classify: the Rasa server at {url} is not reachable or has no "
-                "model loaded; start it with `helpline nlu serve` or set HELPLINE_NLU_URL",
+                f"helpline classify: the Rasa server at {client.base_url} is not reachable, "
+                "refuses the token (HELPLINE_NLU_TOKEN) or has no model loaded; start it "
+                "with `helpline nlu serve` or set HELPLINE_NLU_URL",
                 file=sys.stderr,
             )
             return 2

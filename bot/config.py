@@ -54,7 +54,7 @@ def _url(name: str, value: str) -> str:
 class Settings:
     # None: `helpline run` starts a private redis-server under data_dir.
     redis_url: str | None
-    # None: `helpline run` starts the Rasa server itself.
+    # None: `helpline run` starts the Rasa server itself (with a token of its own).
     nlu_url: str | None
     host: str
     port: int
@@ -132,6 +132,8 @@ class Settings:
     whatsapp_backoff_seconds: float = 0.5
     # Content: publishing needs a second editor (not the draft's author).
     kb_review_required: bool = False
+    # The auth token of a Rasa server at HELPLINE_NLU_URL (started with --auth-token).
+    nlu_token: str | None = None
 
     @property
     def whatsapp_enabled(self) -> bool:
@@ -203,4 +205,5 @@ class Settings:
             whatsapp_api_version=os.environ.get("HELPLINE_WHATSAPP_API_VERSION", "v21.0"),
             whatsapp_template=os.environ.get("HELPLINE_WHATSAPP_TEMPLATE", "helpline_follow_up"),
             kb_review_required=os.environ.get("HELPLINE_KB_REVIEW_REQUIRED", "") in ("1", "true"),
+            nlu_token=os.environ.get("HELPLINE_NLU_TOKEN") or None,
         )

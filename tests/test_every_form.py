@@ -16,6 +16,7 @@ from bot.app import DISPATCHER, SETTINGS
 from bot.casework import Conflict
 from bot.messages import Inbound
 from bot.nlu.client import NLUClient
+from bot.nlu.rasa_env import split_token, with_token
 from bot.nlu.safety import CrisisLexicon
 from bot.store.cases import (
     DETECTED_LATE,
@@ -464,8 +465,10 @@ async def test_a_message_read_while_rasa_was_down_is_read_again_when_it_is_back(
     async with NLUClient(rasa_url) as nlu:
         assert (await nlu.classify(text)).emergency, "the model must read it as an emergency"
     async with switch_to(rasa_url) as switch:
+        _url, token = split_token(rasa_url)
+        through = with_token(switch.url, token) if token else switch.url
         settings = make_settings(
-            redis_url, switch.url, key_prefix, queue_watch_seconds=0.1, nlu_recheck_seconds=0.2
+            redis_url, through, key_prefix, queue_watch_seconds=0.1, nlu_recheck_seconds=0.2
         )
         async with Chat.serve(settings) as chat:
             switch.cut()

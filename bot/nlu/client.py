@@ -12,6 +12,7 @@ from typing import Any, Self
 import aiohttp
 
 from bot.nlu import countries
+from bot.nlu.rasa_env import split_token
 from bot.nlu.safety import CrisisLexicon, SafetyPolicy, decide
 from bot.nlu.taxonomy import (
     ALL_INTENTS,
@@ -74,8 +75,14 @@ class NLUClient:
         timeout: float = 3.0,
         lexicon: CrisisLexicon | None = None,
         policy: SafetyPolicy | None = None,
+        token: str | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        """``token``: the Rasa server's auth token (also read from a URL that carries it,
+        as ``helpline run`` and the test fixtures give it)."""
+        url, in_url = split_token(base_url)
+        self.base_url = url.rstrip("/")
+        secret = token or in_url
+        self._params: dict[str, str] = {"token": secret} if secret else {}
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self.lexicon = lexicon or CrisisLexicon.load()
         self.policy = policy or SafetyPolicy()
@@ -111,7 +118,7 @@ class NLUClient:
     async def is_ready(self) -> bool:
         """True when the server answers and has a model loaded."""
         try:
-            async with self.session.get(f"{self.base_url}/status") as response:
+            async with self.session.get(f"{self.base_url}/status", params=self._params) as response:
                 if response.status != 200:
                     return False
                 body = await response.json()
@@ -123,7 +130,7 @@ class NLUClient:
         """The Rasa server's own answer for a text."""
         try:
             async with self.session.post(
-                f"{self.base_url}/model/parse", json={"text": text}
+                f"{self.base_url}/model/parse", json={"text": text}, params=self._params
             ) as response:
                 if response.status != 200:
                     raise NLUUnavailable(f"Rasa server answered HTTP {response.status}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 log = logging.getLogger(__name__)
 
@@ -180,8 +182,12 @@ class RasaProject:
             if cache.is_dir() and cache != current:
                 shutil.rmtree(cache, ignore_errors=True)
 
-    def serve_command(self, model: Path, port: int, host: str = "127.0.0.1") -> list[str]:
-        return [
+    def serve_command(
+        self, model: Path, port: int, host: str = "127.0.0.1", token: str | None = None
+    ) -> list[str]:
+        """The stock server; with ``token``, every API call must carry it (Rasa's
+        --auth-token), so no other local process can replace or delete the model."""
+        command = [
             str(self.rasa_bin),
             "run",
             "--enable-api",
@@ -192,16 +198,36 @@ class RasaProject:
             "--port",
             str(port),
         ]
+        return [*command, "--auth-token", token] if token else command
+
+
+def with_token(url: str, token: str) -> str:
+    """The server's URL carrying its token (read back by the NLU client, never logged)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=f"token:{token}@{parts.hostname}:{parts.port}"))
+
+
+def split_token(url: str) -> tuple[str, str | None]:
+    """(the URL without credentials, the token it carried)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url, None
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc)), parts.password
 
 
 def wait_until_ready(url: str, timeout: float, process: subprocess.Popen[bytes] | None) -> None:
-    """Wait until the Rasa server at ``url`` has a model loaded."""
+    """Wait until the Rasa server at ``url`` (with its token, if any) has a model loaded."""
+    base, token = split_token(url)
+    query = f"?token={token}" if token else ""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise RasaSetupError(f"the Rasa server exited with code {process.returncode}")
         try:
-            with urllib.request.urlopen(f"{url}/status", timeout=2) as response:
+            with urllib.request.urlopen(f"{base}/status{query}", timeout=2) as response:
                 if b"model_file" in response.read():
                     return
         except (urllib.error.URLError, OSError):
@@ -219,15 +245,18 @@ def rasa_server(
     log_file: Path | None = None,
     ready_timeout: float = 180.0,
 ) -> Iterator[str]:
-    """Run the stock Rasa server in the background; yields its URL, stops it on exit."""
+    """Run the stock Rasa server in the background, on 127.0.0.1 with a random auth token
+    of this run; yields its URL with the token in it (``split_token`` reads it), stops
+    the server on exit."""
     project.require_rasa()
     model = model or project.model_path()
     if not model.exists():
         raise RasaSetupError(f"no trained model at {model}; run `helpline nlu train`")
-    url = f"http://127.0.0.1:{port}"
+    token = secrets.token_urlsafe(24)
+    url = with_token(f"http://127.0.0.1:{port}", token)
     out = log_file.open("ab") if log_file else subprocess.DEVNULL
     process = subprocess.Popen(
-        project.serve_command(model, port),
+        project.serve_command(model, port, token=token),
         env=project.rasa_env(),
         cwd=project.root,
         stdout=out,
