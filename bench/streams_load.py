@@ -61,8 +61,13 @@ async def _webchat_streams(
     for _ in range(count // 2):
         async with session.post(f"{base}/api/chat/conversations") as response:
             token = (await response.json())["token"]
-        url = f"{base}/api/chat/events?token={token}"
-        tasks += [asyncio.create_task(_hold(session, url, open_, stop)) for _ in range(2)]
+        for _ in range(2):
+            async with session.post(
+                f"{base}/api/chat/tickets", headers={"Authorization": f"Bearer {token}"}
+            ) as response:
+                ticket = (await response.json())["ticket"]
+            url = f"{base}/api/chat/events?ticket={ticket}"
+            tasks.append(asyncio.create_task(_hold(session, url, open_, stop)))
     return tasks
 
 

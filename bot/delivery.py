@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
+from bot.logs import masked
 from bot.messages import Outbound
 from bot.store.outbox import Outbox
 
@@ -70,7 +71,7 @@ class Delivery:
             try:
                 await erase(user_id)
             except Exception:
-                log.exception("could not erase the %s chat of %s", channel, sender)
+                log.exception("could not erase the %s chat of %s", channel, masked(sender))
 
     async def forget(self, sender: str, after_seconds: int) -> None:
         """What is left of an erased conversation (its last reply) goes after a while."""

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.app import CONSOLE, create_app
 from bot.config import Settings
+from bot.logs import PathOnlyAccessLogger
 from bot.net import free_port
 from bot.nlu.rasa_env import RasaProject, rasa_server
 from bot.redis_server import private_redis
@@ -28,7 +29,7 @@ def _say(message: str) -> None:
 
 async def _serve(settings: Settings) -> None:
     app = create_app(settings)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, access_log_class=PathOnlyAccessLogger)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()

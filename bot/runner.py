@@ -20,6 +20,7 @@ from collections import OrderedDict, deque
 from redis.exceptions import RedisError
 
 from bot.dispatch import Dispatcher
+from bot.logs import masked
 from bot.messages import Inbound, Outbound
 from bot.store.inbox import Inbox
 from bot.tasks import being_cancelled, stop_tasks
@@ -101,7 +102,7 @@ class InboxRunner:
         except Exception as exc:
             if being_cancelled():
                 raise asyncio.CancelledError from exc
-            log.exception("handling %s from %s failed", entry_id, inbound.sender)
+            log.exception("handling %s from %s failed", entry_id, masked(inbound.sender))
 
     def _route(self, entry_id: str, inbound: Inbound) -> None:
         if entry_id in self._queued:
@@ -162,7 +163,7 @@ class InboxRunner:
                     self.consumer, self._reclaim_idle_ms
                 ):
                     if entry_id not in self._queued:
-                        log.warning("reclaimed %s from %s", entry_id, inbound.sender)
+                        log.warning("reclaimed %s from %s", entry_id, masked(inbound.sender))
                         self._route(entry_id, inbound)
             except RedisError as exc:
                 if being_cancelled():

@@ -21,6 +21,7 @@ from bot.app import CASEWORK, CONSOLE, REDIS, SERVICES, create_app
 from bot.casework import Casework
 from bot.config import Settings
 from bot.console import Console
+from bot.logs import PathOnlyAccessLogger
 from bot.store.escalations import RedisEscalationQueue
 from flows.base import Services
 
@@ -95,10 +96,19 @@ class Worker:
     def payloads(self) -> list[str]:
         return [b["payload"] for r in self.last for b in r["buttons"]]
 
+    async def events_url(self) -> str:
+        """Where the event stream opens: with a single-use ticket, never the token."""
+        async with self.session.post(
+            f"{self.base}/api/chat/tickets", headers={"Authorization": f"Bearer {self.token}"}
+        ) as response:
+            assert response.status == 201
+            ticket = (await response.json())["ticket"]
+        return f"{self.base}/api/chat/events?ticket={ticket}"
+
     async def events(self, count: int, seconds: float = 10) -> list[dict[str, Any]]:
         """The first ``count`` messages of the conversation's event stream."""
         found: list[dict[str, Any]] = []
-        url = f"{self.base}/api/chat/events?token={self.token}"
+        url = await self.events_url()
         async with self.session.get(url, timeout=aiohttp.ClientTimeout(total=seconds)) as resp:
             assert resp.status == 200
             assert resp.headers["Content-Type"].startswith("text/event-stream")
@@ -115,7 +125,7 @@ class Worker:
     ) -> list[dict[str, Any]]:
         """The conversation's messages from the start, read until ``check`` holds."""
         found: list[dict[str, Any]] = []
-        url = f"{self.base}/api/chat/events?token={self.token}"
+        url = await self.events_url()
         try:
             async with self.session.get(url, timeout=aiohttp.ClientTimeout(total=seconds)) as resp:
                 async for raw in resp.content:
@@ -140,7 +150,8 @@ class Chat:
     async def serve(cls, settings: Settings) -> AsyncIterator[Chat]:
         app = create_app(settings)
         server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
+        # The access log as `helpline run` writes it (no query strings).
+        await server.start_server(access_log_class=PathOnlyAccessLogger)
         try:
             async with aiohttp.ClientSession() as session:
                 yield cls(app, str(server.make_url("")).rstrip("/"), session)

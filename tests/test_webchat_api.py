@@ -64,7 +64,7 @@ async def test_event_stream_carries_the_conversation_and_resumes(chat: Chat) -> 
     assert [e["text"] for e in events[1:]] == [r["text"] for r in replies]
     last = events[-1]["id"]
     await worker.press("country:hong_kong")
-    url = f"{chat.base}/api/chat/events?token={worker.token}"
+    url = await worker.events_url()
     timeout = aiohttp.ClientTimeout(total=10)
     async with chat.session.get(url, headers={"Last-Event-ID": last}, timeout=timeout) as resp:
         async for raw in resp.content:
@@ -79,6 +79,19 @@ async def test_event_stream_carries_the_conversation_and_resumes(chat: Chat) -> 
         return tuple(int(part) for part in entry_id.split("-"))
 
     assert order(resumed["id"]) > order(last)
+
+
+async def test_the_stream_opens_with_a_single_use_ticket_never_the_token(chat: Chat) -> None:
+    """The token stays out of URLs (and so out of access logs)."""
+    worker = await chat.new_worker()
+    token_url = f"{chat.base}/api/chat/events?token={worker.token}"
+    async with chat.session.get(token_url) as response:
+        assert response.status == 401
+    url = await worker.events_url()
+    async with chat.session.get(url) as response:
+        assert response.status == 200
+    async with chat.session.get(url) as response:
+        assert response.status == 401  # used
 
 
 async def test_two_messages_at_the_same_moment_are_both_handled(chat: Chat) -> None:

@@ -7,7 +7,9 @@ API (documented in README.md):
   -> 200 {"accepted": true, "message_id", "replies": [...]}
 - POST /api/chat/messages may carry {"location": {"latitude", "longitude"}} instead
 - POST /api/chat/media (multipart: file, caption, client_message_id) -> the same answer
-- GET /api/chat/events?token=<token> -> text/event-stream of every message of the
+- POST /api/chat/tickets (Authorization: Bearer <token>) -> 201 {"ticket", "expires_in"}:
+  a single-use ticket for opening the event stream (a URL must never carry the token)
+- GET /api/chat/events?ticket=<ticket> -> text/event-stream of every message of the
   conversation (worker echoes, bot replies, operator messages), resumable with
   Last-Event-ID.
 """
@@ -49,6 +51,7 @@ MAX_TEXT = 4096
 MAX_BODY = 64 * 1024
 REPLY_WAIT_SECONDS = 15.0
 TOKEN_TTL = 180 * 86400
+TICKET_SECONDS = 60
 # A stream with nothing new still writes this often, so a client that left is noticed.
 KEEPALIVE_SECONDS = 5.0
 # Concurrent outbox reads of all open streams together, on their own small pool.
@@ -104,6 +107,7 @@ class WebChat:
             web.post("/api/chat/conversations", self.create_conversation),
             web.post("/api/chat/messages", self.post_message),
             web.post("/api/chat/media", self.post_media),
+            web.post("/api/chat/tickets", self.create_ticket),
             web.get("/api/chat/events", self.events),
         ]
 
@@ -194,6 +198,27 @@ class WebChat:
             pipe.expire(key, 3700)
             count, _ = await pipe.execute()
         return int(count) > self._conversations_per_hour
+
+    async def create_ticket(self, request: web.Request) -> web.Response:
+        """A single-use ticket, valid for a minute, to open the event stream with: an
+        EventSource cannot send the token in a header, and a URL ends up in logs."""
+        try:
+            conversation = await self._authorised(request)
+            ticket = secrets.token_urlsafe(24)
+            await self._redis.set(
+                self._keys.webchat_ticket(_hash(ticket)), conversation, ex=TICKET_SECONDS
+            )
+        except RedisError:
+            return _unavailable(request)
+        return web.json_response({"ticket": ticket, "expires_in": TICKET_SECONDS}, status=201)
+
+    async def _ticket(self, ticket: str | None) -> str:
+        if not ticket:
+            raise _error(401, "missing ticket (POST /api/chat/tickets first)")
+        found = await self._redis.getdel(self._keys.webchat_ticket(_hash(ticket)))
+        if found is None:
+            raise _error(401, "unknown, used or expired ticket")
+        return found.decode() if isinstance(found, bytes) else str(found)
 
     async def erase(self, conversation_id: str) -> None:
         """The worker erased their data: the conversation's token stops working."""
@@ -288,7 +313,7 @@ class WebChat:
         if not _STREAM_ID.fullmatch(after):
             raise _error(400, "Last-Event-ID must be a message id such as 1712345678901-0")
         try:
-            conversation = await self._conversation(request.query.get("token"))
+            conversation = await self._ticket(request.query.get("ticket"))
         except RedisError:
             return _unavailable(request)
         sender = f"{CHANNEL}:{conversation}"

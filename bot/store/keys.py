@@ -40,6 +40,9 @@ class Keys:
     def webchat_token(self, token_hash: str) -> str:
         return self._k("webchat", "token", token_hash)
 
+    def webchat_ticket(self, ticket_hash: str) -> str:
+        return self._k("webchat", "ticket", ticket_hash)
+
     def webchat_conversation(self, conversation_id: str) -> str:
         return self._k("webchat", "conversation", conversation_id)
 

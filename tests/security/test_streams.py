@@ -46,7 +46,7 @@ async def tight(redis_url: str, rasa_url: str, key_prefix: str) -> AsyncIterator
 async def _open(
     stack: AsyncExitStack, session: aiohttp.ClientSession, worker: Worker, **headers: str
 ) -> aiohttp.ClientResponse:
-    url = f"{worker.base}/api/chat/events?token={worker.token}"
+    url = await worker.events_url()
     response = await stack.enter_async_context(session.get(url, headers=headers))
     if response.status == 200:
         await response.content.readline()  # the stream is open: "retry: 2000"
@@ -126,7 +126,7 @@ async def test_a_stream_whose_client_left_ends_within_seconds(tight: Chat) -> No
     webchat = tight.app[WEBCHAT]
     worker = await tight.new_worker()
     session = aiohttp.ClientSession()
-    response = await session.get(f"{worker.base}/api/chat/events?token={worker.token}")
+    response = await session.get(await worker.events_url())
     await response.content.readline()
     assert webchat._limits.open == 1
     left = time.monotonic()

@@ -39,6 +39,7 @@ from bot.channels.telegram.operators import OperatorGroup
 from bot.config import Settings
 from bot.delivery import Delivery
 from bot.i18n import preferred_language, use_locale
+from bot.logs import masked
 from bot.messages import NOT_FETCHED, TOO_LARGE, Inbound, MediaRef, Outbound
 from bot.runner import InboxRunner
 from bot.store.evidence import EvidenceStore
@@ -297,8 +298,8 @@ class TelegramChannel:
             try:
                 await self.application.bot.delete_messages(int(user_id), ids[start : start + 100])
             except TelegramError as exc:
-                log.warning("telegram: could not delete messages in %s: %s", user_id, exc)
-        log.info("telegram: erased %d messages in chat %s", len(ids), user_id)
+                log.warning("telegram: could not delete messages in a chat: %s", exc)
+        log.info("telegram: erased %d messages in chat %s", len(ids), masked(user_id))
 
 
 def _media_of(message: Message) -> tuple[str, str, str, str, int | None] | None:

@@ -46,6 +46,7 @@ from bot.channels.whatsapp.graph import GraphClient, GraphError, MediaTooLarge
 from bot.config import Settings
 from bot.delivery import Delivery
 from bot.i18n import _, use_locale
+from bot.logs import masked
 from bot.messages import NOT_FETCHED, TOO_LARGE, Inbound, MediaRef, Outbound
 from bot.runner import InboxRunner
 from bot.store.cases import CaseStore
@@ -282,7 +283,7 @@ class WhatsAppChannel:
 
     async def _failed(self, sender: str, errors: list[dict[str, Any]]) -> None:
         """Shown to the operator: on the worker's open case."""
-        log.warning("whatsapp: a message to %s failed: %s", sender, errors)
+        log.warning("whatsapp: a message to %s failed: %s", masked(sender), errors)
         case = await self._cases.open_case_of(sender)
         if case is not None:
             detail = "; ".join(

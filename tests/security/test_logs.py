@@ -1,0 +1,62 @@
+"""Logs carry no tokens, no phone numbers, no message texts and no search terms at INFO
+(issue 18): a worker's conversation on the web chat and on WhatsApp, an operator's
+search and reply, and every log line of it is read back."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.chat import Chat
+from tests.console import Operator
+from tests.graph_standin import running_graph_api, text
+from tests.test_whatsapp import Helpline as WhatsApp
+from tests.test_whatsapp import _settings
+from tests.waiting import eventually
+
+pytestmark = pytest.mark.rasa
+
+PHONE = "6287712345678"
+WORDS = "kunyitmarker"
+SEARCH = "carimarker"
+
+
+@pytest.fixture
+async def wa(redis_url: str, rasa_url: str, key_prefix: str) -> AsyncIterator[WhatsApp]:
+    async with (
+        running_graph_api() as api,
+        Chat.serve(_settings(redis_url, rasa_url, key_prefix, api)) as chat,
+    ):
+        yield WhatsApp(chat, api)
+
+
+async def test_no_token_number_text_or_search_term_in_the_logs(
+    wa: WhatsApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    chat = wa.chat
+    worker = await chat.new_worker()
+    await worker.say(f"tolong majikan sy mukul sy td malam {WORDS}")
+    await worker.events(1)  # opens the stream with a ticket
+    mark = await wa.says(text(PHONE, f"gaji sy blm dibayar 3 bulan {WORDS}"))
+    await wa.api.wait_for(lambda b: b["to"] == PHONE, after=mark)
+    operator = await Operator.signed_in(chat, "ida")
+    try:
+        await operator.get(f"/console/cases?q={SEARCH}")
+        case = await chat.services.cases.open_case_of(worker.sender)
+        assert case is not None
+        await operator.post(f"/console/cases/{case.id}/claim")
+        await operator.post(f"/console/cases/{case.id}/reply", {"text": f"halo {WORDS}"})
+    finally:
+        await operator.close()
+    await eventually(lambda: _count(caplog), lambda n: n > 10, what="the conversation's log lines")
+    lines = "\n".join(r.getMessage() for r in caplog.records)
+    assert "/api/chat/tickets" in lines and "/console/cases" in lines  # the access log
+    for secret in (worker.token, WORDS, SEARCH, PHONE, worker.conversation_id):
+        assert secret not in lines, f"{secret!r} is in the logs"
+
+
+async def _count(caplog: pytest.LogCaptureFixture) -> int:
+    return len(caplog.records)
