@@ -10,9 +10,9 @@ from aiohttp.test_utils import TestServer
 
 
 @asynccontextmanager
-async def serving(app: web.Application) -> AsyncIterator[str]:
-    """The app on a free local port; its base URL."""
-    server = TestServer(app, host="127.0.0.1")
+async def serving(app: web.Application, port: int | None = None) -> AsyncIterator[str]:
+    """The app on a free local port (or ``port``); its base URL."""
+    server = TestServer(app, host="127.0.0.1", port=port)
     await server.start_server()
     try:
         yield str(server.make_url("")).rstrip("/")

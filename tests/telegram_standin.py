@@ -192,9 +192,9 @@ def _error(status: int, description: str) -> web.Response:
 
 
 @asynccontextmanager
-async def running_bot_api() -> AsyncIterator[BotAPI]:
+async def running_bot_api(port: int | None = None) -> AsyncIterator[BotAPI]:
     api = BotAPI()
-    async with serving(api.app()) as api.base:
+    async with serving(api.app(), port) as api.base:
         yield api
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from bot.net import free_port
 from bot.store.users import Role
 from tests.chat import Chat
 from tests.conftest import make_settings
@@ -510,3 +511,26 @@ async def test_the_webhook_checks_the_secret_and_drops_duplicates(
         await asyncio.sleep(0.5)
         welcomes = [t for t in tg.api.texts_to(6700) if "Which country" in t]
         assert len(welcomes) == 1, "a redelivered update is handled once"
+
+
+async def test_an_unreachable_bot_api_never_keeps_the_rest_from_starting(
+    redis_url: str, rasa_url: str, key_prefix: str
+) -> None:
+    """Regression: in webhook mode, a Bot API that could not be reached at start-up made
+    the whole helpline fail to start - web chat, WhatsApp and console included."""
+    port = free_port()
+    settings = make_settings(
+        redis_url,
+        rasa_url,
+        key_prefix,
+        telegram_token=TOKEN,
+        telegram_api_url=f"http://127.0.0.1:{port}",
+        telegram_webhook_secret="s3cret-webhook",
+        public_url="https://helpline.example",
+    )
+    async with Chat.serve(settings) as chat:
+        worker = await chat.new_worker()
+        assert await worker.say("halo"), "the web chat works while Telegram is away"
+        async with running_bot_api(port) as api:
+            hook = await api.wait_for("setWebhook", seconds=20)
+            assert hook["url"] == "https://helpline.example/telegram/webhook"

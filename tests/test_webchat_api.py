@@ -225,3 +225,14 @@ async def test_one_senders_messages_are_handled_in_the_order_accepted(chat: Chat
     said = [e.get("text") for e in timeline]
     numbers = [t for t in said if t and t.isdigit()]
     assert numbers == [str(n) for n in range(12)]
+
+
+async def test_another_conversation_reusing_a_message_id_is_not_dropped(chat: Chat) -> None:
+    """Regression: duplicates were detected per channel, so one web chat conversation
+    could make another's messages vanish by sending their ids first."""
+    first, second = await chat.new_worker(), await chat.new_worker()
+    await first.send({"text": "halo", "client_message_id": "shared-id-1"})
+    replies = await second.send({"text": "halo", "client_message_id": "shared-id-1"})
+    assert replies, "the second conversation's message was dropped as a duplicate"
+    async with await first.post({"text": "halo", "client_message_id": "shared-id-1"}) as again:
+        assert (await again.json())["duplicate"] is True  # within one conversation it is

@@ -44,7 +44,10 @@ class Inbox:
     async def accept(self, inbound: Inbound) -> str | None:
         """The inbox entry id, or None when this platform message was seen before."""
         entry = await self._accept(
-            keys=[self._keys.seen(inbound.channel, inbound.message_id), self._keys.inbox()],
+            keys=[
+                self._keys.seen(inbound.channel, inbound.user_id, inbound.message_id),
+                self._keys.inbox(),
+            ],
             args=[SEEN_TTL, json.dumps(inbound.to_json(), ensure_ascii=False)],
         )
         return None if entry is None else str(entry)

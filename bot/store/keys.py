@@ -18,8 +18,10 @@ class Keys:
     def profile(self, sender: str) -> str:
         return self._k("profile", sender)
 
-    def seen(self, channel: str, message_id: str) -> str:
-        return self._k("seen", channel, message_id)
+    def seen(self, channel: str, user_id: str, message_id: str) -> str:
+        """A message already accepted, per conversation: a web chat client chooses its own
+        message ids, and one conversation must not be able to drop another's."""
+        return self._k("seen", channel, user_id, message_id)
 
     def rate(self, sender: str, window: int) -> str:
         return self._k("rate", sender, str(window))

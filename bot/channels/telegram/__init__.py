@@ -17,6 +17,7 @@ get a polite word or silence, and a log line.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
@@ -45,6 +46,7 @@ from bot.runner import InboxRunner
 from bot.store.evidence import EvidenceStore
 from bot.store.keys import Keys
 from bot.store.users import UserStore
+from bot.tasks import being_cancelled, stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -100,14 +102,31 @@ class TelegramChannel:
             else None
         )
         delivery.register(CHANNEL, self.send, self.erase)
+        self._connecting: asyncio.Task[None] | None = None
 
     @property
     def webhook_mode(self) -> bool:
         return self.settings.telegram_webhook_secret is not None
 
     async def start(self) -> None:
-        await self.application.initialize()
-        await self.application.start()
+        """Connects to the Bot API; when it cannot be reached, says so and keeps trying in
+        the background - the web chat, WhatsApp and the console start regardless."""
+        if self.operators is not None:
+            await self.operators.start()
+        try:
+            await self._connect()
+        except (TelegramError, OSError, RuntimeError) as exc:
+            log.error("telegram: the Bot API cannot be reached (%s); trying again", exc)
+            self._connecting = asyncio.create_task(self._keep_connecting())
+
+    @property
+    def connected(self) -> bool:
+        return self.application.running
+
+    async def _connect(self) -> None:
+        if not self.application.running:
+            await self.application.initialize()
+            await self.application.start()
         if self.webhook_mode:
             url = f"{self.settings.public_url}{WEBHOOK_PATH}"
             await self.application.bot.set_webhook(
@@ -120,17 +139,34 @@ class TelegramChannel:
             assert self.application.updater is not None
             await self.application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             log.info("telegram: long polling")
-        if self.operators is not None:
-            await self.operators.start()
+
+    async def _keep_connecting(self) -> None:
+        delay = 1.0
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self._connect()
+                log.info("telegram: connected")
+                return
+            except (TelegramError, OSError, RuntimeError) as exc:
+                if being_cancelled():
+                    raise asyncio.CancelledError from exc
+                delay = min(delay * 2, 60.0)
+                log.warning(
+                    "telegram: still cannot reach the Bot API (%s); next try in %.0f s", exc, delay
+                )
 
     async def stop(self) -> None:
+        if self._connecting is not None:
+            await stop_tasks([self._connecting])
         if self.operators is not None:
             await self.operators.stop()
         if self.application.updater is not None and self.application.updater.running:
             await self.application.updater.stop()
         if self.application.running:
             await self.application.stop()
-        await self.application.shutdown()
+        with contextlib.suppress(TelegramError, OSError, RuntimeError):
+            await self.application.shutdown()
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post(WEBHOOK_PATH, self.webhook)]
@@ -183,7 +219,8 @@ class TelegramChannel:
             await self._remember(chat.id, message.message_id)
         inbound: Inbound | None
         if message is not None and _media_of(message) is not None:
-            if await self._redis.exists(self._keys.seen(CHANNEL, str(update.update_id))):
+            seen = self._keys.seen(CHANNEL, str(chat.id), str(update.update_id))
+            if await self._redis.exists(seen):
                 log.info("telegram: duplicate update %s dropped", update.update_id)
                 return  # a redelivery: do not fetch the file again
             inbound = await self._media_inbound(update, message)
@@ -264,6 +301,9 @@ class TelegramChannel:
             await self._send_one(int(user_id), message)
 
     async def _send_one(self, chat_id: int, message: Outbound) -> None:
+        if not self.connected:
+            log.error("telegram: not connected to the Bot API; a reply waits in the outbox")
+            return
         text = message.text
         if message.author == "operator" and message.author_name:
             text = f"👤 {message.author_name}: {text}"

@@ -248,7 +248,7 @@ class OperatorGroup:
             sent = await self.bot.send_message(
                 self.chat_id, text, reply_markup=markup, reply_to_message_id=reply_to
             )
-        except TelegramError as exc:
+        except (TelegramError, RuntimeError) as exc:
             log.error("operators' group: could not post: %s", exc)
             return None
         key = self._keys.telegram("posts", case_id)

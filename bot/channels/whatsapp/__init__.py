@@ -234,7 +234,7 @@ class WhatsAppChannel:
         media: dict[str, Any] = message.raw.get(message.type) or {}
         if not isinstance(media, dict):
             media = {}
-        if await self._redis.exists(self._keys.seen(CHANNEL, message.wamid)):
+        if await self._redis.exists(self._keys.seen(CHANNEL, message.wa_id, message.wamid)):
             return None  # a redelivery: do not fetch the file again
         limit = self.settings.media_max_bytes
         sender = f"{CHANNEL}:{message.wa_id}"
