@@ -127,7 +127,12 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
     queue = RedisEscalationQueue(redis, keys)
     presence = Presence(redis, keys)
     hours = StaffedHours.parse(settings.staffed_hours, settings.timezone)
-    kb_store = KBStore(redis, keys, review_required=settings.kb_review_required)
+    kb_store = KBStore(
+        redis,
+        keys,
+        review_required=settings.kb_review_required,
+        referral_review_required=settings.referral_review_required,
+    )
     kb = await kb_store.knowledge_base()
     if kb is None:
         # A store that was never filled: the kb/ files are the seed.
@@ -296,6 +301,11 @@ async def index(request: web.Request) -> web.Response:
     raise web.HTTPFound("/chat")
 
 
+async def _plain_server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """No software or version in the Server header."""
+    response.headers["Server"] = "helpline"
+
+
 async def _end_streams(app: web.Application) -> None:
     """Shutting down: open web chat streams end now instead of holding the server."""
     app[WEBCHAT].close()
@@ -307,6 +317,7 @@ def create_app(settings: Settings) -> web.Application:
     app[WEBCHAT] = WebChat()
     app.add_routes(app[WEBCHAT].routes())
     app.on_shutdown.append(_end_streams)
+    app.on_response_prepare.append(_plain_server_header)
     app[CONSOLE] = Console()
     app[CONSOLE].setup(app)
     app.cleanup_ctx.extend([_redis_ctx, _nlu_ctx, _core_ctx])

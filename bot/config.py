@@ -132,6 +132,8 @@ class Settings:
     whatsapp_backoff_seconds: float = 0.5
     # Content: publishing needs a second editor (not the draft's author).
     kb_review_required: bool = False
+    # The referral directory (emergency and embassy numbers): a second editor publishes.
+    referral_review_required: bool = True
     # The auth token of a Rasa server at HELPLINE_NLU_URL (started with --auth-token).
     nlu_token: str | None = None
 
@@ -205,5 +207,7 @@ class Settings:
             whatsapp_api_version=os.environ.get("HELPLINE_WHATSAPP_API_VERSION", "v21.0"),
             whatsapp_template=os.environ.get("HELPLINE_WHATSAPP_TEMPLATE", "helpline_follow_up"),
             kb_review_required=os.environ.get("HELPLINE_KB_REVIEW_REQUIRED", "") in ("1", "true"),
+            referral_review_required=os.environ.get("HELPLINE_REFERRAL_REVIEW_REQUIRED", "1")
+            not in ("0", "false"),
             nlu_token=os.environ.get("HELPLINE_NLU_TOKEN") or None,
         )

@@ -205,7 +205,14 @@ async def test_the_referral_directory_is_edited_the_same_way(chat: Chat) -> None
         status, _page, _ = await editor.post(f"{path}/save", form)
         assert status == 200
         version = VERSION.findall((await editor.get(path))[1])[0]
-        status, _page, _ = await editor.post(f"{path}/publish", {"version": version})
+        # Emergency numbers need a second editor by default.
+        status, page, _ = await editor.post(f"{path}/publish", {"version": version})
+        assert status == 409 and "second editor" in page
+        reviewer = await _editor(chat, "rev")
+        try:
+            status, _page, _ = await reviewer.post(f"{path}/publish", {"version": version})
+        finally:
+            await reviewer.close()
         assert status == 200
         referral = chat.services.kb.referral("hong_kong")
         assert referral is not None and referral.embassy_hotline == "+852 0000 1111"

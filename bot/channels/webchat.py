@@ -167,8 +167,24 @@ class WebChat:
                 "file_failed": _("The file could not be sent. Please try again."),
             }
         escaped = {k: html.escape(v, quote=True) for k, v in values.items()}
-        body = _PAGE.substitute(escaped, api_base="/api/chat")
-        return web.Response(text=body, content_type="text/html", charset="utf-8")
+        nonce = secrets.token_urlsafe(16)
+        body = _PAGE.substitute(escaped, api_base="/api/chat", nonce=nonce)
+        response = web.Response(text=body, content_type="text/html", charset="utf-8")
+        # Only this page's own script and style run; no other site may frame it.
+        response.headers.update(
+            {
+                "Content-Security-Policy": (
+                    f"default-src 'none'; script-src 'nonce-{nonce}'; "
+                    f"style-src 'nonce-{nonce}'; img-src 'self' data:; connect-src 'self'; "
+                    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+                ),
+                "X-Frame-Options": "DENY",
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer",
+                "Cache-Control": "no-store",
+            }
+        )
+        return response
 
     async def create_conversation(self, request: web.Request) -> web.Response:
         try:
@@ -394,7 +410,7 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
         raise _error(413, "message too large") from None
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         log.warning("webchat: malformed JSON from %s", request.remote)
         raise _error(400, "the body must be JSON") from None
     if not isinstance(body, dict):

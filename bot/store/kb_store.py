@@ -77,10 +77,21 @@ def referral_key(country: str) -> str:
 
 
 class KBStore:
-    def __init__(self, redis: Redis, keys: Keys, *, review_required: bool = False) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        *,
+        review_required: bool = False,
+        referral_review_required: bool = True,
+    ) -> None:
+        """``review_required``: a draft's author may not publish it, a second editor must.
+        ``referral_review_required``: the same for the referral directory - the emergency
+        numbers - on by default (a wrong number is worst in an emergency)."""
         self._redis, self._keys = redis, keys
         self._events = Events(redis, keys)
         self.review_required = review_required
+        self.referral_review_required = referral_review_required
 
     def _k(self, *parts: str) -> str:
         return self._keys.kb(*parts)
@@ -152,7 +163,10 @@ class KBStore:
         entry = await self.get(key)
         if entry.draft is None:
             return entry
-        if self.review_required and entry.draft_by == by:
+        review = self.review_required or (
+            self.referral_review_required and key.startswith("referral/")
+        )
+        if review and entry.draft_by == by:
             raise ReviewRequired(by)
         await self._set_published(entry, entry.draft, by, version, "publish")
         return entry

@@ -181,7 +181,7 @@ class TelegramChannel:
         try:
             data = json.loads(await request.read())
             update = Update.de_json(data, self.application.bot)
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
             log.warning("telegram webhook: malformed update from %s: %s", request.remote, exc)
             return web.json_response({"error": "malformed update"}, status=400)
         if update is None:

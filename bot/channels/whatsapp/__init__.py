@@ -63,6 +63,8 @@ _FETCH_ERRORS = (GraphError, aiohttp.ClientError, OSError, TimeoutError, LookupE
                  TypeError, AttributeError)  # fmt: skip
 MAX_PAYLOAD = 1024 * 1024
 WINDOW_SECONDS = 24 * 3600
+# Messages older than the duplicate window (bot/store/inbox.py SEEN_TTL) are replays.
+REPLAY_SECONDS = 13 * 86400
 GROUP = "whatsapp"
 KEEP_SECONDS = 30 * 86400
 
@@ -151,7 +153,7 @@ class WhatsAppChannel:
             return web.json_response({"error": "bad signature"}, status=403)
         try:
             read_payload(json.loads(raw))
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             log.warning("whatsapp: malformed payload from %s: %s", request.remote, exc)
             return web.json_response({"error": "malformed payload"}, status=400)
         try:
@@ -211,6 +213,11 @@ class WhatsAppChannel:
             await pipe.execute()
 
     async def _message(self, message: Incoming) -> None:
+        if message.timestamp and time.time() - message.timestamp > REPLAY_SECONDS:
+            # Older than duplicates are remembered for: a replay, not a new message.
+            log.warning("whatsapp: a message from %.0f days ago dropped as a replay",
+                        (time.time() - message.timestamp) / 86400)  # fmt: skip
+            return
         await self._redis.set(
             self._key("last-in", message.wa_id), str(time.time()), ex=WINDOW_SECONDS * 2
         )
@@ -267,6 +274,11 @@ class WhatsAppChannel:
         await self.send(wa_id, [Outbound(text=text)])
 
     async def _status(self, status: StatusUpdate) -> None:
+        if not await self._redis.exists(self._key("sent", status.wamid)):
+            # Not a message we sent (or one sent so long ago it is forgotten): nothing to
+            # record, and nothing an old or forged callback can make us store.
+            log.info("whatsapp: status of an unknown message ignored")
+            return
         key = self._key("status", status.wamid)
         await self._redis.hset(
             key,
