@@ -120,6 +120,8 @@ class Settings:
     telegram_operators_chat: int | None = None
     # The language of the operators' group posts.
     operators_locale: str = "id"
+    # The worker's words (summaries, messages) in the operators' group: off by default.
+    telegram_group_texts: bool = False
     # WhatsApp Cloud API: on when the token, phone number id, app secret and verify token
     # are all set. Outside the 24-hour window only the approved template goes out.
     whatsapp_token: str | None = None
@@ -197,6 +199,8 @@ class Settings:
             telegram_webhook_secret=os.environ.get("HELPLINE_TELEGRAM_WEBHOOK_SECRET") or None,
             telegram_operators_chat=_optional_int("HELPLINE_TELEGRAM_OPERATORS_CHAT"),
             operators_locale=os.environ.get("HELPLINE_OPERATORS_LOCALE", "id"),
+            telegram_group_texts=os.environ.get("HELPLINE_TELEGRAM_GROUP_TEXTS", "")
+            in ("1", "true"),
             whatsapp_token=os.environ.get("HELPLINE_WHATSAPP_TOKEN") or None,
             whatsapp_phone_id=os.environ.get("HELPLINE_WHATSAPP_PHONE_ID") or None,
             whatsapp_app_secret=os.environ.get("HELPLINE_WHATSAPP_APP_SECRET") or None,

@@ -122,7 +122,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument("--role", choices=[r.value for r in Role], default=Role.OPERATOR.value)
     add.add_argument("--name", help="the name workers and colleagues see")
     add.add_argument("--locale", choices=["id", "en"], default="id")
-    add.add_argument("--telegram", help="Telegram username, for the operators' group")
+    add.add_argument(
+        "--telegram", help="Telegram user id (digits; /whoami in the operators' group tells it)"
+    )
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     passwd = sub.add_parser("passwd", help="set a new password (ends their sessions)")
     passwd.add_argument("username")

@@ -202,7 +202,7 @@ async def test_telegram_coordinates_off_the_globe_and_a_10000_character_caption(
 
 async def test_not_safe_is_announced_again_in_the_operators_group(tg: Helpline) -> None:
     api = tg.api
-    await _operator(tg, "ana", "ana_oncall")
+    ana = await _operator(tg, "ana", "ana_oncall")
     worker = person(7800, "en")
     await play(
         api,
@@ -213,7 +213,7 @@ async def test_not_safe_is_announced_again_in_the_operators_group(tg: Helpline) 
     post = await api.wait_for(
         "sendMessage", lambda p: int(p["chat_id"]) == GROUP and "NOT SAFE" in p["text"]
     )
-    assert "@ana_oncall" in post["text"]
+    assert f"tg://user?id={ana['id']}" in post["text"]
     case = await _open_case(tg.chat, f"telegram:{worker['id']}")
     assert NOT_SAFE in case.marks
 

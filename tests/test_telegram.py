@@ -8,12 +8,14 @@ from __future__ import annotations
 import asyncio
 import re
 import textwrap
+import zlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from bot.app import TELEGRAM
 from bot.net import free_port
 from bot.store.users import Role
 from tests.chat import Chat
@@ -219,14 +221,24 @@ async def test_a_worker_conversation(tg: Helpline, name: str) -> None:
 
 
 async def _operator(tg: Helpline, username: str, telegram: str) -> dict[str, Any]:
+    """A console user who is also in the operators' group, registered by Telegram user id
+    (``telegram`` is only their changeable username)."""
+    user = person(10_000 + zlib.crc32(username.encode()) % 90_000, "en", telegram)
     await tg.chat.console.users.add(
-        username, PASSWORD, Role.OPERATOR, username.title(), "en", telegram=telegram
+        username, PASSWORD, Role.OPERATOR, username.title(), "en", telegram=str(user["id"])
     )
-    return person(9000 + len(username), "en", telegram)
+    return user
+
+
+def _mentions(user: dict[str, Any]) -> str:
+    return f"tg://user?id={user['id']}"
 
 
 async def test_an_emergency_through_the_operators_group_and_back(tg: Helpline) -> None:
     api = tg.api
+    group = tg.chat.app[TELEGRAM].operators
+    assert group is not None
+    group.texts = True  # this helpline lets the worker's words go to the group
     sari = await _operator(tg, "sari", "sari_ops")
     worker = person(6001, "id")
     await play(
@@ -318,7 +330,7 @@ async def test_an_unclaimed_emergency_is_announced_again_in_the_group(
     redis_url: str, rasa_url: str, key_prefix: str
 ) -> None:
     async for tg in _serve(redis_url, rasa_url, key_prefix, reannounce_seconds=0.5):
-        await _operator(tg, "ana", "ana_oncall")
+        ana = await _operator(tg, "ana", "ana_oncall")
         await play(
             tg.api,
             person(6100, "en"),
@@ -327,7 +339,7 @@ async def test_an_unclaimed_emergency_is_announced_again_in_the_group(
         again = await tg.api.wait_for(
             "sendMessage", lambda p: int(p["chat_id"]) == GROUP and "Still unclaimed" in p["text"]
         )
-        assert "@ana_oncall" in again["text"]
+        assert _mentions(ana) in again["text"]
 
 
 async def test_erase_deletes_both_sides_of_the_private_chat(tg: Helpline) -> None:
@@ -534,3 +546,35 @@ async def test_an_unreachable_bot_api_never_keeps_the_rest_from_starting(
         async with running_bot_api(port) as api:
             hook = await api.wait_for("setWebhook", seconds=20)
             assert hook["url"] == "https://helpline.example/telegram/webhook"
+
+
+async def test_by_default_no_word_of_the_worker_reaches_the_group(tg: Helpline) -> None:
+    """The group is outside the helpline's walls: case number, category and country only
+    (unless the helpline opts in), and operators are known by id, not by username."""
+    api = tg.api
+    sari = await _operator(tg, "sari", "sari_ops")
+    worker = person(6051, "id")
+    words = "majikan sy mukul sy pakai gagang sapu td malam"
+    await play(api, worker, f"worker: tolong {words}, sy di hongkong\nbot: ~999")
+    case = await tg.chat.services.cases.open_case_of(f"telegram:{worker['id']}")
+    assert case is not None
+    alert = await api.wait_for("sendMessage", lambda p: int(p["chat_id"]) == GROUP)
+    assert case.id in alert["text"] and "hong_kong" in alert["text"]
+    api.push(press(sari, f"claim:{case.id}", chat_id=GROUP))
+    await api.wait_for("editMessageText", lambda p: "sari" in p["text"])
+    mark = len(api.calls)
+    api.push(text(worker, "di kamar mandi, pintu sy kunci"))
+    note = await api.wait_for(
+        "sendMessage", lambda p: int(p["chat_id"]) == GROUP and "wrote again" in p["text"],
+        after=mark,
+    )  # fmt: skip
+    posts = " ".join(p.get("text", "") for m, p in api.calls if int(p.get("chat_id", 0)) == GROUP)
+    assert "gagang sapu" not in posts and "kamar mandi" not in posts and note
+    # Someone with the same username but another account is not an operator.
+    impostor = person(7777, "en", "sari_ops")
+    mark = len(api.calls)
+    api.push(press(impostor, f"claim:{case.id}", chat_id=GROUP))
+    refused = await api.wait_for("answerCallbackQuery", after=mark)
+    assert "not registered" in refused["text"]
+    audited = [e.action for e in await tg.chat.console.audit.recent(case_id=case.id)]
+    assert "claim" in audited

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 
@@ -20,8 +21,11 @@ class Keys:
 
     def seen(self, channel: str, user_id: str, message_id: str) -> str:
         """A message already accepted, per conversation: a web chat client chooses its own
-        message ids, and one conversation must not be able to drop another's."""
-        return self._k("seen", channel, user_id, message_id)
+        message ids, and one conversation must not be able to drop another's. Hashed: a
+        key name must not hold a phone number (WhatsApp's message ids carry the sender's
+        number, too) - it outlives an erasure by the duplicate window."""
+        digest = hashlib.sha256(f"{user_id}\0{message_id}".encode()).hexdigest()[:40]
+        return self._k("seen", channel, digest)
 
     def rate(self, sender: str, window: int) -> str:
         return self._k("rate", sender, str(window))

@@ -57,7 +57,8 @@ class User:
     display_name: str
     password_hash: str = field(repr=False)
     locale: str = "id"
-    # Their Telegram username (no @), so they can claim and answer from the operators' group.
+    # Their Telegram user id (digits), so they can claim and answer from the operators'
+    # group; matched by id, since anyone can change a username.
     telegram: str = ""
     disabled: bool = False
     created_at: float = field(default_factory=time.time)
@@ -119,6 +120,17 @@ def _code_hash(code: str) -> str:
     return hashlib.sha256(code.replace("-", "").strip().lower().encode()).hexdigest()
 
 
+def _telegram_id(given: str) -> str:
+    """A Telegram user id (digits), or empty; a username is refused - it can change."""
+    given = given.strip()
+    if given and not given.isdigit():
+        raise UserError(
+            "--telegram takes the numeric Telegram user id (/whoami in the operators' "
+            "group tells it), not a username"
+        )
+    return given
+
+
 def valid_username(username: str) -> bool:
     return 2 <= len(username) <= 40 and all(c.isalnum() or c in "._-" for c in username)
 
@@ -147,7 +159,7 @@ class UserStore:
             display_name=display_name or username,
             password_hash=await asyncio.to_thread(_hasher.hash, password),
             locale=locale,
-            telegram=telegram.removeprefix("@").casefold(),
+            telegram=_telegram_id(telegram),
         )
         created = await self._redis.set(self._keys.user(username), user.to_json(), nx=True)
         if not created:
@@ -167,11 +179,11 @@ class UserStore:
         users = [await self.get(str(n)) for n in names]
         return [u for u in users if u is not None]
 
-    async def by_telegram(self, username: str | None) -> User | None:
-        """The helpline user with this Telegram username, if any (and not disabled)."""
-        if not username:
+    async def by_telegram(self, user_id: int | str | None) -> User | None:
+        """The helpline user with this Telegram user id, if any (and not disabled)."""
+        if user_id is None or not str(user_id).lstrip("-").isdigit():
             return None
-        wanted = username.removeprefix("@").casefold()
+        wanted = str(user_id)
         found = [u for u in await self.all() if u.telegram == wanted and not u.disabled]
         return found[0] if found else None
 

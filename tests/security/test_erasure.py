@@ -168,13 +168,13 @@ async def test_erasing_deletes_the_operators_group_posts(tg: Helpline) -> None:
     ana = await _operator(tg, "ana", "ana_oncall")
     worker = person(8800, "en")
     await play(api, worker, f"worker: my employer beat me {WORDS}, hong kong\nbot: ~999")
-    alert = await api.wait_for(
-        "sendMessage", lambda p: int(p["chat_id"]) == GROUP and WORDS in p["text"]
-    )
     case = await tg.chat.services.cases.open_case_of(f"telegram:{worker['id']}")
     assert case is not None
-    api.push(press(ana, f"claim:{case.id}", chat_id=GROUP))
     case_id = case.id
+    alert = await api.wait_for(
+        "sendMessage", lambda p: int(p["chat_id"]) == GROUP and case_id in p["text"]
+    )
+    api.push(press(ana, f"claim:{case.id}", chat_id=GROUP))
     await eventually(
         lambda: tg.chat.services.cases.get(case_id),
         lambda found: found is not None and found.assignee == "ana",

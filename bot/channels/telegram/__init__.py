@@ -43,6 +43,7 @@ from bot.i18n import preferred_language, use_locale
 from bot.logs import masked
 from bot.messages import NOT_FETCHED, TOO_LARGE, Inbound, MediaRef, Outbound
 from bot.runner import InboxRunner
+from bot.store.audit import AuditLog
 from bot.store.evidence import EvidenceStore
 from bot.store.keys import Keys
 from bot.store.users import UserStore
@@ -97,6 +98,8 @@ class TelegramChannel:
                 casework,
                 users,
                 settings.operators_locale,
+                audit=AuditLog(redis, keys),
+                texts=settings.telegram_group_texts,
             )
             if settings.telegram_operators_chat is not None
             else None

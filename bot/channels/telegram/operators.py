@@ -2,10 +2,16 @@
 
 Each new escalation is posted with a Claim button; once claimed, the post names who has
 it. In the thread under the post (replies to it), an operator answers the worker; the
-commands /note, /transfer NAME and /close work there too. The worker's messages on a
-claimed case are posted in the same thread. Unclaimed emergencies are announced again,
-mentioning the on-call operators. Operators are the console's users with a Telegram
-username (`helpline users add NAME --telegram USERNAME`); anyone else is told so.
+commands /note, /transfer NAME and /close work there too; each action is in the audit
+log. Unclaimed emergencies are announced again, mentioning the on-call operators.
+
+A group chat is outside the helpline's walls: posts carry the case number, category,
+country and marks only; the worker's words go there (the summary, their messages on a
+claimed case) only when the helpline opts in (HELPLINE_TELEGRAM_GROUP_TEXTS=1) - else
+the thread says the worker wrote again, and the console has it. Operators are the
+console's users with a Telegram user id (`helpline users add NAME --telegram ID`; /whoami
+in the group tells someone their id): matched by that id, never by a username anyone can
+change; anyone else is told so.
 
 Every bot process listens to the same events: each post is taken with SET NX, so it goes
 out once.
@@ -25,6 +31,7 @@ from telegram.error import TelegramError
 
 from bot.casework import MARK_LABELS, Casework, CaseworkError
 from bot.i18n import _, use_locale
+from bot.store.audit import AuditLog
 from bot.store.cases import Case, Priority, Status
 from bot.store.events import Events, follow
 from bot.store.keys import Keys
@@ -38,6 +45,11 @@ KEEP_SECONDS = 30 * 86400
 _ALERT_CHANGES = ("assigned", "status", "reopened", "marked", "priority")
 
 
+def _mentions(users: list[User]) -> str:
+    """Plain-text mentions by user id (Telegram links them without a username)."""
+    return " ".join(f"{u.display_name} (tg://user?id={u.telegram})" for u in users)
+
+
 class OperatorGroup:
     def __init__(
         self,
@@ -48,11 +60,15 @@ class OperatorGroup:
         casework: Casework,
         users: UserStore,
         locale: str = "id",
+        *,
+        audit: AuditLog,
+        texts: bool = False,
     ) -> None:
         assert chat_id is not None
         self.bot, self.chat_id = bot, chat_id
         self._redis, self._keys = redis, keys
         self.casework, self.users, self.locale = casework, users, locale
+        self.audit, self.texts = audit, texts
         self._events = Events(redis, keys)
         self._task: asyncio.Task[None] | None = None
 
@@ -103,12 +119,12 @@ class OperatorGroup:
             Priority.CRITICAL.value: _("🚨 EMERGENCY"),
             Priority.HIGH.value: _("⚠️ Urgent case"),
         }.get(case.priority, _("📝 New case"))
-        lines = [f"{title} {case.id}", f"{case.category} / {case.intent} / {case.country or '-'}"]
+        lines = [f"{title} {case.id}", f"{case.category} / {case.country or '-'}"]
         if case.marks:
             lines.append(
                 "⚑ " + ", ".join(_(MARK_LABELS[m]) for m in case.marks if m in MARK_LABELS)
             )
-        if case.summary:
+        if case.summary and self.texts:
             lines.append(f"“{case.summary[:500]}”")
         if case.assignee:
             lines.append(_("Claimed by {name}.").format(name=case.assignee))
@@ -153,7 +169,7 @@ class OperatorGroup:
             return
         if case.assignee and reason not in ("not_safe", "watched"):
             return
-        mentions = " ".join(f"@{u.telegram}" for u in await self._on_call())
+        mentions = _mentions(await self._on_call())
         if reason == "not_safe":
             text = _("🚨 The worker says they are NOT SAFE: {case}. {who} {mentions}").format(
                 case=case_id,
@@ -174,7 +190,7 @@ class OperatorGroup:
 
     async def _supervisor(self, case_id: str, waited: int, reason: str = "emergency") -> None:
         supervisors = [u for u in await self._on_call() if u.role in SUPERVISING]
-        mentions = " ".join(f"@{u.telegram}" for u in supervisors)
+        mentions = _mentions(supervisors)
         minutes = max(1, waited // 60)
         if reason == "not_safe":
             text = _(
@@ -217,8 +233,12 @@ class OperatorGroup:
             text = _("👤 Worker ({case}) shared a location; open the case in the console.").format(
                 case=case_id
             )
-        elif last.get("text"):
+        elif last.get("text") and self.texts:
             text = _("👤 Worker ({case}): {text}").format(case=case_id, text=last["text"])
+        elif last.get("text"):
+            text = _("👤 The worker wrote again ({case}); read it in the console.").format(
+                case=case_id
+            )
         else:
             return
         await self._send(text, None, reply_to=message_id, case_id=case_id)
@@ -310,11 +330,9 @@ class OperatorGroup:
                 await self._tell(update, str(exc))
 
     async def _operator(self, user: TelegramUser | None) -> User | None:
-        found = await self.users.by_telegram(user.username if user else None)
+        found = await self.users.by_telegram(user.id if user else None)
         if found is None or found.role not in CASE_ROLES:
-            log.warning(
-                "operators' group: %s is not a helpline operator", user.username if user else "?"
-            )
+            log.warning("operators' group: someone who is not a helpline operator acted")
             return None
         return found
 
@@ -337,9 +355,20 @@ class OperatorGroup:
         except CaseworkError as exc:
             await query.answer(str(exc), show_alert=True)
             return
+        await self.audit.record(operator.username, "claim", case_id, "telegram", "telegram")
         await query.answer(_("The case is yours. Reply to the post to answer the worker."))
 
     async def _message(self, message: Message) -> None:
+        if (message.text or "").split("@", 1)[0].strip().lower() == "/whoami":
+            user = message.from_user
+            if user is not None:
+                await message.reply_text(
+                    _(
+                        "Your Telegram user id is {id}. An admin registers you with: "
+                        "helpline users add NAME --telegram {id}"
+                    ).format(id=user.id)
+                )
+            return
         reply_to = message.reply_to_message
         if reply_to is None or not message.text:
             return
@@ -355,6 +384,7 @@ class OperatorGroup:
         command, _sep, rest = text.partition(" ")
         command = command.split("@", 1)[0].lower()
         work = self.casework
+        action = {"/note": "note", "/transfer": "transfer", "/close": "close"}.get(command)
         if command == "/note":
             await work.note(case_id, operator, rest)
             await message.reply_text(_("Note added."))
@@ -372,6 +402,10 @@ class OperatorGroup:
                 await work.claim(case_id, operator)
             await work.reply(case_id, operator, text)
             await message.reply_text(_("Sent to the worker."))
+            action = "reply"
+        if action is not None:
+            # From the group as from the console: every action is in the audit log.
+            await self.audit.record(operator.username, action, case_id, "telegram", "telegram")
 
     async def _tell(self, update: Update, text: str) -> None:
         if update.callback_query is not None:
