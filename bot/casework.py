@@ -28,6 +28,7 @@ from bot.store.cases import (
     CaseError,
     Priority,
     Status,
+    visible,
 )
 from bot.store.escalations import (
     SUMMARY_CHARS,
@@ -356,6 +357,38 @@ class Casework:
     async def _assign(self, case: Case, user: User) -> Case:
         if case.assignee != user.username:
             await self.services.cases.assign(case, user.username, by=user.username)
+        return case
+
+    def may_view(self, case: Case, user: User) -> None:
+        """Operators see the queue, their cases and cases shared with them; supervisors
+        and admins see all."""
+        if user.role not in CASE_ROLES:
+            raise NotAllowed(_("Your role cannot work on cases."))
+        if user.role not in SUPERVISING and not visible(case, user.username):
+            raise NotAllowed(
+                _("Case {case} is not yours; ask its operator or a supervisor to share it.").format(
+                    case=case.id
+                )
+            )
+
+    async def share(self, case_id: str, user: User, with_user: str, *, share: bool = True) -> Case:
+        """Shares the case with another operator (or stops sharing it)."""
+        case = await self.case(case_id)
+        self._may_work_on(case, user)
+        if case.assignee != user.username and user.role not in SUPERVISING:
+            raise NotAllowed(_("Only the case's operator or a supervisor can share it."))
+        target = await self.users.get(with_user)
+        if target is None or target.role not in CASE_ROLES:
+            raise CaseworkError(_("{name} cannot take cases.").format(name=with_user))
+        if share and with_user not in case.shared_with:
+            case.shared_with.append(with_user)
+        elif not share and with_user in case.shared_with:
+            case.shared_with.remove(with_user)
+        else:
+            return case
+        await self.services.cases.save(case)
+        kind = "shared" if share else "unshared"
+        await self.services.cases.add_event(case.id, kind, {"by": user.username, "with": with_user})
         return case
 
     def _may_work_on(self, case: Case, user: User) -> None:

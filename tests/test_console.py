@@ -184,16 +184,23 @@ async def test_notes_referrals_transfer_and_search(chat: Chat, operator: Operato
     assert case is not None and case.status == "referred"
     assert case.referrals[0]["outcome"] == "accepted"
     await (await Operator.signed_in(chat, "wati")).close()
-    status, page, _ = await operator.post(f"/console/cases/{case_id}/transfer", {"to": "wati"})
-    assert status == 200
+    status, page, path = await operator.post(f"/console/cases/{case_id}/transfer", {"to": "wati"})
+    assert status == 200 and path == "/console/queue" and "transferred" in page
     case = await chat.services.cases.get(case_id)
     assert case is not None and case.assignee == "wati"
+    # Wati's case now: Sari no longer finds it; a supervisor does.
     status, page = await operator.get(f"/console/cases?q={case_id}&status=")
-    assert status == 200 and re.search(rf'href="/console/cases/{case_id}"', page)
-    status, page = await operator.get("/console/cases?status=closed")
-    assert case_id not in page
-    status, page = await operator.get("/console/cases?assignee=wati&status=open")
-    assert case_id in page
+    assert status == 200 and f'href="/console/cases/{case_id}"' not in page
+    supervisor = await Operator.signed_in(chat, "sup", Role.SUPERVISOR)
+    try:
+        status, page = await supervisor.get(f"/console/cases?q={case_id}&status=")
+        assert status == 200 and re.search(rf'href="/console/cases/{case_id}"', page)
+        status, page = await supervisor.get("/console/cases?status=closed")
+        assert case_id not in page
+        status, page = await supervisor.get("/console/cases?assignee=wati&status=open")
+        assert case_id in page
+    finally:
+        await supervisor.close()
 
 
 async def test_a_restart_in_the_middle_of_a_relay_loses_nothing(

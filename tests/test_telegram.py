@@ -421,7 +421,7 @@ async def test_photos_and_locations_go_to_the_open_case(tg: Helpline) -> None:
         page = (await operator.get(f"/console/cases/{case.id}"))[1]
         assert f"/console/evidence/{media['media']['ref']}" in page
         async with operator.session.get(
-            f"{tg.chat.base}/console/evidence/{media['media']['ref']}"
+            f"{tg.chat.base}/console/evidence/{media['media']['ref']}?case={case.id}"
         ) as response:
             assert response.status == 200
             assert await response.read() == b"\xff\xd8 a small jpeg"

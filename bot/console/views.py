@@ -39,6 +39,7 @@ DONE_MESSAGES = {
     "released": N_("The case is back on the queue."),
     "transferred": N_("The case was transferred."),
     "reopened": N_("The case is open again."),
+    "shared": N_("Sharing changed."),
     "empty": N_("Nobody is waiting right now."),
     "template": N_("The template message was sent. Reply when the worker answers."),
 }
@@ -137,9 +138,10 @@ async def claim_next(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/console/cases/{case.id}?done=claimed")
 
 
-def _filters(request: web.Request) -> CaseFilter:
+def _filters(request: web.Request, user: User) -> CaseFilter:
     q = request.query
     return CaseFilter(
+        visible_to="" if allowed(user, "supervise") else user.username,
         text=q.get("q", "").strip()[:100],
         status=q.get("status", "open"),
         priority=q.get("priority", ""),
@@ -152,7 +154,7 @@ def _filters(request: web.Request) -> CaseFilter:
 @requires("cases")
 async def case_list(request: web.Request) -> web.StreamResponse:
     console = _console(request)
-    filters = _filters(request)
+    filters = _filters(request, _user(request))
     try:
         page = max(1, int(request.query.get("page", "1")))
     except ValueError:
@@ -230,6 +232,7 @@ def _partners(console: Console, case: Case) -> list[str]:
 async def case_page(request: web.Request) -> web.StreamResponse:
     console, user = _console(request), _user(request)
     case = await console.casework.case(request.match_info["case_id"])
+    console.casework.may_view(case, user)
     await console.audit.record(user.username, "view", case.id, remote=request.remote or "")
     return render(
         request,
@@ -241,8 +244,15 @@ async def case_page(request: web.Request) -> web.StreamResponse:
 
 @requires("cases")
 async def case_timeline(request: web.Request) -> web.StreamResponse:
-    console = _console(request)
+    console, user = _console(request), _user(request)
     case = await console.casework.case(request.match_info["case_id"])
+    console.casework.may_view(case, user)
+    # The page refreshes this on every change: one audit entry per user, case and 10 min.
+    key = console.keys.audit_fragment(user.username, case.id)
+    if await console.redis.set(key, "1", nx=True, ex=600):
+        await console.audit.record(
+            user.username, "view_timeline", case.id, remote=request.remote or ""
+        )
     timeline = await console.casework.services.cases.timeline(case.id)
     return render(request, "_timeline.html", case=case, timeline=timeline, **_labels())
 
@@ -293,6 +303,9 @@ async def case_action(request: web.Request) -> web.StreamResponse:
         elif action == "transfer":
             await work.transfer(case_id, user, value.get("to", ""))
             done = "transferred"
+        elif action in ("share", "unshare"):
+            await work.share(case_id, user, value.get("to", ""), share=action == "share")
+            done = "shared"
         elif action == "reopen":
             if not allowed(user, "supervise"):
                 raise Forbidden("supervise")
@@ -317,6 +330,9 @@ async def case_action(request: web.Request) -> web.StreamResponse:
         )
     detail = value.get("status") or value.get("to") or value.get("partner") or ""
     await console.audit.record(user.username, action, case_id, detail, request.remote or "")
+    if action == "transfer" and not allowed(user, "supervise"):
+        # Handed to a colleague: not this operator's case to read any more.
+        raise web.HTTPSeeOther(f"/console/queue?done={done}")
     raise web.HTTPSeeOther(f"/console/cases/{case_id}?done={done}#{_anchor(action)}")
 
 
@@ -333,13 +349,20 @@ def _int(raw: str | None) -> int:
 
 @requires("cases")
 async def evidence_file(request: web.Request) -> web.StreamResponse:
-    """A photo, document or voice note from a worker: downloaded, never shown inline."""
+    """A photo, document or voice note from a worker: downloaded, never shown inline; only
+    through a case the user may see, whose timeline holds it."""
     console, user = _console(request), _user(request)
-    evidence = await console.casework.services.evidence.get(request.match_info["evidence_id"])
+    evidence_id = request.match_info["evidence_id"]
+    case = await console.casework.case(request.query.get("case", ""))
+    console.casework.may_view(case, user)
+    timeline = await console.casework.services.cases.timeline(case.id)
+    if not any((e.get("media") or {}).get("ref") == evidence_id for e in timeline):
+        raise web.HTTPNotFound(text="no such file on this case")
+    evidence = await console.casework.services.evidence.get(evidence_id)
     if evidence is None:
         raise web.HTTPNotFound(text="no such file (it may have been erased)")
     await console.audit.record(
-        user.username, "evidence", detail=evidence.id, remote=request.remote or ""
+        user.username, "evidence", case.id, evidence.id, request.remote or ""
     )
     name = "".join(c for c in evidence.name if c.isalnum() or c in "._-") or "file"
     return web.Response(

@@ -82,6 +82,8 @@ class Case:
     referrals: list[dict[str, Any]] = field(default_factory=list)
     # Marks (see MARKS) and when each was first set.
     marks: dict[str, float] = field(default_factory=dict)
+    # Operators the assignee (or a supervisor) shared the case with: they may see it.
+    shared_with: list[str] = field(default_factory=list)
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
 
@@ -100,6 +102,16 @@ class Case:
     def from_json(cls, raw: str | bytes) -> Case:
         data = json.loads(raw)
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+def visible(case: Case, operator: str) -> bool:
+    """What an operator (not a supervisor) may see: cases assigned to them, shared with
+    them, or open and unassigned (on the queue, to be claimed)."""
+    return (
+        case.assignee == operator
+        or operator in case.shared_with
+        or (case.assignee is None and case.is_open)
+    )
 
 
 def case_id_for(year: int, number: int) -> str:
@@ -333,8 +345,13 @@ class CaseFilter:
     # A username, or "none" for unassigned cases.
     assignee: str = ""
     sort_priority: bool = False
+    # Only the cases this operator may see (theirs, shared with them, or on the queue);
+    # empty for supervisors and admins, who see all.
+    visible_to: str = ""
 
     def matches(self, case: Case) -> bool:
+        if self.visible_to and not visible(case, self.visible_to):
+            return False
         if self.status == "open":
             if not case.is_open:
                 return False

@@ -134,6 +134,9 @@ class Keys:
     def audit(self) -> str:
         return self._k("audit")
 
+    def audit_fragment(self, username: str, case_id: str) -> str:
+        return self._k("audit", "fragment", username, case_id)
+
     def evidence(self, evidence_id: str) -> str:
         return self._k("evidence", evidence_id)
 
