@@ -1,7 +1,15 @@
-"""A private redis-server for local runs and tests, with append-only persistence."""
+"""A private redis-server for local runs and tests, with append-only persistence.
+
+It listens on 127.0.0.1 only and asks for a random password, kept in a file of the data
+directory that only the owner can read (and in the URL file while it runs, for
+`helpline users` and friends); the data directory is the owner's only (0700) and so are
+the files Redis writes (umask 077).
+"""
 
 from __future__ import annotations
 
+import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -9,12 +17,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot.net import free_port
 from bot.nlu.rasa_env import stop_process
 
 # While it runs, the private server's URL is written here, for `helpline users` and friends.
 URL_FILE = "url"
+PASSWORD_FILE = "redis.password"
 
 
 class RedisServerError(RuntimeError):
@@ -35,7 +45,9 @@ def redis_server_binary() -> str:
 def private_redis(data_dir: Path, port: int | None = None) -> Iterator[str]:
     """Start redis-server keeping its append-only file under ``data_dir``; yield its URL."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
     port = port or free_port()
+    password = _password(data_dir)
     process = subprocess.Popen(
         [
             redis_server_binary(),
@@ -43,6 +55,8 @@ def private_redis(data_dir: Path, port: int | None = None) -> Iterator[str]:
             "127.0.0.1",
             "--port",
             str(port),
+            "--requirepass",
+            password,
             "--dir",
             str(data_dir),
             "--appendonly",
@@ -59,42 +73,75 @@ def private_redis(data_dir: Path, port: int | None = None) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        umask=0o077,
     )
     url_file = data_dir / URL_FILE
     try:
-        _wait_for_ping(port, process)
-        url = f"redis://127.0.0.1:{port}/0"
-        url_file.write_text(url + "\n")
+        _wait_for_ping(port, process, password)
+        url = f"redis://:{password}@127.0.0.1:{port}/0"
+        fd = os.open(url_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(url + "\n")
         yield url
     finally:
         url_file.unlink(missing_ok=True)
         stop_process(process)
 
 
+def _password(data_dir: Path) -> str:
+    """The server's password: random, kept in a file only the owner can read."""
+    path = data_dir / PASSWORD_FILE
+    try:
+        found = path.read_text().strip()
+        if found:
+            return found
+    except FileNotFoundError:
+        pass
+    password = secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(password + "\n")
+    return password
+
+
 def running_private_redis(data_dir: Path) -> str | None:
     """The URL of the private redis-server already running on ``data_dir``, if any."""
     try:
         url = (data_dir / URL_FILE).read_text().strip()
-        port = int(url.rsplit(":", 1)[1].split("/")[0])
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            if sock.recv(16).startswith(b"+PONG"):
-                return url
+        parts = urlsplit(url)
+        if parts.port and _pong(parts.port, parts.password):
+            return url
     except (OSError, ValueError, IndexError):
         pass
     return None
 
 
-def _wait_for_ping(port: int, process: subprocess.Popen[bytes], timeout: float = 15) -> None:
+def _pong(port: int, password: str | None) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+        if password:
+            sock.sendall(_command("AUTH", password))
+            if not sock.recv(64).startswith(b"+OK"):
+                return False
+        sock.sendall(b"PING\r\n")
+        return sock.recv(16).startswith(b"+PONG")
+
+
+def _command(*parts: str) -> bytes:
+    """A Redis command in RESP (a password may hold any character)."""
+    encoded = [p.encode() for p in parts]
+    return b"*%d\r\n" % len(encoded) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in encoded)
+
+
+def _wait_for_ping(
+    port: int, process: subprocess.Popen[bytes], password: str | None = None, timeout: float = 15
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RedisServerError(f"redis-server exited with code {process.returncode}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-                sock.sendall(b"PING\r\n")
-                if sock.recv(16).startswith(b"+PONG"):
-                    return
+            if _pong(port, password):
+                return
         except OSError:
             pass
         time.sleep(0.1)

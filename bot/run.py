@@ -81,6 +81,9 @@ async def _serve(settings: Settings) -> None:
 
 def run(settings: Settings | None = None) -> int:
     settings = settings or Settings.from_env()
+    # The data folder holds the helpline's Redis files, keys and logs: the owner's only.
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.chmod(0o700)
     with ExitStack() as stack:
         if settings.redis_url is None:
             data = settings.data_dir / "redis"
@@ -91,7 +94,6 @@ def run(settings: Settings | None = None) -> int:
             project = RasaProject.default()
             model, _ = project.train()
             _say(f"==> starting the Rasa server with {model.name} (about 20 s)")
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
             url = stack.enter_context(
                 rasa_server(
                     project, free_port(), model=model, log_file=settings.data_dir / "rasa.log"

@@ -6,6 +6,7 @@ import asyncio
 import json
 import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
@@ -165,15 +166,16 @@ async def test_redis_outage_of_a_few_seconds(tmp_path: Path, rasa_url: str) -> N
     """Redis stops and comes back: the worker is told, and nothing accepted is lost."""
     port = free_port()
     data = tmp_path / "redis"
-    settings = make_settings(f"redis://127.0.0.1:{port}/0", rasa_url, "outage")
-    with private_redis(data, port):
+    with private_redis(data, port) as url:
+        settings = make_settings(url, rasa_url, "outage")
+        password = urlsplit(url).password or ""
         async with Chat.serve(settings) as chat:
             worker = await chat.new_worker()
             await worker.say("I want to talk to a person")
             case_id = (await chat.services.cases.of_sender(worker.sender))[0].id
-            outage = private_redis(data, port)
+            outage = private_redis(data, port)  # the same data folder: the same password
             with socket.create_connection(("127.0.0.1", port)) as sock:
-                sock.sendall(b"SHUTDOWN NOSAVE\r\n")
+                sock.sendall(f"AUTH {password}\r\nSHUTDOWN NOSAVE\r\n".encode())
             await asyncio.sleep(0.5)
             body = {"text": "hello?", "client_message_id": "during"}
             async with await worker.post(body, language="en") as r:

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlsplit, urlunsplit
 
 log = logging.getLogger(__name__)
@@ -254,7 +255,7 @@ def rasa_server(
         raise RasaSetupError(f"no trained model at {model}; run `helpline nlu train`")
     token = secrets.token_urlsafe(24)
     url = with_token(f"http://127.0.0.1:{port}", token)
-    out = log_file.open("ab") if log_file else subprocess.DEVNULL
+    out = _private_log(log_file) if log_file else subprocess.DEVNULL
     process = subprocess.Popen(
         project.serve_command(model, port, token=token),
         env=project.rasa_env(),
@@ -270,6 +271,12 @@ def rasa_server(
         stop_process(process)
         if log_file and not isinstance(out, int):
             out.close()
+
+
+def _private_log(path: Path) -> BinaryIO:
+    """The server's log, readable by the owner only (it may quote what workers wrote)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    return os.fdopen(fd, "ab")
 
 
 def stop_process(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
