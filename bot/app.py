@@ -46,6 +46,8 @@ from bot.store.intake import Intake
 from bot.store.kb_store import KBStore
 from bot.store.keys import Keys
 from bot.store.outbox import Outbox
+from bot.store.retention import Retention, Rules
+from bot.store.sealing import Sealer
 from bot.store.sessions import SessionStore
 from bot.store.timers import Timers
 from bot.store.users import UserStore
@@ -123,8 +125,10 @@ async def _nlu_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, redis = app[SETTINGS], app[REDIS]
     keys = Keys(settings.key_prefix)
-    outbox = Outbox(redis, keys)
-    queue = RedisEscalationQueue(redis, keys)
+    # What workers tell us is sealed before it reaches Redis (bot/store/sealing.py).
+    sealer = Sealer.load(settings.data_key, settings.data_dir)
+    outbox = Outbox(redis, keys, sealer)
+    queue = RedisEscalationQueue(redis, keys, sealer)
     presence = Presence(redis, keys)
     hours = StaffedHours.parse(settings.staffed_hours, settings.timezone)
     kb_store = KBStore(
@@ -139,7 +143,7 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
         report = await kb_store.import_files()
         log.info("knowledge base imported from kb/: %d entries", report.added)
         kb = await kb_store.knowledge_base() or KnowledgeBase.load()
-    cases = CaseStore(redis, keys)
+    cases = CaseStore(redis, keys, sealer)
     services = Services(
         kb=kb,
         cases=cases,
@@ -149,12 +153,13 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
             keys,
             flow_ttl=settings.session_ttl_seconds,
             profile_ttl_days=settings.profile_ttl_days,
+            sealer=sealer,
         ),
         outbox=outbox,
         on_duty=OnDuty(hours, presence, queue.recent_waits),
-        evidence=EvidenceStore(app[REDIS_BINARY], keys),
+        evidence=EvidenceStore(app[REDIS_BINARY], keys, sealer),
         intake=Intake(redis, keys, cases, queue),
-        waiting=WaitingEvidence(redis, keys, settings.evidence_waiting_days),
+        waiting=WaitingEvidence(redis, keys, settings.evidence_waiting_days, sealer),
         timers=Timers(redis, keys),
         erasures=Erasures(redis, keys, settings.erase_rewrite_minutes * 60),
         settings=FlowSettings(
@@ -164,7 +169,7 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
         ),
     )
     delivery = Delivery(outbox)
-    late = LateChecks(redis, keys, app[NLU])
+    late = LateChecks(redis, keys, app[NLU], sealer)
     dispatcher = Dispatcher(
         redis,
         keys,
@@ -190,8 +195,15 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
         ),
         hours=hours,
     )
-    followups = Followups(dispatcher, services.timers, late, services.erasures)
-    runner = InboxRunner(Inbox(redis, keys), dispatcher)
+    retention = Retention(
+        redis,
+        app[REDIS_BINARY],
+        keys,
+        cases,
+        Rules(settings.case_retention_days, settings.dead_letter_days, settings.audit_days),
+    )
+    followups = Followups(dispatcher, services.timers, late, services.erasures, retention)
+    runner = InboxRunner(Inbox(redis, keys, sealer), dispatcher)
     telegram = None
     if settings.telegram_token:
         telegram = TelegramChannel(
@@ -209,6 +221,7 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
             services.evidence,
             services.cases,
             services.sessions,
+            sealer,
         )
         app[WHATSAPP] = whatsapp
     await runner.start()
@@ -234,7 +247,7 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
         outbox,
         services.evidence,
         settings,
-        stream_outbox=Outbox(app[REDIS_STREAMS], keys),
+        stream_outbox=Outbox(app[REDIS_STREAMS], keys, sealer),
         feed=outbox_feed,
     )
     delivery.register("webchat", None, app[WEBCHAT].erase)

@@ -102,6 +102,11 @@ class Settings:
     # After a worker erases their data, Redis's append-only file is rewritten within
     # this long (erasures are batched), so the deleted writes leave the disk too.
     erase_rewrite_minutes: float = 10.0
+    # Retention: a closed case keeps only its anonymous record after this long; dead
+    # letters and audit entries are kept this long.
+    case_retention_days: float = 730.0
+    dead_letter_days: float = 30.0
+    audit_days: float = 730.0
     # "08:00-22:00" in the time zone below, or "always".
     staffed_hours: str = "08:00-22:00"
     timezone: str = "Asia/Jakarta"
@@ -138,6 +143,9 @@ class Settings:
     referral_review_required: bool = True
     # The auth token of a Rasa server at HELPLINE_NLU_URL (started with --auth-token).
     nlu_token: str | None = None
+    # The keyring that seals testimony (base64 keys, comma-separated, current first);
+    # unset: data.key in the data folder (made on first use).
+    data_key: str | None = None
 
     @property
     def whatsapp_enabled(self) -> bool:
@@ -186,6 +194,9 @@ class Settings:
             streams_total=_int("HELPLINE_STREAMS_TOTAL", 5000),
             conversations_per_address_hour=_int("HELPLINE_CONVERSATIONS_PER_ADDRESS_HOUR", 300),
             erase_rewrite_minutes=_float("HELPLINE_ERASE_REWRITE_MINUTES", 10.0),
+            case_retention_days=_float("HELPLINE_CASE_RETENTION_DAYS", 730.0),
+            dead_letter_days=_float("HELPLINE_DEAD_LETTER_DAYS", 30.0),
+            audit_days=_float("HELPLINE_AUDIT_DAYS", 730.0),
             staffed_hours=os.environ.get("HELPLINE_STAFFED_HOURS", "08:00-22:00"),
             timezone=os.environ.get("HELPLINE_TIMEZONE", "Asia/Jakarta"),
             console_session_hours=_float("HELPLINE_CONSOLE_SESSION_HOURS", 12),
@@ -214,4 +225,5 @@ class Settings:
             referral_review_required=os.environ.get("HELPLINE_REFERRAL_REVIEW_REQUIRED", "1")
             not in ("0", "false"),
             nlu_token=os.environ.get("HELPLINE_NLU_TOKEN") or None,
+            data_key=os.environ.get("HELPLINE_DATA_KEY") or None,
         )

@@ -336,7 +336,7 @@ async def test_erasing_while_an_operator_has_the_conversation(chat: Chat) -> Non
     kinds = [e["kind"] for e in await _timeline(chat, erased)]
     assert kinds == ["worker_data_erased"]
     assert case.id not in await _queued(chat)
-    operator = await Operator.signed_in(chat, "ana2")
+    operator = await Operator.signed_in(chat, "sup2", Role.SUPERVISOR)
     try:
         page = (await operator.get(f"/console/cases/{case.id}"))[1]
         assert "erased their data" in page

@@ -26,6 +26,7 @@ from redis.exceptions import ResponseError
 from bot.messages import Inbound
 from bot.nlu.client import Classification, NLUClient
 from bot.store.keys import Keys
+from bot.store.sealing import Sealer
 from bot.store.streams import entries, read_entries
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,11 @@ EmergencyHandler = Callable[[KeptMessage, Classification], Awaitable[None]]
 
 
 class LateChecks:
-    def __init__(self, redis: Redis, keys: Keys, nlu: NLUClient) -> None:
+    def __init__(
+        self, redis: Redis, keys: Keys, nlu: NLUClient, sealer: Sealer | None = None
+    ) -> None:
         self._redis, self._key, self._nlu = redis, keys.nlu_late(), nlu
+        self._sealer = sealer or Sealer.plain()
         self._consumer = f"{socket.gethostname()}-{os.getpid()}"
 
     async def keep(self, inbound: Inbound, locale: str | None) -> None:
@@ -62,7 +66,9 @@ class LateChecks:
             "locale": locale,
             "at": time.time(),
         }
-        await self._redis.xadd(self._key, {"data": json.dumps(data, ensure_ascii=False)})
+        await self._redis.xadd(
+            self._key, {"data": self._sealer.seal(json.dumps(data, ensure_ascii=False))}
+        )
 
     async def pending(self) -> int:
         return int(await self._redis.xlen(self._key))
@@ -70,7 +76,11 @@ class LateChecks:
     async def erase(self, sender: str) -> int:
         """Removes every kept message of this worker."""
         raw: Any = await self._redis.xrange(self._key)
-        ids = [entry_id for entry_id, data in entries(raw) if data.get("sender") == sender]
+        ids = [
+            entry_id
+            for entry_id, data in entries(raw, self._sealer.unseal)
+            if data.get("sender") == sender
+        ]
         if ids:
             await self._redis.xdel(self._key, *ids)
         return len(ids)
@@ -91,9 +101,9 @@ class LateChecks:
         claimed: Any = await self._redis.xautoclaim(
             self._key, GROUP, self._consumer, min_idle_time=RECLAIM_IDLE_MS, count=50
         )
-        found = entries(claimed[1])
+        found = entries(claimed[1], self._sealer.unseal)
         fresh: Any = await self._redis.xreadgroup(GROUP, self._consumer, {self._key: ">"}, count=50)
-        found += read_entries(fresh)
+        found += read_entries(fresh, self._sealer.unseal)
         done = 0
         for entry_id, data in found:
             message = KeptMessage(

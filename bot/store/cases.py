@@ -13,6 +13,7 @@ from redis.asyncio.client import Pipeline
 
 from bot.store.events import Events
 from bot.store.keys import Keys
+from bot.store.sealing import Sealer
 
 
 class Priority(StrEnum):
@@ -120,9 +121,13 @@ def case_id_for(year: int, number: int) -> str:
 
 
 class CaseStore:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    """Cases and their timelines; both are sealed (bot/store/sealing.py): the case record
+    holds the summary, the timeline every word said."""
+
+    def __init__(self, redis: Redis, keys: Keys, sealer: Sealer | None = None) -> None:
         self._redis, self._keys = redis, keys
         self._events = Events(redis, keys)
+        self.sealer = sealer or Sealer.plain()
 
     async def open(
         self,
@@ -169,7 +174,7 @@ class CaseStore:
 
     def stage_save(self, pipe: Pipeline, case: Case) -> None:
         case.updated_at = time.time()
-        pipe.set(self._keys.case(case.id), case.to_json())
+        pipe.set(self._keys.case(case.id), self.sealer.seal(case.to_json()))
         # Open emergencies are indexed: the queue watch checks each has a person or a
         # place in the queue.
         if case.is_open and case.is_critical:
@@ -179,7 +184,7 @@ class CaseStore:
 
     def stage_event(self, pipe: Pipeline, case_id: str, kind: str, data: dict[str, Any]) -> None:
         entry = json.dumps({"kind": kind, "at": time.time(), **data}, ensure_ascii=False)
-        pipe.rpush(self._keys.case_timeline(case_id), entry)
+        pipe.rpush(self._keys.case_timeline(case_id), self.sealer.seal(entry))
 
     async def open_critical(self) -> list[str]:
         """Ids of the open emergency cases."""
@@ -197,14 +202,15 @@ class CaseStore:
 
     async def get(self, case_id: str) -> Case | None:
         raw = await self._redis.get(self._keys.case(case_id))
-        return Case.from_json(raw) if raw else None
+        return Case.from_json(self.sealer.unseal(raw)) if raw else None
 
     async def get_many(self, case_ids: list[str]) -> dict[str, Case]:
         """The cases that exist among ``case_ids``, in one round trip."""
         if not case_ids:
             return {}
         raws = await self._redis.mget([self._keys.case(i) for i in case_ids])
-        return {c.id: c for c in (Case.from_json(raw) for raw in raws if raw)}
+        opened = (Case.from_json(self.sealer.unseal(raw)) for raw in raws if raw)
+        return {c.id: c for c in opened}
 
     async def save(self, case: Case) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -231,7 +237,7 @@ class CaseStore:
     async def add_event(self, case_id: str, kind: str, data: dict[str, Any]) -> None:
         """Append to the case's timeline: messages, notes, status changes, referrals."""
         entry = json.dumps({"kind": kind, "at": time.time(), **data}, ensure_ascii=False)
-        await self._redis.rpush(self._keys.case_timeline(case_id), entry)
+        await self._redis.rpush(self._keys.case_timeline(case_id), self.sealer.seal(entry))
         await self.published(case_id, kind)
 
     async def published(self, case_id: str, kind: str) -> None:
@@ -297,7 +303,7 @@ class CaseStore:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             raws = await self._redis.mget([self._keys.case(i) for i in chunk])
-            found += [Case.from_json(raw) for raw in raws if raw]
+            found += [Case.from_json(self.sealer.unseal(raw)) for raw in raws if raw]
         return found
 
     async def search(
@@ -311,7 +317,7 @@ class CaseStore:
 
     async def timeline(self, case_id: str) -> list[dict[str, Any]]:
         return [
-            json.loads(e)
+            json.loads(self.sealer.unseal(e))
             for e in await self._redis.lrange(self._keys.case_timeline(case_id), 0, -1)
         ]
 

@@ -26,6 +26,7 @@ from redis.asyncio.client import Pipeline
 from bot.store.cases import PRIORITY_RANK, Priority
 from bot.store.events import Events
 from bot.store.keys import Keys
+from bot.store.sealing import Sealer
 
 GROUP = "operators"
 WAITING = "waiting"
@@ -192,10 +193,6 @@ class EscalationQueue(Protocol):
     async def done(self, case_id: str) -> bool: ...
 
 
-def _data(escalation: Escalation) -> str:
-    return json.dumps(asdict(escalation), ensure_ascii=False)
-
-
 def _event_data(escalation: Escalation) -> dict[str, Any]:
     """What an event says of an escalation: never the worker's channel id."""
     data = asdict(escalation)
@@ -216,14 +213,20 @@ _PRIORITIES = sorted(Priority, key=PRIORITY_RANK.__getitem__)
 
 
 class RedisEscalationQueue:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, sealer: Sealer | None = None) -> None:
+        """An entry's data (the summary: the worker's words) is sealed; the scripts read
+        only the case id beside it."""
         self._redis, self._keys = redis, keys
+        self._sealer = sealer or Sealer.plain()
         self._events = Events(redis, keys)
         self._put = redis.register_script(_PUT)
         self._move = redis.register_script(_MOVE)
         self._claim_next = redis.register_script(_CLAIM_NEXT)
         self._done = redis.register_script(_DONE)
         self._state = redis.register_script(_STATE)
+
+    def _data(self, escalation: Escalation) -> str:
+        return self._sealer.seal(json.dumps(asdict(escalation), ensure_ascii=False))
 
     def _stream(self, priority: Priority) -> str:
         return f"{self._keys.escalations()}:{priority.value}"
@@ -239,7 +242,7 @@ class RedisEscalationQueue:
         """
         rank = PRIORITY_RANK[Priority(escalation.priority)] + 1
         outcome, _ = await self._put(
-            keys=self._script_keys(), args=[escalation.case_id, rank, _data(escalation)]
+            keys=self._script_keys(), args=[escalation.case_id, rank, self._data(escalation)]
         )
         await self.published(escalation, str(outcome))
         return str(outcome)
@@ -248,7 +251,7 @@ class RedisEscalationQueue:
         """``put`` queued on a MULTI pipeline; its reply is [outcome, entry id]. Call
         ``published`` with the outcome once the pipeline has run."""
         rank = PRIORITY_RANK[Priority(escalation.priority)] + 1
-        args: list[str | int] = [escalation.case_id, rank, _data(escalation)]
+        args: list[str | int] = [escalation.case_id, rank, self._data(escalation)]
         await self._put(keys=self._script_keys(), args=args, client=pipe)
 
     async def published(self, escalation: Escalation, outcome: str) -> None:
@@ -304,7 +307,7 @@ class RedisEscalationQueue:
                 consumer = str(held["consumer"])
                 found.append(
                     QueueEntry(
-                        escalation=Escalation.from_json(fields["data"]),
+                        escalation=Escalation.from_json(self._sealer.unseal(fields["data"])),
                         entry_id=str(entry_id),
                         holder=_holder(consumer),
                         idle_ms=int(held["time_since_delivered"]),

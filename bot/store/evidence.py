@@ -21,6 +21,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bot.store.keys import Keys
+from bot.store.sealing import Sealer
 
 KEEP_DAYS = 365
 
@@ -36,8 +37,10 @@ class Evidence:
 
 
 class EvidenceStore:
-    def __init__(self, redis_binary: Redis, keys: Keys) -> None:
+    def __init__(self, redis_binary: Redis, keys: Keys, sealer: Sealer | None = None) -> None:
+        """The file and its name are sealed (bot/store/sealing.py)."""
         self._redis, self._keys = redis_binary, keys
+        self._sealer = sealer or Sealer.plain()
 
     def _key(self, evidence_id: str) -> str:
         return self._keys.evidence(evidence_id)
@@ -47,9 +50,9 @@ class EvidenceStore:
     ) -> str:
         evidence_id = secrets.token_urlsafe(12)
         fields = {
-            "data": data,
+            "data": self._sealer.seal_bytes(data),
             "mime": mime or "application/octet-stream",
-            "name": name,
+            "name": self._sealer.seal(name),
             "sender": sender,
             "at": str(time.time()),
         }
@@ -76,9 +79,9 @@ class EvidenceStore:
         fields = {k.decode(): v for k, v in raw.items()}
         return Evidence(
             id=evidence_id,
-            data=fields["data"],
+            data=self._sealer.unseal_bytes(fields["data"]),
             mime=fields["mime"].decode(),
-            name=fields["name"].decode(),
+            name=self._sealer.unseal(fields["name"]),
             sender=fields["sender"].decode(),
             at=float(fields["at"]),
         )
@@ -93,23 +96,27 @@ class EvidenceStore:
 
 
 class WaitingEvidence:
-    """Timeline entries ("media", "location") of a worker with no open case, in order."""
+    """Timeline entries ("media", "location") of a worker with no open case, in order;
+    sealed like the timeline they will join."""
 
-    def __init__(self, redis: Redis, keys: Keys, keep_days: float) -> None:
+    def __init__(
+        self, redis: Redis, keys: Keys, keep_days: float, sealer: Sealer | None = None
+    ) -> None:
         self._redis, self._keys = redis, keys
+        self._sealer = sealer or Sealer.plain()
         self.keep_seconds = max(1, int(keep_days * 86400))
 
     async def add(self, sender: str, kind: str, data: dict[str, Any]) -> None:
         entry = json.dumps({"kind": kind, "at": time.time(), **data}, ensure_ascii=False)
         key = self._keys.evidence_waiting(sender)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(key, entry)
+            pipe.rpush(key, self._sealer.seal(entry))
             pipe.expire(key, self.keep_seconds)
             await pipe.execute()
 
     async def of(self, sender: str) -> list[dict[str, Any]]:
         raw = await self._redis.lrange(self._keys.evidence_waiting(sender), 0, -1)
-        return [json.loads(r) for r in raw]
+        return [json.loads(self._sealer.unseal(r)) for r in raw]
 
     async def delete_of(self, sender: str) -> None:
         await self._redis.delete(self._keys.evidence_waiting(sender))

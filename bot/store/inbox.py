@@ -16,6 +16,7 @@ from redis.exceptions import ResponseError
 
 from bot.messages import Inbound
 from bot.store.keys import Keys
+from bot.store.sealing import Sealer
 from bot.store.streams import entries, read_entries
 
 GROUP = "dispatch"
@@ -30,8 +31,9 @@ return false
 
 
 class Inbox:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, sealer: Sealer | None = None) -> None:
         self._redis, self._keys = redis, keys
+        self._sealer = sealer or Sealer.plain()
         self._accept = redis.register_script(_ACCEPT)
 
     async def ensure_group(self) -> None:
@@ -48,7 +50,7 @@ class Inbox:
                 self._keys.seen(inbound.channel, inbound.user_id, inbound.message_id),
                 self._keys.inbox(),
             ],
-            args=[SEEN_TTL, json.dumps(inbound.to_json(), ensure_ascii=False)],
+            args=[SEEN_TTL, self._sealer.seal(json.dumps(inbound.to_json(), ensure_ascii=False))],
         )
         return None if entry is None else str(entry)
 
@@ -58,14 +60,19 @@ class Inbox:
         answer = await self._redis.xreadgroup(
             GROUP, consumer, {self._keys.inbox(): ">"}, count=count, block=block_ms
         )
-        return [(key, Inbound.from_json(data)) for key, data in read_entries(answer)]
+        return [
+            (key, Inbound.from_json(data))
+            for key, data in read_entries(answer, self._sealer.unseal)
+        ]
 
     async def reclaim(self, consumer: str, min_idle_ms: int) -> list[tuple[str, Inbound]]:
         """Entries another worker took and never acknowledged (it died)."""
         answer: Any = await self._redis.xautoclaim(
             self._keys.inbox(), GROUP, consumer, min_idle_time=min_idle_ms, count=50
         )
-        return [(key, Inbound.from_json(data)) for key, data in entries(answer[1])]
+        return [
+            (key, Inbound.from_json(data)) for key, data in entries(answer[1], self._sealer.unseal)
+        ]
 
     async def ack(self, entry_id: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:

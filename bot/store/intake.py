@@ -195,8 +195,8 @@ class Intake:
             return
         timeline = self._keys.case_timeline(case_id)
         for raw in waiting:
-            pipe.rpush(timeline, raw)
-            ref = (json.loads(raw).get("media") or {}).get("ref")
+            pipe.rpush(timeline, raw)  # sealed alike (bot/store/sealing.py)
+            ref = (json.loads(self._cases.sealer.unseal(raw)).get("media") or {}).get("ref")
             if ref:
                 pipe.expire(self._keys.evidence(str(ref)), KEEP_DAYS * 86400)
         pipe.delete(waiting_key)

@@ -83,6 +83,9 @@ class Keys:
     def timer_claim(self, name: str, member: str) -> str:
         return self._k("timers", name, "claim", member)
 
+    def retention_sweep(self) -> str:
+        return self._k("retention", "swept")
+
     def erase_rewrite_due(self) -> str:
         return self._k("erase", "rewrite-due")
 

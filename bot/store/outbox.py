@@ -14,14 +14,18 @@ from redis.asyncio import Redis
 
 from bot.messages import Outbound
 from bot.store.keys import Keys
+from bot.store.sealing import Sealer
 from bot.store.streams import read_entries
 
 MAX_KEPT = 1000
+TRANSCRIPT_SECONDS = 180 * 86400
 
 
 class Outbox:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, sealer: Sealer | None = None) -> None:
+        """Every message is sealed (bot/store/sealing.py): the transcript is testimony."""
         self._redis, self._keys = redis, keys
+        self._sealer = sealer or Sealer.plain()
 
     async def push(self, sender: str, message: dict[str, Any]) -> str:
         """Adds a message and tells open streams of this conversation (bot/store/feeds.py)."""
@@ -29,12 +33,14 @@ class Outbox:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.xadd(
                 self._keys.outbox(sender),
-                {"data": json.dumps(message, ensure_ascii=False)},
+                {"data": self._sealer.seal(json.dumps(message, ensure_ascii=False))},
                 maxlen=MAX_KEPT,
                 approximate=True,
             )
+            # A conversation's transcript lives as long as its profile (refreshed by use).
+            pipe.expire(self._keys.outbox(sender), TRANSCRIPT_SECONDS)
             pipe.publish(self._keys.outbox_notices(), sender)
-            entry_id, _ = await pipe.execute()
+            entry_id, *_ = await pipe.execute()
         return str(entry_id)
 
     async def push_outbound(self, sender: str, outbound: Outbound) -> str:
@@ -48,7 +54,9 @@ class Outbox:
         answer = await self._redis.xread(
             {self._keys.outbox(sender): after}, count=count, block=block_ms
         )
-        return [(key, {"id": key, **data}) for key, data in read_entries(answer)]
+        return [
+            (key, {"id": key, **data}) for key, data in read_entries(answer, self._sealer.unseal)
+        ]
 
     async def expire(self, sender: str, seconds: int) -> None:
         await self._redis.expire(self._keys.outbox(sender), seconds)

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from redis.asyncio.lock import Lock
 
 from bot.store.keys import Keys
+from bot.store.sealing import Sealer
 
 BOT = "bot"
 # Longest time one message (or one operator action) may hold a conversation's lock.
@@ -64,8 +65,18 @@ class Session:
 
 
 class SessionStore:
-    def __init__(self, redis: Redis, keys: Keys, *, flow_ttl: int, profile_ttl_days: int) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        *,
+        flow_ttl: int,
+        profile_ttl_days: int,
+        sealer: Sealer | None = None,
+    ) -> None:
+        """A session is sealed: a flow's data holds what the worker is reporting."""
         self._redis, self._keys = redis, keys
+        self._sealer = sealer or Sealer.plain()
         self._flow_ttl = flow_ttl
         self._ttl = profile_ttl_days * 86400
 
@@ -80,7 +91,7 @@ class SessionStore:
         raw = await self._redis.get(self._keys.session(sender))
         if raw is None:
             return Session(sender)
-        session = Session.from_json(raw)
+        session = Session.from_json(self._sealer.unseal(raw))
         if time.time() - session.last_seen > self._flow_ttl:
             session.clear_flow()
             session.data["expired"] = True
@@ -88,7 +99,9 @@ class SessionStore:
 
     async def save(self, session: Session) -> None:
         session.last_seen = time.time()
-        await self._redis.set(self._keys.session(session.sender), session.to_json(), ex=self._ttl)
+        await self._redis.set(
+            self._keys.session(session.sender), self._sealer.seal(session.to_json()), ex=self._ttl
+        )
 
     async def delete(self, sender: str) -> None:
         await self._redis.delete(self._keys.session(sender))

@@ -52,6 +52,7 @@ from bot.runner import InboxRunner
 from bot.store.cases import CaseStore
 from bot.store.evidence import EvidenceStore
 from bot.store.keys import Keys
+from bot.store.sealing import Sealer
 from bot.store.sessions import SessionStore
 from bot.tasks import being_cancelled, stop_tasks
 
@@ -80,6 +81,7 @@ class WhatsAppChannel:
         evidence: EvidenceStore,
         cases: CaseStore,
         sessions: SessionStore,
+        sealer: Sealer | None = None,
     ) -> None:
         assert settings.whatsapp_token and settings.whatsapp_phone_id
         self.settings, self._redis, self._keys = settings, redis, keys
@@ -89,6 +91,7 @@ class WhatsAppChannel:
             cases,
             sessions,
         )
+        self._sealer = sealer or Sealer.plain()
         self.graph = GraphClient(
             settings.whatsapp_api_url,
             settings.whatsapp_api_version,
@@ -157,7 +160,8 @@ class WhatsAppChannel:
             log.warning("whatsapp: malformed payload from %s: %s", request.remote, exc)
             return web.json_response({"error": "malformed payload"}, status=400)
         try:
-            await self._redis.xadd(self.stream, {"data": raw.decode()})
+            # Stored as it came, but sealed: it holds the worker's number, name and words.
+            await self._redis.xadd(self.stream, {"data": self._sealer.seal(raw.decode())})
         except RedisError as exc:
             # Not stored, so not accepted: Meta delivers it again.
             log.error("whatsapp: could not store a payload: %s", exc)
@@ -197,7 +201,7 @@ class WhatsAppChannel:
     async def _process_entry(self, entry_id: str, fields: dict[str, Any]) -> None:
         stream = self.stream
         try:
-            messages, statuses = read_payload(json.loads(fields["data"]))
+            messages, statuses = read_payload(json.loads(self._sealer.unseal(fields["data"])))
             for message in messages:
                 await self._message(message)
             for status in statuses:
@@ -336,7 +340,11 @@ class WhatsAppChannel:
         removed = 0
         for stream in (self.stream, self._key("dead")):
             raw: Any = await self._redis.xrange(stream)
-            ids = [entry_id for entry_id, fields in raw if _mentions(fields.get("data", ""), wa_id)]
+            ids = [
+                entry_id
+                for entry_id, fields in raw
+                if _mentions(self._sealer.unseal(fields.get("data", "")), wa_id)
+            ]
             if ids:
                 removed += int(await self._redis.xdel(stream, *ids))
         sent: set[str] = await self._redis.smembers(self._key("sent-to", wa_id))  # type: ignore[assignment]
