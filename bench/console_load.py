@@ -75,27 +75,45 @@ Seen = dict[tuple[str, str], tuple[float, list[str]]]
 async def _watch(
     session: aiohttp.ClientSession, base: str, seen: Seen, ready: asyncio.Event
 ) -> None:
-    """The console page: on each new escalation or announcement, fetch the queue fragment
-    as it would."""
-    async with session.get(f"{base}/console/events") as response:
-        async for raw in response.content:
-            line = raw.decode().strip()
-            if line.startswith("event: ready"):
-                ready.set()
-            if not line.startswith("data: {") or '"escalation"' not in line:
-                continue
-            event: dict[str, Any] = json.loads(line[6:])
-            what = {"added": "new", "raised": "new"}.get(event.get("outcome", ""))
-            if event.get("outcome") == "announced" and event.get("reason") == "not_safe":
-                what = "not_safe"
-            if what is None:
-                continue
+    """The console page: on each new escalation or announcement it refreshes the queue
+    fragment, as console.js does - one refresh at a time, and one more after it when
+    events came in meanwhile. An event counts as on screen when a refresh that began
+    after it shows its case."""
+    waiting: dict[tuple[str, str], list[str]] = {}
+    dirty = asyncio.Event()
+
+    async def refresh() -> None:
+        while True:
+            await dirty.wait()
+            dirty.clear()
+            wanted = dict(waiting)
             async with session.get(f"{base}/console/queue/fragment") as fragment:
                 page = await fragment.text()
-            if event["case_id"] in page:
-                seen.setdefault(
-                    (what, event["case_id"]), (time.perf_counter(), event.get("marks") or [])
-                )
+            now = time.perf_counter()
+            for key, marks in wanted.items():
+                if key[1] in page:
+                    seen.setdefault(key, (now, marks))
+                    waiting.pop(key, None)
+
+    refresher = asyncio.create_task(refresh())
+    try:
+        async with session.get(f"{base}/console/events") as response:
+            async for raw in response.content:
+                line = raw.decode().strip()
+                if line.startswith("event: ready"):
+                    ready.set()
+                if not line.startswith("data: {") or '"escalation"' not in line:
+                    continue
+                event: dict[str, Any] = json.loads(line[6:])
+                what = {"added": "new", "raised": "new"}.get(event.get("outcome", ""))
+                if event.get("outcome") == "announced" and event.get("reason") == "not_safe":
+                    what = "not_safe"
+                if what is None:
+                    continue
+                waiting[(what, event["case_id"])] = event.get("marks") or []
+                dirty.set()
+    finally:
+        refresher.cancel()
 
 
 class Worker:

@@ -8,13 +8,22 @@
   var caseId = body.dataset.case;
   var title = document.title;
 
+  // One refresh of a part at a time; events that come in meanwhile ask for one more
+  // after it (a burst of events costs two fetches, not one per event).
+  var busy = {}, again = {};
   function refresh(id) {
     var el = document.getElementById(id);
     if (!el || !el.dataset.refresh) { return; }
+    if (busy[id]) { again[id] = true; return; }
+    busy[id] = true;
     fetch(el.dataset.refresh, { credentials: "same-origin", cache: "no-store" })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) { if (html !== null) { el.innerHTML = html; } })
-      .catch(function () {});
+      .catch(function () {})
+      .then(function () {
+        busy[id] = false;
+        if (again[id]) { again[id] = false; refresh(id); }
+      });
   }
 
   function beep() {
