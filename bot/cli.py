@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from bot.nlu.client import NLUClient
 from bot.nlu.rasa_env import RasaProject, RasaSetupError
+from bot.processes import DataDirBusy, die_with_parent
 
 DEFAULT_NLU_URL = "http://127.0.0.1:5005"
 
@@ -44,14 +45,16 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         project.train()
-    token = os.environ.get("HELPLINE_NLU_TOKEN") or secrets.token_urlsafe(24)
+    token = os.environ.get("HELPLINE_NLU_TOKEN") or secrets.token_hex(24)
     cmd = project.serve_command(model, args.port, args.host, token=token)
     print(f"serving {model.name} on http://{args.host}:{args.port}", file=sys.stderr)
     if not os.environ.get("HELPLINE_NLU_TOKEN"):
         # To the terminal only: the bot needs it as HELPLINE_NLU_TOKEN.
         print(f"auth token of this run (set HELPLINE_NLU_TOKEN to it): {token}", file=sys.stderr)
     try:
-        return subprocess.call(cmd, env=project.rasa_env(), cwd=project.root)
+        return subprocess.call(
+            cmd, env=project.rasa_env(), cwd=project.root, preexec_fn=die_with_parent()
+        )
     except KeyboardInterrupt:
         return 130
 
@@ -165,6 +168,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RasaSetupError as exc:
         print(f"helpline: {exc}", file=sys.stderr)
         return 2
+    except DataDirBusy as exc:
+        print(f"helpline: {exc}", file=sys.stderr)
+        return 1
     return code
 
 

@@ -13,6 +13,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,10 +22,12 @@ from urllib.parse import urlsplit
 
 from bot.net import free_port
 from bot.nlu.rasa_env import stop_process
+from bot.processes import die_with_parent, locked, stop_orphan, write_pid
 
 # While it runs, the private server's URL is written here, for `helpline users` and friends.
 URL_FILE = "url"
 PASSWORD_FILE = "redis.password"
+PID_FILE = "redis.pid"
 
 
 class RedisServerError(RuntimeError):
@@ -43,8 +46,23 @@ def redis_server_binary() -> str:
 
 @contextmanager
 def private_redis(data_dir: Path, port: int | None = None) -> Iterator[str]:
-    """Start redis-server keeping its append-only file under ``data_dir``; yield its URL."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    """Start redis-server keeping its append-only file under ``data_dir``; yield its URL.
+
+    The folder is locked while the server runs (a second one refuses), a server a dead
+    helpline left on it is stopped first, and the server ends with this process
+    (bot/processes.py)."""
+    with locked(data_dir, "helpline's redis-server"):
+        stop_orphan(data_dir / PID_FILE, "redis-server", _say)
+        with _started(data_dir, port) as url:
+            yield url
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def _started(data_dir: Path, port: int | None) -> Iterator[str]:
     data_dir.chmod(0o700)
     port = port or free_port()
     password = _password(data_dir)
@@ -74,7 +92,9 @@ def private_redis(data_dir: Path, port: int | None = None) -> Iterator[str]:
         stderr=subprocess.STDOUT,
         start_new_session=True,
         umask=0o077,
+        preexec_fn=die_with_parent(),
     )
+    write_pid(data_dir / PID_FILE, process.pid)
     url_file = data_dir / URL_FILE
     try:
         _wait_for_ping(port, process, password)
@@ -86,6 +106,7 @@ def private_redis(data_dir: Path, port: int | None = None) -> Iterator[str]:
     finally:
         url_file.unlink(missing_ok=True)
         stop_process(process)
+        (data_dir / PID_FILE).unlink(missing_ok=True)
 
 
 def _password(data_dir: Path) -> str:

@@ -17,10 +17,13 @@ from bot.config import Settings
 from bot.logs import PathOnlyAccessLogger
 from bot.net import free_port
 from bot.nlu.rasa_env import RasaProject, rasa_server
+from bot.processes import DataDirBusy, locked, stop_orphan
 from bot.redis_server import private_redis
 from bot.users_cli import ensure_first_admin
 
 log = logging.getLogger(__name__)
+
+RASA_PID_FILE = "rasa.pid"
 
 
 def _say(message: str) -> None:
@@ -84,6 +87,17 @@ def run(settings: Settings | None = None) -> int:
     # The data folder holds the helpline's Redis files, keys and logs: the owner's only.
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.data_dir.chmod(0o700)
+    try:
+        with locked(settings.data_dir, "helpline run"):
+            return _run_locked(settings)
+    except DataDirBusy as exc:
+        _say(f"helpline run: {exc}")
+        return 1
+
+
+def _run_locked(settings: Settings) -> int:
+    # Children that outlived a helpline killed on a system without parent-death signals.
+    stop_orphan(settings.data_dir / RASA_PID_FILE, "rasa", _say)
     with ExitStack() as stack:
         if settings.redis_url is None:
             data = settings.data_dir / "redis"
@@ -96,7 +110,11 @@ def run(settings: Settings | None = None) -> int:
             _say(f"==> starting the Rasa server with {model.name} (about 20 s)")
             url = stack.enter_context(
                 rasa_server(
-                    project, free_port(), model=model, log_file=settings.data_dir / "rasa.log"
+                    project,
+                    free_port(),
+                    model=model,
+                    log_file=settings.data_dir / "rasa.log",
+                    pid_file=settings.data_dir / RASA_PID_FILE,
                 )
             )
             settings = dataclasses.replace(settings, nlu_url=url)

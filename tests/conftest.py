@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -115,3 +117,47 @@ async def desk_and_phone(browser: Browser) -> AsyncIterator[tuple[BrowserContext
     yield desk, phone
     await desk.close()
     await phone.close()
+
+
+# -- nothing left behind ---------------------------------------------------------------
+
+_SERVERS = (b"redis-server", b"rasa")
+
+
+def _servers() -> set[int]:
+    """Redis and Rasa servers running on this machine now."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and any(name in command for name in _SERVERS):
+            found.add(int(entry.name))
+    return found
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_BEFORE] = _servers()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fails the run when a test left a Redis or Rasa server running (issue 24)."""
+    if not os.path.isdir("/proc"):
+        return
+    before = session.config.stash.get(_BEFORE, set())
+    deadline = time.monotonic() + 5
+    left = _servers() - before
+    while left and time.monotonic() < deadline:
+        time.sleep(0.2)
+        left = _servers() - before
+    if left:
+        commands = {pid: Path(f"/proc/{pid}/cmdline").read_bytes()[:120] for pid in left}
+        print(f"\nERROR: the test run left servers running: {commands}", file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_BEFORE = pytest.StashKey[set[int]]()

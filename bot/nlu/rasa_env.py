@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit, urlunsplit
 
+from bot.processes import die_with_parent, write_pid
+
 log = logging.getLogger(__name__)
 
 MODEL_PREFIX = "nlu-"
@@ -199,7 +201,8 @@ class RasaProject:
             "--port",
             str(port),
         ]
-        return [*command, "--auth-token", token] if token else command
+        # One argument: a token that starts with "-" must not read as an option.
+        return [*command, f"--auth-token={token}"] if token else command
 
 
 def with_token(url: str, token: str) -> str:
@@ -245,6 +248,7 @@ def rasa_server(
     model: Path | None = None,
     log_file: Path | None = None,
     ready_timeout: float = 180.0,
+    pid_file: Path | None = None,
 ) -> Iterator[str]:
     """Run the stock Rasa server in the background, on 127.0.0.1 with a random auth token
     of this run; yields its URL with the token in it (``split_token`` reads it), stops
@@ -253,7 +257,7 @@ def rasa_server(
     model = model or project.model_path()
     if not model.exists():
         raise RasaSetupError(f"no trained model at {model}; run `helpline nlu train`")
-    token = secrets.token_urlsafe(24)
+    token = secrets.token_hex(24)
     url = with_token(f"http://127.0.0.1:{port}", token)
     out = _private_log(log_file) if log_file else subprocess.DEVNULL
     process = subprocess.Popen(
@@ -263,12 +267,17 @@ def rasa_server(
         stdout=out,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=die_with_parent(),  # it ends when whoever started it ends
     )
+    if pid_file is not None:
+        write_pid(pid_file, process.pid)
     try:
         wait_until_ready(url, ready_timeout, process)
         yield url
     finally:
         stop_process(process)
+        if pid_file is not None:
+            pid_file.unlink(missing_ok=True)
         if log_file and not isinstance(out, int):
             out.close()
 
