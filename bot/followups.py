@@ -10,19 +10,16 @@ once.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
-
-from redis.exceptions import RedisError
 
 from bot.dispatch import Dispatcher
 from bot.nlu.late import LateChecks
 from bot.store.erasure import Erasures
 from bot.store.retention import Retention
 from bot.store.timers import Timers
-from bot.tasks import being_cancelled
+from bot.tasks import every
 from flows.attachments import LOCATION_TIMER
 
 log = logging.getLogger(__name__)
@@ -60,15 +57,5 @@ class Followups:
             self._late_checked = now
             await self.late.check(self.dispatcher.late_emergency)
 
-    async def run(self, every: float, recheck_seconds: float) -> None:
-        while True:
-            try:
-                await self.tick(recheck_seconds)
-            except Exception as exc:
-                if being_cancelled():
-                    raise asyncio.CancelledError from exc
-                if isinstance(exc, RedisError):
-                    log.warning("followups: Redis unavailable: %s", exc)
-                else:
-                    log.exception("followups failed; trying again")
-            await asyncio.sleep(every)
+    async def run(self, seconds: float, recheck_seconds: float) -> None:
+        await every(seconds, lambda: self.tick(recheck_seconds), "followups")

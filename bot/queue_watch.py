@@ -18,13 +18,11 @@ Each announcement is taken with SET NX, so with several bot processes it goes ou
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from bot.casework import Casework, CaseworkError
 from bot.staffing import PRESENCE_SECONDS, Presence, StaffedHours
@@ -32,7 +30,7 @@ from bot.store.cases import NOT_SAFE, Case, Priority
 from bot.store.escalations import SUMMARY_CHARS, Escalation, QueueEntry, RedisEscalationQueue
 from bot.store.events import Events
 from bot.store.keys import Keys
-from bot.tasks import being_cancelled
+from bot.tasks import every
 
 log = logging.getLogger(__name__)
 
@@ -79,18 +77,8 @@ class QueueWatch:
     def reannounce_seconds(self) -> float:
         return self.limits.reannounce_seconds
 
-    async def run(self, every: float) -> None:
-        while True:
-            try:
-                await self.tick()
-            except Exception as exc:
-                if being_cancelled():
-                    raise asyncio.CancelledError from exc
-                if isinstance(exc, RedisError):
-                    log.warning("queue watch: Redis unavailable: %s", exc)
-                else:
-                    log.exception("queue watch failed; trying again")
-            await asyncio.sleep(every)
+    async def run(self, seconds: float) -> None:
+        await every(seconds, self.tick, "queue watch")
 
     async def tick(self) -> None:
         self._ticks += 1

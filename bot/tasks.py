@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+
+from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
@@ -33,3 +35,19 @@ async def stop_tasks(tasks: Sequence[asyncio.Task[None]], seconds: float = 5.0) 
     for task in tasks:
         if not task.cancelled() and task.exception() is not None:
             log.error("background task ended with %r", task.exception())
+
+
+async def every(seconds: float, tick: Callable[[], Awaitable[object]], name: str) -> None:
+    """Runs ``tick`` every ``seconds`` until cancelled; a Redis outage or a bug in one
+    tick is logged, and the next tick comes as usual."""
+    while True:
+        try:
+            await tick()
+        except Exception as exc:
+            if being_cancelled():
+                raise asyncio.CancelledError from exc
+            if isinstance(exc, RedisError):
+                log.warning("%s: Redis unavailable: %s", name, exc)
+            else:
+                log.exception("%s failed; trying again", name)
+        await asyncio.sleep(seconds)

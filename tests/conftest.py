@@ -121,21 +121,25 @@ async def desk_and_phone(browser: Browser) -> AsyncIterator[tuple[BrowserContext
 
 # -- nothing left behind ---------------------------------------------------------------
 
-_SERVERS = (b"redis-server", b"rasa")
+_SERVERS = (b"redis-server", b"rasa\x00run")
 
 
 def _servers() -> set[int]:
-    """Redis and Rasa servers running on this machine now."""
+    """Redis and Rasa servers that are this test run's: still its children, or orphans
+    (re-parented to init) - not those of other programs on the machine."""
     found = set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             command = (entry / "cmdline").read_bytes()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if state != "Z" and any(name in command for name in _SERVERS):
+        state, parent = fields[0], int(fields[1])
+        if state == "Z" or parent not in (1, os.getpid()):
+            continue
+        if any(name in command for name in _SERVERS):
             found.add(int(entry.name))
     return found
 

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from bot.store.cases import PRIORITY_RANK, Case, CaseStore, Priority
@@ -104,10 +107,7 @@ class Intake:
         )
         escalation = self._escalation(case, request)
         waiting_key = self._keys.evidence_waiting(request.sender)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            await pipe.watch(waiting_key)
-            waiting = [str(w) for w in await pipe.lrange(waiting_key, 0, -1)]
-            pipe.multi()  # type: ignore[no-untyped-call]
+        async with self._watching(waiting_key) as (pipe, waiting):
             self._cases.stage_new(pipe, case)
             self._cases.stage_event(
                 pipe, case.id, "opened", {"priority": case.priority, "intent": case.intent}
@@ -138,10 +138,7 @@ class Intake:
         queue = case.assignee is None
         escalation = self._escalation(case, request)
         waiting_key = self._keys.evidence_waiting(request.sender)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            await pipe.watch(waiting_key)
-            waiting = [str(w) for w in await pipe.lrange(waiting_key, 0, -1)]
-            pipe.multi()  # type: ignore[no-untyped-call]
+        async with self._watching(waiting_key) as (pipe, waiting):
             if raised or new_marks:
                 self._cases.stage_save(pipe, case)
             if raised:
@@ -178,6 +175,16 @@ class Intake:
             waited=time.time() - case.created_at,
             assignee=case.assignee,
         )
+
+    @asynccontextmanager
+    async def _watching(self, waiting_key: str) -> AsyncIterator[tuple[Pipeline, list[str]]]:
+        """A MULTI that fails (WatchError, and escalate() reads again) if evidence joined
+        the worker's waiting list between reading it and writing the case."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            await pipe.watch(waiting_key)
+            waiting = [str(w) for w in await pipe.lrange(waiting_key, 0, -1)]
+            pipe.multi()  # type: ignore[no-untyped-call]
+            yield pipe, waiting
 
     def _escalation(self, case: Case, request: Request) -> Escalation:
         return Escalation(

@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from bot.app import SETTINGS, connect_redis
 from tests.chat import Chat
 from tests.graph_standin import button_reply, msg, payload, running_graph_api, text, value
+from tests.redis_dump import everything
 from tests.telegram_standin import person, press
 from tests.test_telegram import GROUP, Helpline, _operator, _serve, play
 from tests.test_whatsapp import Helpline as WhatsApp
@@ -49,32 +50,6 @@ async def wa(redis_url: str, rasa_url: str, key_prefix: str) -> AsyncIterator[Wh
         )
         async with Chat.serve(settings) as chat:
             yield WhatsApp(chat, api)
-
-
-async def _everything(redis: Redis) -> list[bytes]:
-    """Every key of the server and every value in it, as bytes."""
-    found: list[Any] = []
-    async for key in redis.scan_iter(count=1000):
-        found.append(key)
-        kind_raw: Any = await redis.type(key)
-        kind = kind_raw.decode()
-        if kind == "string":
-            found.append(await redis.get(key) or b"")
-        elif kind == "hash":
-            for k, v in (await redis.hgetall(key)).items():
-                found += [k, v]
-        elif kind == "list":
-            found += await redis.lrange(key, 0, -1)
-        elif kind == "set":
-            found += list(await redis.smembers(key))
-        elif kind == "zset":
-            found += await redis.zrange(key, 0, -1)
-        elif kind == "stream":
-            entries: Any = await redis.xrange(key)
-            for _id, fields in entries:
-                for k, v in fields.items():
-                    found += [k, v]
-    return [bytes(f) for f in found]
 
 
 def _files(directory: Path) -> dict[str, bytes]:
@@ -138,7 +113,7 @@ async def test_erasing_leaves_no_marker_in_redis_or_its_files(wa: WhatsApp) -> N
         await wa.api.wait_for(lambda b: b["to"] == PHONE, after=mark)
         await _rewritten(raw, directory, before)
         await asyncio.sleep(0.3)  # the last writes of the turn
-        stored = await _everything(raw)
+        stored = await everything(raw)
         for marker in MARKERS:
             assert not [s for s in stored if marker in s], f"{marker!r} is still in Redis"
         for path, data in (await asyncio.to_thread(_files, directory)).items():

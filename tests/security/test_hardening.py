@@ -7,27 +7,15 @@ from __future__ import annotations
 import asyncio
 import io
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.chat import Chat
-from tests.graph_standin import encode, msg, payload, running_graph_api, sign, text, value
+from tests.graph_standin import encode, msg, payload, sign, text, value
 from tests.test_whatsapp import Helpline as WhatsApp
-from tests.test_whatsapp import _settings
 
 pytestmark = pytest.mark.rasa
 
 DEEP = b"[" * 100_000 + b"]" * 100_000
-
-
-@pytest.fixture
-async def wa(redis_url: str, rasa_url: str, key_prefix: str) -> AsyncIterator[WhatsApp]:
-    async with (
-        running_graph_api() as api,
-        Chat.serve(_settings(redis_url, rasa_url, key_prefix, api)) as chat,
-    ):
-        yield WhatsApp(chat, api)
 
 
 async def test_the_chat_page_runs_only_its_own_script_and_is_never_framed(wa: WhatsApp) -> None:

@@ -5,15 +5,12 @@ search and reply, and every log line of it is read back."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.chat import Chat
 from tests.console import Operator
-from tests.graph_standin import running_graph_api, text
+from tests.graph_standin import text
 from tests.test_whatsapp import Helpline as WhatsApp
-from tests.test_whatsapp import _settings
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.rasa
@@ -21,15 +18,6 @@ pytestmark = pytest.mark.rasa
 PHONE = "6287712345678"
 WORDS = "kunyitmarker"
 SEARCH = "carimarker"
-
-
-@pytest.fixture
-async def wa(redis_url: str, rasa_url: str, key_prefix: str) -> AsyncIterator[WhatsApp]:
-    async with (
-        running_graph_api() as api,
-        Chat.serve(_settings(redis_url, rasa_url, key_prefix, api)) as chat,
-    ):
-        yield WhatsApp(chat, api)
 
 
 async def test_no_token_number_text_or_search_term_in_the_logs(

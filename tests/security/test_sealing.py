@@ -12,13 +12,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
 
 from bot.app import connect_redis
 from bot.store.sealing import key_id, new_key, parse_keys
 from tests.chat import Chat
 from tests.conftest import make_settings
 from tests.console import Operator
+from tests.redis_dump import everything
 
 pytestmark = pytest.mark.rasa
 
@@ -35,31 +35,6 @@ async def sealed(redis_url: str, rasa_url: str, key_prefix: str) -> AsyncIterato
         yield chat
 
 
-async def _all_bytes(redis: Redis, prefix: str) -> bytes:
-    found: list[Any] = []
-    async for key in redis.scan_iter(match=f"{prefix}:*", count=500):
-        found.append(key)
-        kind_raw: Any = await redis.type(key)
-        kind = kind_raw.decode()
-        if kind == "string":
-            found.append(await redis.get(key) or b"")
-        elif kind == "list":
-            found += await redis.lrange(key, 0, -1)
-        elif kind == "hash":
-            for k, v in (await redis.hgetall(key)).items():
-                found += [k, v]
-        elif kind == "stream":
-            entries: Any = await redis.xrange(key)
-            for _id, fields in entries:
-                for k, v in fields.items():
-                    found += [k, v]
-        elif kind == "set":
-            found += list(await redis.smembers(key))
-        elif kind == "zset":
-            found += await redis.zrange(key, 0, -1)
-    return b"\n".join(bytes(f) for f in found)
-
-
 async def test_testimony_is_sealed_in_redis_and_readable_in_the_console(
     sealed: Chat, redis_url: str, key_prefix: str
 ) -> None:
@@ -72,7 +47,7 @@ async def test_testimony_is_sealed_in_redis_and_readable_in_the_console(
     assert case is not None
     raw = connect_redis(redis_url, decode=False)
     try:
-        stored = await _all_bytes(raw, key_prefix)
+        stored = b"\n".join(await everything(raw, key_prefix))
     finally:
         await raw.aclose()
     assert b"enc1:" in stored
