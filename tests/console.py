@@ -34,6 +34,7 @@ class Operator:
     # Two-factor sign-in, once enrolled (admins and supervisors must): the app's secret
     # and the recovery codes, each of which signs in once.
     totp_secret: str = ""
+    enrol_code: str = ""
     recovery: list[str] = field(default_factory=list)
 
     @classmethod
@@ -72,7 +73,8 @@ class Operator:
 
     async def _enrol(self, page: str) -> tuple[int, str]:
         self.totp_secret = TOTP_SECRET.findall(page)[0].replace(" ", "")
-        form = {"code": pyotp.TOTP(self.totp_secret).now(), "csrf_token": CSRF.findall(page)[0]}
+        self.enrol_code = pyotp.TOTP(self.totp_secret).now()
+        form = {"code": self.enrol_code, "csrf_token": CSRF.findall(page)[0]}
         async with self.session.post(f"{self.base}/console/account/2fa", data=form) as response:
             recovery = await response.text()
             assert response.status == 200, recovery

@@ -37,7 +37,7 @@ async def test_emergency_live_claim_reply_close_and_back_to_the_bot(
     await sign_in(console, chat.base, "sari")
     # The queue page's live connection is up before the worker writes.
     await expect(console.locator("#queue")).to_contain_text("Nobody is waiting")
-    await console.wait_for_function("document.body.dataset.user === 'sari'")
+    await expect(console.locator("body")).to_have_attribute("data-user", "sari")
 
     chat_page = await desk_and_phone[1].new_page()
     await chat_page.goto(f"{chat.base}/chat")

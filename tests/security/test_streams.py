@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 
 from bot.app import WEBCHAT
-from bot.store.users import Role
+from bot.store.users import Role, User
 from tests.chat import Chat, Worker
 from tests.conftest import make_settings
 from tests.console import Operator
@@ -180,3 +180,23 @@ async def test_the_live_queue_is_for_case_roles_and_ends_with_the_session(tight:
             )
     finally:
         await operator.close()
+
+
+async def test_the_rate_limit_never_drops_testimony_to_an_operator(
+    redis_url: str, rasa_url: str, key_prefix: str
+) -> None:
+    """Regression: past the per-minute limit, messages were dropped - also in a
+    conversation an operator owns, where they are testimony for the case."""
+    settings = make_settings(redis_url, rasa_url, key_prefix, rate_limit_per_minute=5)
+    async with Chat.serve(settings) as chat:
+        worker = await chat.new_worker()
+        await worker.say("sy mau bicara dengan petugas")
+        case = await chat.services.cases.open_case_of(worker.sender)
+        assert case is not None
+        await chat.casework.claim(case.id, User("ana", "operator", "Ana", "x"))
+        words = [f"dia pukul sy lagi, pesan ke-{n}" for n in range(12)]
+        for text in words:
+            await worker.say(text)
+        timeline = await chat.services.cases.timeline(case.id)
+        told = [e.get("text") for e in timeline if e["kind"] == "worker_message"]
+        assert all(text in told for text in words)
