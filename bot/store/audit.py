@@ -1,8 +1,10 @@
 """The audit log: who viewed or changed which case, when, from where.
 
 A Redis stream, appended to by the console on every case view and every change; only
-supervisors and admins read it. It is capped (approximately) at a large size rather
-than kept forever: the case timelines hold the substance, this holds the access.
+supervisors and admins read it. Each entry is bounded (names and ids 64 characters,
+detail 300), so nothing a visitor types can grow it; the stream is capped
+(approximately) at a large size rather than kept forever: the case timelines hold the
+substance, this holds the access.
 """
 
 from __future__ import annotations
@@ -38,11 +40,11 @@ class AuditLog:
     ) -> None:
         fields: dict[Any, Any] = {
             "at": f"{time.time():.3f}",
-            "user": user,
-            "action": action,
-            "case": case_id,
+            "user": user[:64],
+            "action": action[:64],
+            "case": case_id[:64],
             "detail": detail[:300],
-            "remote": remote,
+            "remote": remote[:64],
         }
         await self._redis.xadd(self._key, fields, maxlen=MAX_KEPT, approximate=True)
 

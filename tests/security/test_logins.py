@@ -58,6 +58,27 @@ async def test_wrong_passwords_elsewhere_never_lock_the_owner_out(chat: Chat) ->
     assert (await chat.console.logins.failed_counts(day))["boss"] == 3
 
 
+async def test_what_a_visitor_types_cannot_grow_the_audit_log(chat: Chat) -> None:
+    """A 10,000-character user name, tried until it is slowed: the audit entry and the
+    day's failure count hold a bounded prefix of it, not the whole."""
+    long_name = "x" * 10_000
+    visitor = _from(chat, long_name, "127.0.0.4")
+    try:
+        while (await visitor.login("guess guess guess"))[0] != 429:
+            pass
+    finally:
+        await visitor.close()
+    slowed = [e for e in await chat.console.audit.recent() if e.action == "login_slowed"]
+    assert slowed and all(len(e.user) <= 64 and long_name.startswith(e.user) for e in slowed)
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    assert all(len(name) <= 64 for name in await chat.console.logins.failed_counts(day))
+    # And whatever a caller hands the audit log, each field is bounded there too.
+    await chat.console.audit.record("u" * 5000, "a" * 5000, "c" * 5000, "d" * 5000, "r" * 5000)
+    newest = (await chat.console.audit.recent(count=1))[0]
+    sizes = [len(newest.user), len(newest.action), len(newest.case_id), len(newest.remote)]
+    assert max(sizes) == 64 and len(newest.detail) == 300
+
+
 async def test_spraying_passwords_across_accounts_stops_at_the_address(chat: Chat) -> None:
     await chat.console.users.add("rina", PASSWORD, Role.OPERATOR)
     limit = chat.console.logins.per_address
