@@ -178,6 +178,11 @@ class Chat:
     def redis(self) -> Any:
         return self.app[REDIS]
 
+    async def media_refs(self, case_id: str) -> list[str]:
+        """The stored files of a case, in timeline order (their evidence refs)."""
+        timeline = await self.services.cases.timeline(case_id)
+        return [e["media"]["ref"] for e in timeline if e["kind"] == "media"]
+
     async def new_worker(self) -> Worker:
         async with self.session.post(f"{self.base}/api/chat/conversations") as response:
             assert response.status == 201

@@ -24,11 +24,7 @@ async def test_an_operator_reads_only_their_cases_the_queue_and_what_is_shared(
     await worker.upload(JPEG, caption="ini lengan sy")
     case = await chat.services.cases.open_case_of(worker.sender)
     assert case is not None
-    ref = next(
-        e["media"]["ref"]
-        for e in await chat.services.cases.timeline(case.id)
-        if e["kind"] == "media"
-    )
+    ref = (await chat.media_refs(case.id))[0]
     budi = await Operator.signed_in(chat, "budi")
     await chat.console.users.add("ana", "correct horse battery", Role.OPERATOR, "Ana", "en")
     supervisor = await Operator.signed_in(chat, "susi", Role.SUPERVISOR)

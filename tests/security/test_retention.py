@@ -40,11 +40,7 @@ async def test_a_closed_case_keeps_only_its_anonymous_record(
     await worker.upload(JPEG)
     case = await chat.services.cases.open_case_of(worker.sender)
     assert case is not None
-    ref = next(
-        e["media"]["ref"]
-        for e in await chat.services.cases.timeline(case.id)
-        if e["kind"] == "media"
-    )
+    ref = (await chat.media_refs(case.id))[0]
     operator = User("ana", Role.OPERATOR.value, "Ana", "x")
     await chat.casework.claim(case.id, operator)
 

@@ -61,11 +61,7 @@ async def test_testimony_is_sealed_in_redis_and_readable_in_the_console(
         assert f'href="/console/cases/{case.id}"' in found  # search still works
     finally:
         await operator.close()
-    evidence = next(
-        e["media"]["ref"]
-        for e in await chat.services.cases.timeline(case.id)
-        if e["kind"] == "media"
-    )
+    evidence = (await chat.media_refs(case.id))[0]
     stored_file = await chat.services.evidence.get(evidence)
     assert stored_file is not None and stored_file.data == PHOTO
 
