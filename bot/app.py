@@ -200,7 +200,7 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
         app[REDIS_BINARY],
         keys,
         cases,
-        Rules(settings.case_retention_days, settings.dead_letter_days, settings.audit_days),
+        Rules.of(settings),
     )
     followups = Followups(dispatcher, services.timers, late, services.erasures, retention)
     runner = InboxRunner(Inbox(redis, keys, sealer), dispatcher)

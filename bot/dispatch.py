@@ -24,6 +24,7 @@ from bot.nlu.client import Classification, NLUClient
 from bot.nlu.late import KeptMessage, LateChecks
 from bot.nlu.safety import SHORT_ANSWER_POLICY
 from bot.store.cases import Priority
+from bot.store.counters import count_in_window
 from bot.store.keys import Keys
 from bot.store.sessions import BOT, Session
 from flows import attachments, discreet, emergency, router
@@ -130,12 +131,8 @@ class Dispatcher:
 
     async def _over_rate_limit(self, sender: str) -> int:
         window = int(time.time() // 60)
-        key = self._keys.rate(sender, window)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, 120)
-            count, _ = await pipe.execute()
-        return max(0, int(count) - self._rate_limit)
+        count = await count_in_window(self._redis, self._keys.rate(sender, window), 120)
+        return max(0, count - self._rate_limit)
 
     async def _handle(self, turn: Turn) -> None:
         inbound, session = turn.inbound, turn.session

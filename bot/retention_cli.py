@@ -26,7 +26,7 @@ async def _report(settings: Settings, url: str, sweep: bool) -> int:
     redis, binary = connect_redis(url), connect_redis(url, decode=False)
     keys = Keys(settings.key_prefix)
     cases = CaseStore(redis, keys, Sealer.load(settings.data_key, settings.data_dir))
-    rules = Rules(settings.case_retention_days, settings.dead_letter_days, settings.audit_days)
+    rules = Rules.of(settings)
     retention = Retention(redis, binary, keys, cases, rules)
     try:
         if sweep:

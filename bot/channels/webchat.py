@@ -39,6 +39,7 @@ from bot.i18n import _, preferred_language, use_locale
 from bot.messages import Inbound, Location, MediaRef
 from bot.runner import InboxRunner
 from bot.sse import StreamLimits, TooManyStreams, client_gone, frame, open_stream, too_many
+from bot.store.counters import count_in_window
 from bot.store.evidence import EvidenceStore
 from bot.store.feeds import OutboxFeed
 from bot.store.keys import Keys
@@ -209,11 +210,7 @@ class WebChat:
     async def _over_conversation_limit(self, address: str) -> bool:
         hour = int(time.time() // 3600)
         key = self._keys.conversations_from(address, hour)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, 3700)
-            count, _ = await pipe.execute()
-        return int(count) > self._conversations_per_hour
+        return await count_in_window(self._redis, key, 3700) > self._conversations_per_hour
 
     async def create_ticket(self, request: web.Request) -> web.Response:
         """A single-use ticket, valid for a minute, to open the event stream with: an

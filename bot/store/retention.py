@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
 
 from bot.store.cases import OPEN_STATUSES, Case, CaseStore
 from bot.store.keys import Keys
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 HOUR = 3600
 
@@ -31,6 +34,10 @@ class Rules:
     case_days: float = 730.0
     dead_letter_days: float = 30.0
     audit_days: float = 730.0
+
+    @classmethod
+    def of(cls, settings: Settings) -> Rules:
+        return cls(settings.case_retention_days, settings.dead_letter_days, settings.audit_days)
 
 
 @dataclass
