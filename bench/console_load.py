@@ -36,10 +36,10 @@ from typing import Any
 import aiohttp
 
 from bench.stack import KEY_PREFIX, Stack, helpline_stack
-from bot.app import connect_redis
 from bot.nlu.countries import COUNTRIES
-from bot.nlu.metrics import percentile
+from bot.nlu_model.metrics import percentile
 from bot.store.cases import CaseStore, Priority, Status
+from bot.store.connection import connect_redis
 from bot.store.keys import Keys
 
 PASSWORD = "bench operator password"

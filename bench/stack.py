@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.net import free_port
-from bot.nlu.rasa_env import RasaProject, rasa_server, stop_process
+from bot.nlu_model.rasa_env import RasaProject, rasa_server, stop_process
 from bot.redis_server import private_redis
 
 KEY_PREFIX = "bench"

@@ -28,7 +28,7 @@ import redis
 
 from bench.stack import Stack, helpline_stack
 from bench.webchat_load import _load
-from bot.nlu.metrics import percentile
+from bot.nlu_model.metrics import percentile
 
 PASSWORD = "bench operator password"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

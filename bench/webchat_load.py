@@ -20,7 +20,7 @@ import time
 import aiohttp
 
 from bench.stack import helpline_stack
-from bot.nlu.metrics import percentile
+from bot.nlu_model.metrics import percentile
 
 SCRIPT: list[dict[str, str]] = [
     {"text": "halo kak"},

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.nlu.client import NLUClient
-from bot.nlu.rasa_env import RasaProject, RasaSetupError
+from bot.nlu_model.rasa_env import RasaProject, RasaSetupError
 from bot.processes import DataDirBusy, die_with_parent
 
 DEFAULT_NLU_URL = "http://127.0.0.1:5005"
@@ -81,7 +81,7 @@ def _classify(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from bot.nlu.evaluate import run_evaluation
+    from bot.nlu_model.evaluate import run_evaluation
 
     return run_evaluation(folds=args.folds, report_dir=args.report_dir, port=args.port)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.net import free_port
-from bot.nlu.rasa_env import stop_process
+from bot.nlu_model.rasa_env import stop_process
 from bot.processes import die_with_parent, locked, stop_orphan, write_pid
 
 # While it runs, the private server's URL is written here, for `helpline users` and friends.

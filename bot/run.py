@@ -16,7 +16,7 @@ from bot.app import CONSOLE, create_app
 from bot.config import Settings
 from bot.logs import PathOnlyAccessLogger
 from bot.net import free_port
-from bot.nlu.rasa_env import RasaProject, rasa_server
+from bot.nlu_model.rasa_env import RasaProject, rasa_server
 from bot.processes import DataDirBusy, locked, stop_orphan
 from bot.redis_server import private_redis
 from bot.users_cli import ensure_first_admin

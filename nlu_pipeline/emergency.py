@@ -6,10 +6,10 @@ complaint_employer, with the rest split between two or three emergency intents. 
 model is a binary logistic regression over tf-idf weighted word, normalised-form
 and character n-grams (tfidf.py), trained on the same examples with one label: does
 the example belong to an emergency intent. It is a different kind of model on a
-different question, so its mistakes are not DIET's; the bot's safety layer averages the
-two (bot/nlu/safety.py). In 5-fold cross-validation the safety layer with DIET's ranking
-alone caught 95.4% of emergencies at 5.0% false alarms, with the average of the two 97.1%
-at 4.4% (crisis lexicon included in both).
+different question, so its mistakes are not DIET's; the bot's safety layer weighs the
+two together (bot/nlu/safety.py). In 5-fold cross-validation the safety layer with DIET's
+ranking alone caught 95.4% of emergencies at 5.0% false alarms, with the average of the
+two 97.1% at 4.4% (crisis lexicon included in both).
 
 It runs inside the pipeline's IntentBlender (blend.py), on the same tf-idf vectors as
 the intent regression there, and adds ``emergency_score`` (0..1) to every /model/parse

@@ -1,7 +1,7 @@
 """A Rasa tokenizer that splits like WhitespaceTokenizer and gives each token a lemma.
 
 Used from config.yml as ``nlu_pipeline.tokenizer.LemmaWhitespaceTokenizer``; the Rasa
-virtualenv finds it because the project root is on PYTHONPATH (bot/nlu/rasa_env.py).
+virtualenv finds it because the project root is on PYTHONPATH (bot/nlu_model/rasa_env.py).
 The lemma (see normalise.py) is what a CountVectorsFeaturizer with ``use_lemma: true``
 counts; featurizers with ``use_lemma: false`` keep counting the words as written.
 Only message text gets lemmas: intent names and other attributes are left alone.

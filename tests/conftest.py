@@ -17,8 +17,8 @@ from playwright.async_api import Browser, BrowserContext, async_playwright
 
 from bot.config import Settings
 from bot.net import free_port
-from bot.nlu.rasa_env import RasaProject, rasa_server
 from bot.nlu.safety import CrisisLexicon
+from bot.nlu_model.rasa_env import RasaProject, rasa_server
 from bot.redis_server import private_redis
 from tests.chat import Chat
 

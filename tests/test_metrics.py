@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from bot.nlu import metrics
+from bot.nlu_model import metrics
 
 
 def test_per_label_scores() -> None:

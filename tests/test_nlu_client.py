@@ -10,8 +10,8 @@ import yaml
 
 from bot.net import free_port
 from bot.nlu.client import NLUClient
-from bot.nlu.rasa_env import RasaProject, rasa_server
 from bot.nlu.taxonomy import ALL_INTENTS, UNKNOWN
+from bot.nlu_model.rasa_env import RasaProject, rasa_server
 
 pytestmark = pytest.mark.rasa
 

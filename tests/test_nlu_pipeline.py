@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import subprocess
 
-from bot.nlu.rasa_env import RasaProject
+from bot.nlu_model.rasa_env import RasaProject
 
 
 def test_linear_models_and_the_blend(project: RasaProject) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.nlu.rasa_env import RasaProject, RasaSetupError, rasa_server
+from bot.nlu_model.rasa_env import RasaProject, RasaSetupError, rasa_server
 
 
 def copy_project(tmp_path: Path) -> RasaProject:

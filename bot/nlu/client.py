@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
 from bot.nlu import countries
-from bot.nlu.rasa_env import split_token
 from bot.nlu.safety import CrisisLexicon, SafetyPolicy, decide
 from bot.nlu.taxonomy import (
     ALL_INTENTS,
@@ -32,6 +32,24 @@ MAX_MODEL_CHARS = 1000
 _WORD = re.compile(
     r"(?<![A-Za-z\u00C0-\u024F])[A-Za-z\u00C0-\u024F']{1,30}(?![A-Za-z\u00C0-\u024F])"
 )
+
+
+def with_token(url: str, token: str) -> str:
+    """The Rasa server's URL carrying its auth token, as ``helpline run`` and the test
+    fixtures hand it to the client (``split_token`` reads it back; never logged)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=f"token:{token}@{parts.hostname}:{parts.port}"))
+
+
+def split_token(url: str) -> tuple[str, str | None]:
+    """(the URL without credentials, the token it carried)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url, None
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc)), parts.password
 
 
 class NLUUnavailable(Exception):

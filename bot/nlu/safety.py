@@ -1,11 +1,16 @@
 """The safety layer: an emergency must never be missed because the model was unsure.
 
-The final routing decision is "emergency" when any of these holds:
-- the model's top intent is an emergency intent with enough confidence;
-- an emergency intent ranks high enough among the model's top intents, or the emergency
-  intents together hold enough of the probability mass;
-- the curated crisis lexicon (``crisis_lexicon.yml``) matches the message.
+The final routing decision (``decide``) is "emergency" when any of these holds:
+- the model's answer says so: with its binary emergency score (``emergency_score``, in
+  every answer of a model trained from config.yml), a weighted sum of that score and the
+  emergency intents' share of the blended ranking reaches a threshold; a model without
+  the score is read by ranking rules instead (its top intent, a runner-up, or the
+  emergency intents' total);
+- the curated crisis lexicon (``crisis_lexicon.yml``) matches the message, outside the
+  phrases it lists as harmless.
 The lexicon also runs when the Rasa server is down, so its verdict still reaches a human.
+Short answers to the bot's own questions are judged by the stricter
+``SHORT_ANSWER_POLICY``, since the model has no context for them.
 """
 
 from __future__ import annotations

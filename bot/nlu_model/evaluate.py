@@ -20,11 +20,11 @@ from typing import Any
 import yaml
 
 from bot.net import free_port
-from bot.nlu import metrics
 from bot.nlu.client import Classification, NLUClient, interpret
-from bot.nlu.rasa_env import RasaProject, RasaSetupError, rasa_server
 from bot.nlu.safety import CrisisLexicon, SafetyPolicy
 from bot.nlu.taxonomy import ALL_INTENTS, Category, category_of
+from bot.nlu_model import metrics
+from bot.nlu_model.rasa_env import RasaProject, RasaSetupError, rasa_server
 
 CATEGORIES = [c.value for c in Category]
 TARGETS = {

@@ -22,8 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import urlsplit, urlunsplit
 
+from bot.nlu.client import split_token, with_token
 from bot.processes import die_with_parent, write_pid
 
 log = logging.getLogger(__name__)
@@ -203,23 +203,6 @@ class RasaProject:
         ]
         # One argument: a token that starts with "-" must not read as an option.
         return [*command, f"--auth-token={token}"] if token else command
-
-
-def with_token(url: str, token: str) -> str:
-    """The server's URL carrying its token (read back by the NLU client, never logged)."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=f"token:{token}@{parts.hostname}:{parts.port}"))
-
-
-def split_token(url: str) -> tuple[str, str | None]:
-    """(the URL without credentials, the token it carried)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url, None
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc)), parts.password
 
 
 def wait_until_ready(url: str, timeout: float, process: subprocess.Popen[bytes] | None) -> None:

@@ -7,8 +7,7 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from bot.nlu.client import NLUClient
-from bot.nlu.rasa_env import split_token
+from bot.nlu.client import NLUClient, split_token
 
 pytestmark = pytest.mark.rasa
 
