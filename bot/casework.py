@@ -4,7 +4,7 @@ Every change that touches the worker's conversation (who owns it) is made under 
 conversation's lock, the same one dispatch takes, so an operator's claim and a worker's
 message never half-overwrite each other. The case timeline is written before anything
 is sent, so what was said is on record even if the sending fails.
-Used by the console now and by the operators' Telegram group later; channel-neutral.
+Used by the console and by the operators' Telegram group; channel-neutral.
 """
 
 from __future__ import annotations
@@ -13,19 +13,23 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from bot.delivery import Delivery
 from bot.i18n import N_, _, use_locale
 from bot.messages import Outbound
+from bot.services import Services
 from bot.store.cases import (
     DETECTED_LATE,
     LISTEN,
     LOCATION_ONLY,
     NOT_SAFE,
     SELF_HARM,
+    TRANSITIONS,
     WATCHED,
     Case,
     CaseError,
+    CaseFilter,
     Priority,
     Status,
     visible,
@@ -35,11 +39,12 @@ from bot.store.escalations import (
     AlreadyClaimed,
     Escalation,
     NotQueued,
+    QueueEntry,
     RedisEscalationQueue,
 )
+from bot.store.evidence import Evidence
 from bot.store.sessions import BOT, SessionStore, operator_owner
 from bot.store.users import CASE_ROLES, SUPERVISING, User, UserStore
-from flows.base import Services
 from flows.onboarding import privacy_notice
 
 log = logging.getLogger(__name__)
@@ -106,6 +111,36 @@ class Casework:
         if case is None:
             raise CaseNotFound(_("There is no case {case}.").format(case=case_id))
         return case
+
+    # -- what the console reads (views call these, not the stores) ----------------------
+
+    async def queue_entries(self) -> list[QueueEntry]:
+        return await self.queue.entries()
+
+    async def queued(self, case_id: str) -> QueueEntry | None:
+        return await self.queue.find(case_id)
+
+    async def cases(self, case_ids: list[str]) -> dict[str, Case]:
+        return await self.services.cases.get_many(case_ids)
+
+    async def search(
+        self, filters: CaseFilter, limit: int = 50, offset: int = 0
+    ) -> tuple[list[Case], int]:
+        return await self.services.cases.search(filters, limit=limit, offset=offset)
+
+    async def timeline(self, case_id: str) -> list[dict[str, Any]]:
+        return await self.services.cases.timeline(case_id)
+
+    async def evidence(self, evidence_id: str) -> Evidence | None:
+        return await self.services.evidence.get(evidence_id)
+
+    def next_statuses(self, case: Case) -> list[Status]:
+        """The statuses ``set_status`` can give the case: those TRANSITIONS allows from
+        its status, while it is open (a closed or resolved one comes back by reopen)."""
+        if not case.is_open:
+            return []
+        allowed = TRANSITIONS[Status(case.status)]
+        return [status for status in Status if status in allowed]
 
     async def claim(self, case_id: str, user: User) -> Case:
         case = await self._open_case(case_id)
@@ -197,9 +232,10 @@ class Casework:
             await self.services.cases.add_event(
                 case.id, "operator_message", {"by": user.username, "text": text}
             )
+        locale = session.locale or case.locale or "id"
         await self.delivery.deliver(
             sender,
-            [Outbound(text=text, author="operator", author_name=user.display_name)],
+            [Outbound(text=text, author="operator", author_name=user.display_name, locale=locale)],
         )
         # An operator answered: the escalation has done its job.
         await self.queue.done(case.id)
@@ -209,10 +245,11 @@ class Casework:
         """The approved template that opens the conversation again (WhatsApp)."""
         case = await self._open_case(case_id)
         self._may_work_on(case, user)
-        if case.sender is None or not self.delivery.has_template(case.sender):
+        if case.sender is None:
             raise CaseworkError(_("This worker's channel has no template message."))
         session = await self._sessions.load(case.sender)
-        await self.delivery.template(case.sender, session.locale or case.locale or "id")
+        if not await self.delivery.template(case.sender, session.locale or case.locale or "id"):
+            raise CaseworkError(_("This worker's channel has no template message."))
         await self.services.cases.add_event(case.id, "template_sent", {"by": user.username})
         return case
 
@@ -411,6 +448,7 @@ class Casework:
             log.info("%s: the helpline's message held back (worker may be watched)", case.id)
             return
         session = await self._sessions.load(case.sender)
-        with use_locale(session.locale or case.locale or "id"):
-            message = Outbound(text=text())
+        locale = session.locale or case.locale or "id"
+        with use_locale(locale):
+            message = Outbound(text=text(), locale=locale)
         await self.delivery.deliver(case.sender, [message])

@@ -10,11 +10,10 @@ bot always handles - and the case gets everything the worker sends.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
-
-from redis.asyncio import Redis
 
 from bot import langdetect
 from bot.delivery import Delivery
@@ -23,12 +22,12 @@ from bot.messages import Inbound, Outbound
 from bot.nlu.client import Classification, NLUClient
 from bot.nlu.late import KeptMessage, LateChecks
 from bot.nlu.safety import SHORT_ANSWER_POLICY
+from bot.services import Services
 from bot.store.cases import Priority
-from bot.store.counters import count_in_window
-from bot.store.keys import Keys
+from bot.store.counters import MessageRates
 from bot.store.sessions import BOT, Session
 from flows import attachments, discreet, emergency, router
-from flows.base import Services, Turn
+from flows.base import Turn
 from flows.onboarding import privacy_notice
 
 log = logging.getLogger(__name__)
@@ -39,16 +38,15 @@ ERASED_REPLY_SECONDS = 300
 class Dispatcher:
     def __init__(
         self,
-        redis: Redis,
-        keys: Keys,
         services: Services,
         nlu: NLUClient,
         delivery: Delivery,
+        rates: MessageRates,
         *,
         rate_limit_per_minute: int = 20,
         late: LateChecks | None = None,
     ) -> None:
-        self._redis, self._keys = redis, keys
+        self._rates = rates
         self.services, self.nlu, self.delivery = services, nlu, delivery
         self._rate_limit = rate_limit_per_minute
         self.late = late
@@ -66,6 +64,7 @@ class Dispatcher:
                     session.privacy_pending = False
             if not turn.erased:
                 await self.services.sessions.save(session)
+        turn.replies[:] = _in_locale(turn.replies, session.locale or langdetect.DEFAULT)
         if turn.erased:
             await self._erased(inbound.sender, turn.replies)
         elif turn.replies:
@@ -96,6 +95,7 @@ class Dispatcher:
             with use_locale(session.locale or locale or langdetect.DEFAULT):
                 await step(turn)
             await self.services.sessions.save(session)
+        turn.replies[:] = _in_locale(turn.replies, session.locale or locale or langdetect.DEFAULT)
         if turn.replies:
             await self.delivery.deliver(inbound.sender, turn.replies)
         return turn.replies
@@ -131,7 +131,7 @@ class Dispatcher:
 
     async def _over_rate_limit(self, sender: str) -> int:
         window = int(time.time() // 60)
-        count = await count_in_window(self._redis, self._keys.rate(sender, window), 120)
+        count = await self._rates.count(sender, window)
         return max(0, count - self._rate_limit)
 
     async def _handle(self, turn: Turn) -> None:
@@ -211,3 +211,8 @@ class Dispatcher:
             case = await self.services.cases.get(session.case_id)
             if case is not None and case.priority != Priority.CRITICAL.value:
                 await emergency.open_emergency(turn, classification.intent, inbound.text)
+
+
+def _in_locale(replies: list[Outbound], locale: str) -> list[Outbound]:
+    """Each reply carries the worker's language to the channel that sends it."""
+    return [r if r.locale else dataclasses.replace(r, locale=locale) for r in replies]

@@ -18,8 +18,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.app import connect_redis
 from bot.config import Settings
+from bot.store.connection import connect_redis
 from bot.store.sealing import (
     Sealer,
     add_key_to_file,

@@ -130,6 +130,9 @@ class Outbound:
     # What happened besides the text, for a front-end that reacts to it ("erased": the
     # conversation is gone, a page clears its screen).
     event: str = ""
+    # The worker's language: a channel that adds words of its own (WhatsApp's "Menu"
+    # button) uses it; stamped by dispatch and casework.
+    locale: str = ""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {

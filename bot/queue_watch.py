@@ -13,23 +13,22 @@ Runs in every bot process, every ``queue_watch_seconds``:
   worker yet goes back to waiting, at its old place, and is announced again;
 - an open emergency case with nobody on it and no place in the queue (left so by a
   crash of an older version, or by hand) is put back on the queue and announced.
-Each announcement is taken with SET NX, so with several bot processes it goes out once.
+Each announcement is taken once across processes (RedisEscalationQueue.first_announcement),
+so with several bot processes it goes out once.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-
-from redis.asyncio import Redis
 
 from bot.casework import Casework, CaseworkError
 from bot.staffing import PRESENCE_SECONDS, Presence, StaffedHours
 from bot.store.cases import NOT_SAFE, Case, Priority
 from bot.store.escalations import SUMMARY_CHARS, Escalation, QueueEntry, RedisEscalationQueue
 from bot.store.events import Events
-from bot.store.keys import Keys
 from bot.tasks import every
 
 log = logging.getLogger(__name__)
@@ -56,20 +55,22 @@ class WaitingLimits:
 class QueueWatch:
     def __init__(
         self,
-        redis: Redis,
-        keys: Keys,
         queue: RedisEscalationQueue,
         casework: Casework,
+        events: Events,
+        presence: Presence,
         *,
         limits: WaitingLimits,
         hours: StaffedHours,
         presence_seconds: float = PRESENCE_SECONDS,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self._redis, self._keys, self.queue, self.casework = redis, keys, queue, casework
-        self._events = Events(redis, keys)
-        self._presence = Presence(redis, keys)
+        self.queue, self.casework = queue, casework
+        self._events, self._presence = events, presence
         self.limits, self.hours = limits, hours
         self.presence_seconds = presence_seconds
+        # "Now" for every waiting time it judges; tests pass their own to move time on.
+        self._clock = clock
         self._ticks = 0
         self._indexed = False
 
@@ -149,7 +150,7 @@ class QueueWatch:
 
     async def _emergency(self, entry: QueueEntry) -> None:
         escalation = entry.escalation
-        waited = time.time() - escalation.created_at
+        waited = self._clock() - escalation.created_at
         number = int(waited // self.limits.reannounce_seconds)
         if number >= 1 and await self._first(escalation.case_id, f"announce:{number}"):
             await self.queue.announce(escalation, reason="reannounce", number=number, waited=waited)
@@ -162,7 +163,7 @@ class QueueWatch:
         """Complaints, "talk to a person", voice notes and pins: their own limits."""
         escalation = entry.escalation
         limit = self.limits.for_kind(escalation.kind)
-        waited = self.hours.staffed_seconds(escalation.created_at, time.time())
+        waited = self.hours.staffed_seconds(escalation.created_at, self._clock())
         number = int(waited // limit)
         if number < 1 or not await self._first(escalation.case_id, f"limit:{number}"):
             return
@@ -172,7 +173,7 @@ class QueueWatch:
 
     async def _not_safe(self, entry: QueueEntry, case: Case) -> None:
         said = case.marks[NOT_SAFE]
-        waited = time.time() - said
+        waited = self._clock() - said
         if waited >= self.limits.not_safe_supervisor_seconds and await self._first(
             case.id, f"supervisor:not_safe:{int(said)}"
         ):
@@ -200,5 +201,4 @@ class QueueWatch:
 
     async def _first(self, case_id: str, what: str) -> bool:
         """True for exactly one process: the one that takes this announcement."""
-        key = self._keys.announced(case_id, what)
-        return bool(await self._redis.set(key, "1", nx=True, ex=7 * 86400))
+        return await self.queue.first_announcement(case_id, what)

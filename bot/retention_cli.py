@@ -6,9 +6,9 @@ import argparse
 import asyncio
 import time
 
-from bot.app import connect_redis
 from bot.config import Settings
 from bot.store.cases import CaseStore
+from bot.store.connection import connect_redis
 from bot.store.keys import Keys
 from bot.store.retention import Retention, Rules
 from bot.store.sealing import Sealer

@@ -15,20 +15,20 @@ import asyncio
 import logging
 import os
 import socket
-from collections import OrderedDict, deque
+from collections import deque
 
 from redis.exceptions import RedisError
 
 from bot.dispatch import Dispatcher
 from bot.logs import masked
-from bot.messages import Inbound, Outbound
+from bot.messages import Inbound
 from bot.store.inbox import Inbox
+from bot.store.replies import Replies
 from bot.tasks import being_cancelled, stop_tasks
 
 log = logging.getLogger(__name__)
 
 RECLAIM_IDLE_MS = 60_000
-_DONE_KEPT = 1000
 
 
 class InboxRunner:
@@ -51,8 +51,8 @@ class InboxRunner:
         self._room = asyncio.Event()
         self._drains: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
-        self._waiters: dict[str, asyncio.Future[list[Outbound]]] = {}
-        self._done: OrderedDict[str, list[Outbound]] = OrderedDict()
+        # Channels whose requests wait for the replies (the web chat): kept for them.
+        self._answers: dict[str, Replies] = {}
 
     async def start(self) -> None:
         await self.inbox.ensure_group()
@@ -69,28 +69,22 @@ class InboxRunner:
         """Accept a message durably; None when it is a redelivery of one already taken."""
         return await self.inbox.accept(inbound)
 
-    async def wait(self, entry_id: str, seconds: float) -> list[Outbound] | None:
-        """The replies to an accepted message, if handled within ``seconds``."""
-        if entry_id in self._done:
-            return self._done[entry_id]
-        future = self._waiters.setdefault(entry_id, asyncio.get_running_loop().create_future())
-        try:
-            return await asyncio.wait_for(asyncio.shield(future), seconds)
-        except TimeoutError:
-            return None
-        finally:
-            if future.done():
-                self._waiters.pop(entry_id, None)
+    async def seen(self, channel: str, user_id: str, message_id: str) -> bool:
+        """True for a redelivery of a message already accepted (its file is not fetched
+        again)."""
+        return await self.inbox.seen(channel, user_id, message_id)
+
+    def answer_with(self, channel: str, replies: Replies) -> None:
+        """This channel's requests wait for their replies: keep them in ``replies``,
+        where the process holding the request reads them (it may be another one)."""
+        self._answers[channel] = replies
 
     async def _handle(self, entry_id: str, inbound: Inbound) -> None:
         replies = await self.dispatcher.handle(inbound)
+        answers = self._answers.get(inbound.channel)
+        if answers is not None:
+            await answers.put(entry_id, inbound.sender, [r.to_json() for r in replies])
         await self.inbox.ack(entry_id)
-        self._done[entry_id] = replies
-        while len(self._done) > _DONE_KEPT:
-            self._done.popitem(last=False)
-        future = self._waiters.pop(entry_id, None)
-        if future is not None and not future.done():
-            future.set_result(replies)
 
     async def _handle_or_leave(self, entry_id: str, inbound: Inbound) -> None:
         """Handle; on a bug, log and leave it unacknowledged so it is claimed again later.

@@ -14,15 +14,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from redis.asyncio import Redis
-
 from bot.config import ConfigError
-from bot.store.keys import Keys
+from bot.store.presence import PRESENCE_SECONDS, Presence
 
 WaitSource = Callable[[], Awaitable[list[float]]]
 
-# An operator with no sign of life (an open console, an action) for this long is away.
-PRESENCE_SECONDS = 90
+__all__ = ["PRESENCE_SECONDS", "OnDuty", "Presence", "StaffedHours"]
 
 
 @dataclass(frozen=True)
@@ -80,28 +77,6 @@ class StaffedHours:
         if self.always:
             return "24/7"
         return f"{self.start:%H:%M}-{self.end:%H:%M} ({self.zone.key})"
-
-
-class Presence:
-    """Operators' last sign of life, in one sorted set (score: when)."""
-
-    def __init__(self, redis: Redis, keys: Keys) -> None:
-        self._redis, self._key = redis, keys.presence()
-
-    async def seen(self, username: str) -> None:
-        await self._redis.zadd(self._key, {username: time.time()})
-
-    async def gone(self, username: str) -> None:
-        await self._redis.zrem(self._key, username)
-
-    async def online(self, within: float = PRESENCE_SECONDS) -> set[str]:
-        since = time.time() - within
-        names = await self._redis.zrangebyscore(self._key, since, "+inf")
-        return {str(n) for n in names}
-
-    async def last_seen(self, username: str) -> float | None:
-        score = await self._redis.zscore(self._key, username)
-        return float(score) if score is not None else None
 
 
 def typical_wait_minutes(waits: list[float]) -> int | None:

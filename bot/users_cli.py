@@ -15,10 +15,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from bot.app import connect_redis
 from bot.config import Settings
 from bot.console.auth import SessionStore
 from bot.redis_server import private_redis, running_private_redis
+from bot.store.connection import connect_redis
 from bot.store.keys import Keys
 from bot.store.logins import LoginGuard
 from bot.store.users import Role, UserError, UserStore, strong_password

@@ -18,7 +18,6 @@ from typing import Any
 from bot.i18n import N_, _
 from bot.messages import NOT_FETCHED, TOO_LARGE, Button, MediaRef
 from bot.store.cases import LISTEN, LOCATION_ONLY, Priority
-from bot.store.intake import Request
 from flows import emergency
 from flows.base import Turn, human_button
 
@@ -133,22 +132,9 @@ async def _on_open_case(turn: Turn) -> bool:
 
 async def listen(turn: Turn, *, confirm: bool = True) -> None:
     """A voice note nobody here can read: a person is asked to listen to it."""
-    session, inbound = turn.session, turn.inbound
-    escalated = await turn.services.intake.escalate(
-        Request(
-            sender=session.sender,
-            kind="listen",
-            category="other",
-            intent="voice_note",
-            priority=Priority.HIGH,
-            summary=inbound.text,
-            country=turn.country,
-            locale=turn.locale,
-            marks=(LISTEN,),
-            key=turn.message_key,
-        )
+    escalated = await turn.escalate(
+        "listen", "other", "voice_note", Priority.HIGH, summary=turn.inbound.text, marks=(LISTEN,)
     )
-    session.case_id = escalated.case.id
     if not confirm:
         return
     turn.say(
@@ -207,20 +193,14 @@ async def location_unanswered(turn: Turn, key: str) -> None:
     session = turn.session
     if session.flow == "location":
         session.clear_flow()
-    escalated = await turn.services.intake.escalate(
-        Request(
-            sender=session.sender,
-            kind="location",
-            category="other",
-            intent="location_only",
-            priority=Priority.NORMAL,
-            country=turn.country,
-            locale=turn.locale,
-            marks=(LOCATION_ONLY,),
-            key=f"location:{key}",
-        )
+    escalated = await turn.escalate(
+        "location",
+        "other",
+        "location_only",
+        Priority.NORMAL,
+        marks=(LOCATION_ONLY,),
+        key=f"location:{key}",
     )
-    session.case_id = escalated.case.id
     if escalated.opened:
         turn.say(
             _(

@@ -3,49 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.i18n import _
-from bot.kb import KnowledgeBase
 from bot.messages import Button, Inbound, Outbound
 from bot.nlu.client import Classification
-from bot.staffing import OnDuty
-from bot.store.cases import Case, CaseStore
-from bot.store.erasure import Erasures
-from bot.store.escalations import EscalationQueue
-from bot.store.evidence import EvidenceStore, WaitingEvidence
-from bot.store.intake import Intake
-from bot.store.outbox import Outbox
-from bot.store.sessions import Session, SessionStore
-from bot.store.timers import Timers
-
-
-@dataclass(frozen=True)
-class FlowSettings:
-    """The helpline's choices that flows apply (from bot.config.Settings)."""
-
-    # A worker waiting in the queue is told so at most this often.
-    queue_notice_seconds: float = 180.0
-    # A location pin with no words: how long "are you in danger?" waits for an answer
-    # before the pin goes to an operator anyway.
-    location_answer_seconds: float = 180.0
-    # Phrases a worker who may be watched sends to ask for help without saying so.
-    code_words: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Services:
-    kb: KnowledgeBase
-    cases: CaseStore
-    escalations: EscalationQueue
-    sessions: SessionStore
-    outbox: Outbox
-    on_duty: OnDuty
-    evidence: EvidenceStore
-    intake: Intake
-    waiting: WaitingEvidence
-    timers: Timers
-    erasures: Erasures
-    settings: FlowSettings = field(default_factory=FlowSettings)
+from bot.services import Services
+from bot.store.cases import Case, Priority
+from bot.store.intake import Escalated, Request
+from bot.store.sessions import Session
 
 
 @dataclass
@@ -77,6 +43,41 @@ class Turn:
         if self.classification and self.classification.country:
             return self.classification.country
         return self.session.country
+
+    async def escalate(
+        self,
+        kind: str,
+        category: str,
+        intent: str,
+        priority: Priority,
+        *,
+        summary: str = "",
+        marks: tuple[str, ...] = (),
+        details: dict[str, Any] | None = None,
+        key: str | None = None,
+        new_case: bool = False,
+    ) -> Escalated:
+        """Opens or raises the worker's case and puts it on the operator queue, in one
+        atomic step (bot/store/intake.py); a retry with the same key finds the same case.
+        The case becomes the conversation's case."""
+        escalated = await self.services.intake.escalate(
+            Request(
+                sender=self.session.sender,
+                kind=kind,
+                category=category,
+                intent=intent,
+                priority=priority,
+                summary=summary,
+                country=self.country,
+                locale=self.locale,
+                details=details or {},
+                marks=marks,
+                key=key or self.message_key,
+                new_case=new_case,
+            )
+        )
+        self.session.case_id = escalated.case.id
+        return escalated
 
     def say(self, text: str, buttons: list[Button] | tuple[Button, ...] = ()) -> None:
         self.replies.append(Outbound(text=text, buttons=tuple(buttons)))

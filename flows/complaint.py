@@ -7,7 +7,6 @@ import re
 from bot.i18n import N_, _
 from bot.messages import Button
 from bot.store.cases import Priority
-from bot.store.intake import Request
 from flows.base import Turn
 from flows.waiting import wait_notice
 
@@ -138,24 +137,17 @@ async def confirm(turn: Turn) -> None:
     if not {"against", "what", "since"} <= set(data):
         _ask_next(turn)
         return
-    escalated = await turn.services.intake.escalate(
-        Request(
-            sender=session.sender,
-            kind="complaint",
-            category="complaint",
-            intent=data.get("intent", "complaint_employer"),
-            priority=Priority.NORMAL,
-            summary=data["what"],
-            country=turn.country,
-            locale=turn.locale,
-            details={"against": data["against"], "since": data["since"]},
-            # A retry of this confirmation (after a crash) finds this case again.
-            key=turn.message_key,
-            new_case=True,
-        )
+    # A retry of this confirmation (after a crash) finds this case again (its key).
+    escalated = await turn.escalate(
+        "complaint",
+        "complaint",
+        data.get("intent", "complaint_employer"),
+        Priority.NORMAL,
+        summary=data["what"],
+        details={"against": data["against"], "since": data["since"]},
+        new_case=True,
     )
     case = escalated.case
-    session.case_id = case.id
     session.clear_flow()
     turn.say(
         _(

@@ -17,7 +17,7 @@ from bot.i18n import _
 from bot.kb import Referral, is_number
 from bot.messages import Button
 from bot.store.cases import DETECTED_LATE, NOT_SAFE, SELF_HARM, Case, Priority
-from bot.store.intake import Escalated, Request
+from bot.store.intake import Escalated
 from flows.base import Turn
 from flows.onboarding import country_buttons, country_name
 
@@ -103,23 +103,9 @@ async def open_emergency(
     key: str | None = None,
 ) -> Escalated:
     """A critical case on the operator queue, in one step; an open case is raised."""
-    session = turn.session
-    escalated = await turn.services.intake.escalate(
-        Request(
-            sender=session.sender,
-            kind="emergency",
-            category="emergency",
-            intent=intent,
-            priority=Priority.CRITICAL,
-            summary=summary,
-            country=turn.country,
-            locale=turn.locale,
-            marks=marks,
-            key=key or turn.message_key,
-        )
+    return await turn.escalate(
+        "emergency", "emergency", intent, Priority.CRITICAL, summary=summary, marks=marks, key=key
     )
-    session.case_id = escalated.case.id
-    return escalated
 
 
 async def start(turn: Turn, intent: str, *, marks: tuple[str, ...] = ()) -> None:

@@ -7,7 +7,6 @@ import time
 
 from bot.i18n import _
 from bot.store.cases import Priority
-from bot.store.intake import Request
 from flows.base import Turn
 from flows.waiting import still_in_queue, wait_notice
 
@@ -18,21 +17,10 @@ async def start(turn: Turn) -> None:
     if turn.waiting_case is not None:
         await still_in_queue(turn, asked=True)
         return
-    escalated = await services.intake.escalate(
-        Request(
-            sender=session.sender,
-            kind="human",
-            category="other",
-            intent="request_human",
-            priority=Priority.NORMAL,
-            summary=turn.inbound.text,
-            country=turn.country,
-            locale=turn.locale,
-            key=turn.message_key,
-        )
+    escalated = await turn.escalate(
+        "human", "other", "request_human", Priority.NORMAL, summary=turn.inbound.text
     )
     case = escalated.case
-    session.case_id = case.id
     await services.cases.add_event(case.id, "human_requested", {})
     if case.assignee is not None:
         turn.say(

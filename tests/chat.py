@@ -11,19 +11,20 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.app import CASEWORK, CONSOLE, REDIS, SERVICES, create_app
+from bot.app import CONSOLE, HELPLINE, create_app
 from bot.casework import Casework
 from bot.config import Settings
 from bot.console import Console
+from bot.helpline import Helpline
 from bot.logs import PathOnlyAccessLogger
+from bot.services import Services
 from bot.store.escalations import RedisEscalationQueue
-from flows.base import Services
 
 
 @dataclass
@@ -159,12 +160,16 @@ class Chat:
             await server.close()
 
     @property
+    def helpline(self) -> Helpline:
+        return self.app[HELPLINE]
+
+    @property
     def services(self) -> Services:
-        return self.app[SERVICES]
+        return self.helpline.services
 
     @property
     def casework(self) -> Casework:
-        return self.app[CASEWORK]
+        return self.helpline.casework
 
     @property
     def console(self) -> Console:
@@ -172,11 +177,11 @@ class Chat:
 
     @property
     def queue(self) -> RedisEscalationQueue:
-        return self.app[CASEWORK].queue
+        return self.helpline.queue
 
     @property
     def redis(self) -> Any:
-        return self.app[REDIS]
+        return self.helpline.redis
 
     async def media_refs(self, case_id: str) -> list[str]:
         """The stored files of a case, in timeline order (their evidence refs)."""
@@ -222,3 +227,12 @@ async def transcript(worker: Worker, script: str) -> None:
         else:
             raise ValueError(f"transcript line {number} is not understood: {line!r}")
         await asyncio.sleep(0)
+
+
+C = TypeVar("C")
+
+
+def channel_of(chat: Chat, kind: type[C]) -> C:
+    """The running helpline's channel of this class (it must be configured)."""
+    found = next(c for c in chat.helpline.channels if isinstance(c, kind))
+    return found

@@ -17,8 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.eventually import eventually
 from tests.standin import serving
-from tests.waiting import eventually
 
 TOKEN = "test-graph-token"
 PHONE_ID = "1555000111"
@@ -54,11 +54,8 @@ class GraphAPI:
     async def wait_for(
         self, check: Callable[[dict[str, Any]], bool], seconds: float = 15, after: int = 0
     ) -> dict[str, Any]:
-        async def since() -> list[dict[str, Any]]:
-            return self.sent[after:]
-
         sent = await eventually(
-            since,
+            lambda: self.sent[after:],
             lambda sent: any(map(check, sent)),
             what="a message sent that passes the check",
             seconds=seconds,

@@ -16,8 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.eventually import eventually
 from tests.standin import serving
-from tests.waiting import eventually
 
 TOKEN = "123456:TEST-helpline-token"
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Helpline", "username": "HelplineBot"}
@@ -34,6 +34,8 @@ class BotAPI:
     files: dict[str, bytes] = field(default_factory=dict)
     # Methods that answer 429 (RetryAfter) this many more times.
     throttle: dict[str, int] = field(default_factory=dict)
+    # The calls answered 429 (the same objects as in ``calls``).
+    throttled: list[Call] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -65,11 +67,8 @@ class BotAPI:
         def wanted(call: Call) -> bool:
             return call[0] == method and check(call[1])
 
-        async def since() -> list[Call]:
-            return self.calls[after:]
-
         calls = await eventually(
-            since,
+            lambda: self.calls[after:],
             lambda calls: any(map(wanted, calls)),
             what=f"a {method} passing the check",
             seconds=seconds,
@@ -96,9 +95,11 @@ class BotAPI:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
         params = await _params(request)
-        self.calls.append((method, params))
+        call = (method, params)
+        self.calls.append(call)
         if self.throttle.get(method, 0) > 0:
             self.throttle[method] -= 1
+            self.throttled.append(call)
             return web.json_response(
                 {
                     "ok": False,

@@ -15,13 +15,13 @@ import pytest
 
 from bot.store.cases import LISTEN, LOCATION_ONLY, NOT_SAFE, Case
 from tests.chat import Chat
+from tests.eventually import eventually
 from tests.graph_standin import GraphAPI, msg, running_graph_api
 from tests.graph_standin import text as wa_text
 from tests.telegram_standin import message, person, press
 from tests.test_telegram import GROUP, Helpline, _operator, _serve, play
 from tests.test_whatsapp import Helpline as WhatsApp
 from tests.test_whatsapp import _settings
-from tests.waiting import eventually
 
 pytestmark = pytest.mark.rasa
 
@@ -45,7 +45,7 @@ async def wa(redis_url: str, rasa_url: str, key_prefix: str) -> AsyncIterator[Wh
 
 
 async def _open_case(chat: Chat, sender: str) -> Case:
-    found = await eventually(
+    found: Case | None = await eventually(
         lambda: chat.services.cases.open_case_of(sender),
         lambda case: case is not None,
         what=f"an open case for {sender}",
@@ -246,7 +246,7 @@ async def test_whatsapp_bare_location_and_absurd_coordinates(wa: WhatsApp) -> No
     # Coordinates that are not numbers: never a dead letter, still asked about.
     mark = await wa.says(msg(odd, "location", location={"latitude": "abc", "longitude": None}))
     await wa.api.wait_for(lambda b: b["to"] == odd and "danger:yes" in str(b), after=mark)
-    assert await wa.chat.redis.xlen(wa.chat.console.keys.whatsapp("dead")) == 0
+    assert await wa.chat.redis.xlen(wa.chat.console.keys.whatsapp_dead()) == 0
     waiting = await wa.chat.services.waiting.of(f"whatsapp:{odd}")
     assert waiting[0]["valid"] is False
 

@@ -1,12 +1,15 @@
 """The operator queue against a real Redis: ordering, atomic claims, vanished claimers,
-re-announcement timing. The NLU is not needed here (its URL points nowhere)."""
+re-announcement timing. The NLU is not needed here (its URL points nowhere).
+
+The queue watch's waiting times run on a clock the tests move (``Clock``), so they
+assert which announcement goes out at which moment, never wall-clock gaps."""
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
 
 import pytest
 
@@ -20,6 +23,7 @@ from bot.store.sessions import BOT
 from bot.store.users import Role, User
 from tests.chat import Chat
 from tests.conftest import make_settings
+from tests.eventually import eventually
 
 
 @pytest.fixture
@@ -28,12 +32,54 @@ async def helpline(redis_url: str, key_prefix: str) -> AsyncIterator[Chat]:
         redis_url,
         f"http://127.0.0.1:{free_port()}",
         key_prefix,
-        reannounce_seconds=0.4,
-        supervisor_after_minutes=1.5 / 60,
-        queue_watch_seconds=0.05,
     )
     async with Chat.serve(settings) as started:
         yield started
+
+
+class Clock:
+    """The queue watch's "now", set by the test."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _watch(
+    chat: Chat, clock: Callable[[], float] = time.time, presence_seconds: float = 90.0
+) -> QueueWatch:
+    """A queue watch of its own: the helpline's runs too, but with the default limits
+    (a minute and more) it never announces within a test."""
+    return QueueWatch(
+        chat.queue,
+        chat.casework,
+        chat.helpline.events,
+        chat.helpline.presence,
+        limits=WaitingLimits(reannounce_seconds=60, supervisor_after_seconds=600),
+        hours=StaffedHours.parse("always", "Asia/Jakarta"),
+        presence_seconds=presence_seconds,
+        clock=clock,
+    )
+
+
+async def _heard(chat: Chat, pubsub: Any, case_id: str) -> list[dict[str, Any]]:
+    """The queue's events about the case (not its "case" changes) published until now,
+    in order: a marker published now comes back after all of them, so no waiting for
+    silence."""
+    marker = f"marker-{time.monotonic_ns()}"
+    await chat.console.events.publish("marker", case_id=marker)
+    heard: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        # None also for the subscription's own confirmation: not the end.
+        event = await next_event(pubsub, 0.5)
+        if event is not None and event.get("case_id") == marker:
+            return heard
+        if event is not None and event.get("case_id") == case_id and event["type"] != "case":
+            heard.append(event)
+    raise AssertionError(f"the marker event never came back; heard: {heard}")
 
 
 async def _case(chat: Chat, priority: Priority, kind: str = "human", sender: str = "") -> Case:
@@ -133,20 +179,18 @@ async def test_a_claim_by_someone_who_disappeared_is_redelivered(helpline: Chat)
     await helpline.casework.claim(other.id, present)
     session = await helpline.services.sessions.load(worker)
     assert session.owner == "operator:ghost"
-    watch = QueueWatch(
-        helpline.redis,
-        helpline.console.keys,
-        helpline.queue,
-        helpline.casework,
-        limits=WaitingLimits(reannounce_seconds=60, supervisor_after_seconds=600),
-        hours=StaffedHours.parse("always", "Asia/Jakarta"),
-        presence_seconds=0.3,
-    )
-    await asyncio.sleep(0.4)
-    await helpline.console.presence.seen("present")
+    # The claims' idle times are Redis's own, so this one waits (briefly) for real.
+    watch = _watch(helpline, presence_seconds=0.5)
     await watch.tick()
-    # The ghost's claim went back to waiting; the present operator keeps theirs.
-    assert _ids(await helpline.queue.waiting()) == [case.id]
+    assert await helpline.queue.holder(case.id) == "ghost", "released within the window"
+
+    async def tick() -> list[str]:
+        await helpline.console.presence.seen("present")
+        await watch.tick()
+        return _ids(await helpline.queue.waiting())
+
+    # The ghost's claim goes back to waiting; the present operator keeps theirs.
+    await eventually(tick, lambda ids: ids == [case.id], what="the ghost's claim released")
     assert await helpline.queue.holder(other.id) == "present"
     reloaded = await helpline.services.cases.get(case.id)
     assert reloaded is not None and reloaded.assignee is None and reloaded.status == "new"
@@ -159,26 +203,49 @@ async def test_a_claim_by_someone_who_disappeared_is_redelivered(helpline: Chat)
 async def test_an_unclaimed_emergency_is_announced_again_then_raised_to_a_supervisor(
     helpline: Chat,
 ) -> None:
-    announcements: list[tuple[float, dict[str, object]]] = []
     async with helpline.console.events.subscribe() as pubsub:
-        start = time.monotonic()
         case = await _case(helpline, Priority.CRITICAL, "emergency")
-        while time.monotonic() - start < 2.2:
-            event = await next_event(pubsub, 0.1)
-            if event and event.get("case_id") == case.id and event["type"] != "case":
-                announcements.append((time.monotonic() - start, event))
-    kinds = [(e["type"], e.get("announcement")) for _, e in announcements]
-    assert kinds[0] == ("escalation", 0)
-    again = [t for t, e in announcements if e.get("outcome") == "announced"]
-    # Every 0.4 s: about five times in 2.2 s, each once, none early.
-    assert 4 <= len(again) <= 5, kinds
-    assert again[0] >= 0.4
-    gaps = [b - a for a, b in itertools.pairwise(again)]
-    assert all(0.25 <= gap <= 0.6 for gap in gaps), gaps
-    supervisor = [t for t, e in announcements if e["type"] == "supervisor"]
-    assert len(supervisor) == 1 and 1.5 <= supervisor[0] <= 1.8
+        entry = await helpline.queue.find(case.id)
+        assert entry is not None
+        clock = Clock(entry.escalation.created_at)
+        # Two bot processes watch the same queue, at the same moments.
+        watches = [_watch(helpline, clock), _watch(helpline, clock)]
+        heard: list[tuple[float, dict[str, Any]]] = []
+        for waited in (0, 59.5, 60, 90, 120, 120, 540, 599.5, 600, 630, 660):
+            clock.now = entry.escalation.created_at + waited
+            for watch in watches:
+                await watch.tick()
+            heard += [(waited, e) for e in await _heard(helpline, pubsub, case.id)]
+    assert [(e["type"], e.get("outcome")) for _, e in heard[:1]] == [("escalation", "added")]
+    # Once a minute, never early, each once however many processes watch; a watch
+    # that missed some minutes announces the current one.
+    again = [(waited, e["announcement"]) for waited, e in heard if e.get("outcome") == "announced"]
+    assert again == [(60, 1), (120, 2), (540, 9), (600, 10), (660, 11)]
+    supervisor = [waited for waited, e in heard if e["type"] == "supervisor"]
+    assert supervisor == [600]
     timeline = [e["kind"] for e in await helpline.services.cases.timeline(case.id)]
-    assert "raised_to_supervisor" in timeline
+    assert timeline.count("raised_to_supervisor") == 1
+
+
+async def test_a_complaint_is_announced_past_its_own_limit_and_raised_once(
+    helpline: Chat,
+) -> None:
+    async with helpline.console.events.subscribe() as pubsub:
+        case = await _case(helpline, Priority.NORMAL, "complaint")
+        entry = await helpline.queue.find(case.id)
+        assert entry is not None
+        clock = Clock(entry.escalation.created_at)
+        watch = _watch(helpline, clock)  # complaints: four hours, staffed all day
+        heard: list[tuple[float, dict[str, Any]]] = []
+        for hours in (0, 1, 3.99, 4, 5, 8):
+            clock.now = entry.escalation.created_at + hours * 3600
+            await watch.tick()
+            heard += [(hours, e) for e in await _heard(helpline, pubsub, case.id)]
+    again = [
+        (h, e["reason"], e["announcement"]) for h, e in heard if e.get("outcome") == "announced"
+    ]
+    assert again == [(4, "waiting_limit", 1), (8, "waiting_limit", 2)]
+    assert [h for h, e in heard if e["type"] == "supervisor"] == [4]
 
 
 async def test_a_claimed_emergency_is_not_announced_again(helpline: Chat) -> None:
@@ -186,10 +253,14 @@ async def test_a_claimed_emergency_is_not_announced_again(helpline: Chat) -> Non
         case = await _case(helpline, Priority.CRITICAL, "emergency")
         await helpline.queue.claim(case.id, "ana")
         await helpline.console.presence.seen("ana")
-        deadline = time.monotonic() + 1.0
-        seen: list[dict[str, object]] = []
-        while time.monotonic() < deadline:
-            event = await next_event(pubsub, 0.1)
-            if event and event.get("case_id") == case.id:
-                seen.append(event)
-    assert not [e for e in seen if e.get("outcome") == "announced"]
+        entry = await helpline.queue.find(case.id)
+        assert entry is not None
+        clock = Clock(entry.escalation.created_at)
+        watch = _watch(helpline, clock)
+        heard = []
+        for waited in (60, 600, 3600):
+            clock.now = entry.escalation.created_at + waited
+            await watch.tick()
+            heard += await _heard(helpline, pubsub, case.id)
+    assert [e for e in heard if e.get("outcome") == "announced" or e["type"] == "supervisor"] == []
+    assert await helpline.queue.holder(case.id) == "ana"

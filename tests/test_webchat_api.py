@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 import aiohttp
 import pytest
 
-from bot.app import RUNNER
 from bot.messages import Inbound
 from bot.net import free_port
 from bot.redis_server import private_redis
@@ -21,7 +20,7 @@ from bot.store.keys import Keys
 from bot.store.users import User
 from tests.chat import Chat
 from tests.conftest import make_settings
-from tests.waiting import eventually
+from tests.eventually import eventually
 
 pytestmark = pytest.mark.rasa
 
@@ -117,7 +116,11 @@ async def test_expired_session_starts_afresh(
         await worker.say("hello")
         await worker.press("country:taiwan")
         await worker.press("menu:complaint")
-        await asyncio.sleep(1.5)
+        await eventually(
+            lambda: chat.services.sessions.load(worker.sender),
+            lambda session: session.data.get("expired"),
+            what="the flow past its one-second lifetime",
+        )
         await worker.send({"payload": "complaint:against:employer", "text": "My employer"})
         assert "no longer valid" in worker.texts()
         session = await chat.services.sessions.load(worker.sender)
@@ -136,6 +139,14 @@ async def test_a_flood_is_slowed_but_a_crisis_still_gets_through(
         assert await worker.say("p lagi") == []
         await worker.say("tolong sy dipukul majikan")
         assert "PMI-" in worker.texts()
+
+
+def _refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return True
+    return False
 
 
 def _dead_url() -> str:
@@ -176,7 +187,7 @@ async def test_redis_outage_of_a_few_seconds(tmp_path: Path, rasa_url: str) -> N
             outage = private_redis(data, port)  # the same data folder: the same password
             with socket.create_connection(("127.0.0.1", port)) as sock:
                 sock.sendall(f"AUTH {password}\r\nSHUTDOWN NOSAVE\r\n".encode())
-            await asyncio.sleep(0.5)
+            await eventually(lambda: _refused(port), what="Redis stopped")
             body = {"text": "hello?", "client_message_id": "during"}
             async with await worker.post(body, language="en") as r:
                 assert r.status == 503
@@ -189,7 +200,7 @@ async def test_redis_outage_of_a_few_seconds(tmp_path: Path, rasa_url: str) -> N
 
 async def test_a_message_left_by_a_dead_worker_is_handled(chat: Chat, key_prefix: str) -> None:
     """A message taken by a worker that died before acknowledging it is handled later."""
-    dispatcher = chat.app[RUNNER].dispatcher
+    dispatcher = chat.helpline.runner.dispatcher
     inbox = Inbox(chat.redis, Keys(f"{key_prefix}-orphans"))
     await inbox.ensure_group()
     inbound = Inbound(channel="webchat", user_id="orphan", message_id="x-1", text="hello")
@@ -199,11 +210,15 @@ async def test_a_message_left_by_a_dead_worker_is_handled(chat: Chat, key_prefix
     rescuer = InboxRunner(inbox, dispatcher, workers=1, reclaim_idle_ms=200)
     await rescuer.start()
     try:
-        replies = await rescuer.wait(str(entry), 20)
+        replies = await eventually(
+            lambda: chat.services.outbox.read("webchat:orphan"),
+            bool,
+            what="the orphaned message is handled",
+            seconds=20,
+        )
     finally:
         await rescuer.stop()
-    assert replies, "the orphaned message was never handled"
-    assert await chat.services.outbox.read("webchat:orphan")
+    assert replies
 
 
 async def test_one_senders_messages_are_handled_in_the_order_accepted(chat: Chat) -> None:
@@ -216,7 +231,7 @@ async def test_one_senders_messages_are_handled_in_the_order_accepted(chat: Chat
     operator = User("ana", "operator", "Ana", "x")
     await chat.casework.claim(case.id, operator)
     # Accepted back to back, as a channel does; handled by the runner's workers.
-    runner = chat.app[RUNNER]
+    runner = chat.helpline.runner
     for number in range(12):
         await runner.submit(Inbound("webchat", worker.conversation_id, f"m{number}", str(number)))
     timeline = await eventually(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -10,9 +9,9 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, FilePayload, Page, ViewportSize, expect
 
-from bot.app import SETTINGS
 from tests.chat import Chat
 from tests.conftest import make_settings
+from tests.eventually import eventually
 
 pytestmark = pytest.mark.rasa
 
@@ -68,12 +67,12 @@ async def test_reload_shows_the_whole_conversation(page: Page) -> None:
 
 async def stored_conversation(page: Page) -> str:
     """The conversation id the page keeps in localStorage, once it has one."""
-    for _ in range(200):
-        found = await page.evaluate(f"JSON.parse(localStorage.getItem({KEY!r}) || '{{}}')")
-        if isinstance(found.get("conversation_id"), str):
-            return str(found["conversation_id"])
-        await asyncio.sleep(0.05)
-    raise AssertionError("the page never stored its conversation")
+    found = await eventually(
+        lambda: page.evaluate(f"JSON.parse(localStorage.getItem({KEY!r}) || '{{}}')"),
+        lambda found: isinstance(found.get("conversation_id"), str),
+        what="the page stores its conversation",
+    )
+    return str(found["conversation_id"])
 
 
 async def test_quick_exit_is_always_on_screen_and_big_enough_to_tap(page: Page) -> None:
@@ -118,10 +117,8 @@ async def test_quick_exit_clears_the_chat_and_the_phone_and_leaves(page: Page, c
 
     await page.click("#quick-exit")
     await page.wait_for_url(exit_url)
-    for _ in range(40):  # the report crosses from the browser while the next page loads
-        if left:
-            break
-        await asyncio.sleep(0.05)
+    # The report crosses from the browser while the next page loads.
+    await eventually(lambda: left, what="the page's report on leaving")
     assert left == [{"messages": 0, "words": False, "stored": 0}]
     # Back does not bring the chat back: the exit replaced it in the history.
     await page.go_back()
@@ -245,7 +242,7 @@ async def test_a_photo_with_a_caption_from_the_text_box(page: Page, chat: Chat) 
 
 async def test_a_file_over_the_limit_is_refused_before_it_is_sent(page: Page, chat: Chat) -> None:
     conversation = await stored_conversation(page)
-    limit = chat.app[SETTINGS].media_max_bytes
+    limit = chat.helpline.settings.media_max_bytes
     await page.fill("#input", "video majikan")
     video: FilePayload = {"name": "big.mp4", "mimeType": "video/mp4", "buffer": b"\0" * (limit + 1)}
     await page.set_input_files("#file", files=[video])

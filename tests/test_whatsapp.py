@@ -14,13 +14,14 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.app import WHATSAPP
-from bot.channels.whatsapp import GROUP
+from bot.channels.whatsapp import WhatsAppChannel
 from bot.config import Settings
 from bot.store.users import Role
-from tests.chat import Chat
+from bot.store.whatsapp import GROUP
+from tests.chat import Chat, channel_of
 from tests.conftest import make_settings
 from tests.console import Operator
+from tests.eventually import eventually
 from tests.graph_standin import (
     APP_SECRET,
     PHONE_ID,
@@ -40,7 +41,6 @@ from tests.graph_standin import (
     text,
     value,
 )
-from tests.waiting import eventually
 
 pytestmark = pytest.mark.rasa
 
@@ -121,7 +121,7 @@ async def test_signatures_bodies_and_shapes_are_checked_before_anything(wa: Help
     assert await wa.post(b"{not json") == 400
     assert await wa.post({"object": "page", "entry": []}) == 400
     assert await wa.post(b"x" * (1024 * 1024 + 10)) == 413
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(0.3)  # silence: anything wrongly accepted would be answered by now
     assert wa.api.sent == [], "nothing rejected was handled"
 
 
@@ -160,7 +160,7 @@ async def test_duplicates_and_many_entries_at_once(wa: Helpline) -> None:
     assert await wa.post(many) == 200
     for wa_id in [*workers, "6281200000200"]:
         await wa.api.wait_for(lambda b, w=wa_id: b["to"] == w)  # type: ignore[misc]
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(0.3)  # silence: a second welcome would follow the first at once
     welcomes = [t for t in wa.api.texts_to("6281200000003") if "selamat datang" in t.lower()]
     assert len(welcomes) == 1
 
@@ -169,22 +169,22 @@ async def test_a_payload_left_by_a_process_that_died_is_taken_over(wa: Helpline)
     """Accepted (stored and answered 200), then its process died before handling it:
     once it has lain idle long enough another process handles it, and the worker is
     answered. Nothing accepted is lost."""
-    channel = wa.chat.app[WHATSAPP]
+    channel = channel_of(wa.chat, WhatsAppChannel)
     channel.reclaim_after_ms = 300
     wa_id = "6281200000777"
     redis = wa.chat.redis
     # The dead process's read happens in the same transaction as the store, so the live
     # process never sees the payload as new: only the take-over can find it.
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.xadd(channel.stream, {"data": encode(payload(value([text(wa_id, "halo")]))).decode()})
-        pipe.xreadgroup(GROUP, "a-process-that-died", {channel.stream: ">"}, count=1)
+        pipe.xadd(channel.payloads.stream, {"data": encode(payload(value([text(wa_id, "halo")]))).decode()})
+        pipe.xreadgroup(GROUP, "a-process-that-died", {channel.payloads.stream: ">"}, count=1)
         _, taken = await pipe.execute()
     assert taken and taken[0][1], "the dead process did not take the payload"
-    assert (await redis.xpending(channel.stream, GROUP))["pending"] == 1
+    assert (await redis.xpending(channel.payloads.stream, GROUP))["pending"] == 1
     await wa.api.wait_for(lambda b: b["to"] == wa_id, seconds=10)
     assert any("selamat datang" in t.lower() for t in wa.api.texts_to(wa_id))
     await eventually(
-        lambda: redis.xpending(channel.stream, GROUP),
+        lambda: redis.xpending(channel.payloads.stream, GROUP),
         lambda pending: pending["pending"] == 0,
         what="the taken-over payload is acknowledged",
     )
@@ -246,7 +246,7 @@ async def test_a_media_fetch_that_times_out_is_told_and_the_rest_goes_on(
         settings = _settings(redis_url, rasa_url, key_prefix, api)
         async with Chat.serve(settings) as chat:
             wa = Helpline(chat, api)
-            graph = chat.app[WHATSAPP].graph
+            graph = channel_of(chat, WhatsAppChannel).graph
             graph.timeout = aiohttp.ClientTimeout(total=1)
             await graph.close()
             await graph.open()
@@ -271,7 +271,7 @@ async def test_status_callbacks_are_recorded_and_failures_shown_on_the_case(wa: 
     mark = await wa.says(text(worker, "I want to talk to a person"))
     await wa.api.wait_for(_to(worker, "queue"), after=mark)
     keys = wa.chat.console.keys
-    sent_ids = [k for k in await wa.chat.redis.keys(keys.whatsapp("sent", "*"))]
+    sent_ids = [k for k in await wa.chat.redis.keys(keys.whatsapp_sent("*"))]
     wamid = sent_ids[0].rsplit(":", 1)[-1]
     statuses = [
         {"id": wamid, "status": status, "timestamp": str(int(time.time())), "recipient_id": worker}
@@ -294,7 +294,7 @@ async def test_status_callbacks_are_recorded_and_failures_shown_on_the_case(wa: 
     )
     failure = next(e for e in timeline if e["kind"] == "delivery_failed")
     assert "131047" in failure["error"]
-    recorded = await wa.chat.redis.hgetall(keys.whatsapp("status", wamid))
+    recorded = await wa.chat.redis.hgetall(keys.whatsapp_status(wamid))
     assert recorded["status"] == "failed"
     operator = await Operator.signed_in(wa.chat, "budi", Role.OPERATOR)
     try:
@@ -334,7 +334,7 @@ async def test_an_operator_reply_outside_the_24_hour_window(wa: Helpline) -> Non
     worker = "6281200000009"
     operator, case_id = await _claimed_emergency(wa, worker)
     try:
-        key = wa.chat.console.keys.whatsapp("last-in", worker)
+        key = wa.chat.console.keys.whatsapp_last_in(worker)
         await wa.chat.redis.set(key, str(time.time() - 25 * 3600))
         mark = len(wa.api.sent)
         status, page, _ = await operator.post(

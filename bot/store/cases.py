@@ -311,8 +311,6 @@ class CaseStore:
     ) -> tuple[list[Case], int]:
         """The cases that match, newest first (a page of them), and how many match."""
         matching = [c for c in await self.all() if filters.matches(c)]
-        if filters.sort_priority:
-            matching.sort(key=lambda c: PRIORITY_RANK[Priority(c.priority)])
         return matching[offset : offset + limit], len(matching)
 
     async def timeline(self, case_id: str) -> list[dict[str, Any]]:
@@ -320,6 +318,18 @@ class CaseStore:
             json.loads(self.sealer.unseal(e))
             for e in await self._redis.lrange(self._keys.case_timeline(case_id), 0, -1)
         ]
+
+    async def timeline_from(self, case_id: str, start: int) -> tuple[int, list[dict[str, Any]]]:
+        """The timeline's length, and its entries from ``start`` (negative: from the end)."""
+        key = self._keys.case_timeline(case_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.llen(key)
+            pipe.lrange(key, start, -1)
+            length, raw = await pipe.execute()
+        return int(length), [json.loads(self.sealer.unseal(e)) for e in raw]
+
+    async def timeline_length(self, case_id: str) -> int:
+        return int(await self._redis.llen(self._keys.case_timeline(case_id)))
 
     async def unlink_sender(self, sender: str) -> int:
         """Erase the worker's identity and messages from their cases; the records stay.
@@ -350,7 +360,6 @@ class CaseFilter:
     category: str = ""
     # A username, or "none" for unassigned cases.
     assignee: str = ""
-    sort_priority: bool = False
     # Only the cases this operator may see (theirs, shared with them, or on the queue);
     # empty for supervisors and admins, who see all.
     visible_to: str = ""

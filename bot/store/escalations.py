@@ -229,10 +229,10 @@ class RedisEscalationQueue:
         return self._sealer.seal(json.dumps(asdict(escalation), ensure_ascii=False))
 
     def _stream(self, priority: Priority) -> str:
-        return f"{self._keys.escalations()}:{priority.value}"
+        return self._keys.escalations_of(priority.value)
 
     def _script_keys(self) -> list[str]:
-        return [*(self._stream(p) for p in _PRIORITIES), f"{self._keys.escalations()}:live"]
+        return [*(self._stream(p) for p in _PRIORITIES), self._keys.escalations_live()]
 
     async def put(self, escalation: Escalation) -> str:
         """Queue it; a case already queued is raised to a higher priority, not duplicated.
@@ -366,9 +366,14 @@ class RedisEscalationQueue:
         entry = await self.find(case_id)
         return entry.holder if entry else None
 
+    async def first_announcement(self, case_id: str, what: str) -> bool:
+        """True for exactly one process: the one that makes this announcement."""
+        key = self._keys.announced(case_id, what)
+        return bool(await self._redis.set(key, "1", nx=True, ex=7 * 86400))
+
     async def recent_waits(self) -> list[float]:
         """Seconds that the last escalations waited before someone claimed them."""
-        raw = await self._redis.lrange(f"{self._keys.escalations()}:waits", 0, -1)
+        raw = await self._redis.lrange(self._keys.escalation_waits(), 0, -1)
         return [float(x) for x in raw]
 
     async def _move_entry(self, case_id: str, expected: str, new: str) -> None:
@@ -382,7 +387,7 @@ class RedisEscalationQueue:
         entry = await self.find(case_id)
         if entry is None:
             return
-        key = f"{self._keys.escalations()}:waits"
+        key = self._keys.escalation_waits()
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.lpush(key, round(entry.waited_seconds, 1))
             pipe.ltrim(key, 0, _WAITS_KEPT - 1)

@@ -54,6 +54,10 @@ class Inbox:
         )
         return None if entry is None else str(entry)
 
+    async def seen(self, channel: str, user_id: str, message_id: str) -> bool:
+        """True when this platform message was accepted before (a redelivery)."""
+        return bool(await self._redis.exists(self._keys.seen(channel, user_id, message_id)))
+
     async def read(
         self, consumer: str, count: int = 10, block_ms: int = 1000
     ) -> list[tuple[str, Inbound]]:

@@ -16,9 +16,6 @@ class Keys:
     def session(self, sender: str) -> str:
         return self._k("session", sender)
 
-    def profile(self, sender: str) -> str:
-        return self._k("profile", sender)
-
     def seen(self, channel: str, user_id: str, message_id: str) -> str:
         """A message already accepted, per conversation: a web chat client chooses its own
         message ids, and one conversation must not be able to drop another's. Hashed: a
@@ -48,6 +45,10 @@ class Keys:
 
     def webchat_ticket(self, ticket_hash: str) -> str:
         return self._k("webchat", "ticket", ticket_hash)
+
+    def replies(self, entry_id: str) -> str:
+        """The replies to one accepted message (bot/store/replies.py)."""
+        return self._k("replies", entry_id)
 
     def webchat_conversation(self, conversation_id: str) -> str:
         return self._k("webchat", "conversation", conversation_id)
@@ -92,17 +93,22 @@ class Keys:
     def nlu_late(self) -> str:
         return self._k("nlu", "late")
 
-    def escalations(self) -> str:
-        return self._k("escalations")
+    def escalations_of(self, priority: str) -> str:
+        """The queue stream of one priority."""
+        return self._k("escalations", priority)
+
+    def escalations_live(self) -> str:
+        return self._k("escalations", "live")
+
+    def escalation_waits(self) -> str:
+        """How long recent escalations waited (what a waiting worker is told)."""
+        return self._k("escalations", "waits")
 
     def inbox(self) -> str:
         return self._k("inbox")
 
     def events(self) -> str:
         return self._k("events")
-
-    def cases_index(self, field: str, value: str) -> str:
-        return self._k("cases", field, value)
 
     def presence(self) -> str:
         return self._k("presence")
@@ -146,11 +152,48 @@ class Keys:
     def evidence_of(self, sender: str) -> str:
         return self._k("evidence", "sender", sender)
 
-    def telegram(self, *parts: str) -> str:
-        return self._k("telegram", *parts)
+    def telegram_messages(self, chat_id: str) -> str:
+        return self._k("telegram", "messages", chat_id)
+
+    def telegram_posted(self, case_id: str, what: str) -> str:
+        return self._k("telegram", "posted", case_id, what)
+
+    def telegram_alert(self, case_id: str) -> str:
+        return self._k("telegram", "alert", case_id)
+
+    def telegram_alert_case(self, message_id: str) -> str:
+        return self._k("telegram", "alert-case", message_id)
+
+    def telegram_posts(self, case_id: str) -> str:
+        return self._k("telegram", "posts", case_id)
+
+    def telegram_relayed(self, case_id: str) -> str:
+        return self._k("telegram", "relayed", case_id)
+
+    def telegram_relay_lock(self, case_id: str) -> str:
+        return self._k("telegram", "relaying", case_id)
 
     def kb(self, *parts: str) -> str:
         return self._k("kb", *parts)
 
-    def whatsapp(self, *parts: str) -> str:
-        return self._k("whatsapp", *parts)
+    def example_proposals(self) -> str:
+        """Example phrasings editors proposed for the NLU (bot/store/proposals.py)."""
+        return self._k("kb", "examples")
+
+    def whatsapp_payloads(self) -> str:
+        return self._k("whatsapp", "raw")
+
+    def whatsapp_dead(self) -> str:
+        return self._k("whatsapp", "dead")
+
+    def whatsapp_last_in(self, wa_id: str) -> str:
+        return self._k("whatsapp", "last-in", wa_id)
+
+    def whatsapp_sent(self, wamid: str) -> str:
+        return self._k("whatsapp", "sent", wamid)
+
+    def whatsapp_sent_to(self, wa_id: str) -> str:
+        return self._k("whatsapp", "sent-to", wa_id)
+
+    def whatsapp_status(self, wamid: str) -> str:
+        return self._k("whatsapp", "status", wamid)

@@ -78,7 +78,7 @@ class Retention:
                 await self._reduce(case, now)
                 reduced += 1
         dead = await self._trim(
-            self._keys.whatsapp("dead"), now - self.rules.dead_letter_days * 86400
+            self._keys.whatsapp_dead(), now - self.rules.dead_letter_days * 86400
         )
         audit = await self._trim(self._keys.audit(), now - self.rules.audit_days * 86400)
         return {"cases": reduced, "dead_letters": dead, "audit": audit}
@@ -137,7 +137,7 @@ class Retention:
             Held("closed cases (anonymous record)", reduced, rule="kept for the figures"),
         ]
         for kind, stream, days in (
-            ("dead letters", self._keys.whatsapp("dead"), rules.dead_letter_days),
+            ("dead letters", self._keys.whatsapp_dead(), rules.dead_letter_days),
             ("audit entries", self._keys.audit(), rules.audit_days),
         ):
             first: Any = await self._redis.xrange(stream, count=1)

@@ -17,15 +17,15 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from bot.app import SETTINGS, connect_redis
+from bot.store.connection import connect_redis
 from tests.chat import Chat
+from tests.eventually import eventually
 from tests.graph_standin import button_reply, msg, payload, running_graph_api, text, value
 from tests.redis_dump import everything
 from tests.telegram_standin import person, press
 from tests.test_telegram import GROUP, Helpline, _operator, _serve, play
 from tests.test_whatsapp import Helpline as WhatsApp
 from tests.test_whatsapp import _settings
-from tests.waiting import eventually
 
 pytestmark = pytest.mark.rasa
 
@@ -96,7 +96,7 @@ async def test_erasing_leaves_no_marker_in_redis_or_its_files(wa: WhatsApp) -> N
         await wa.says(msg(PHONE, "image", image={"id": "IMG-M", "caption": WORDS}))
         # A payload the processor cannot read is set aside as a dead letter, as it came.
         await wa.says(msg(PHONE, "button", button=["not", "an", "object"]))
-        dead = wa.chat.console.keys.whatsapp("dead")
+        dead = wa.chat.console.keys.whatsapp_dead()
         await eventually(lambda: raw.xlen(dead), lambda n: n >= 1, what="a dead letter")
         await eventually(
             lambda: wa.chat.services.cases.timeline(case.id),
@@ -112,8 +112,12 @@ async def test_erasing_leaves_no_marker_in_redis_or_its_files(wa: WhatsApp) -> N
         await wa.says(button_reply(PHONE, "delete:confirm"))
         await wa.api.wait_for(lambda b: b["to"] == PHONE, after=mark)
         await _rewritten(raw, directory, before)
-        await asyncio.sleep(0.3)  # the last writes of the turn
-        stored = await everything(raw)
+        # The last writes of the turn may still be coming.
+        stored = await eventually(
+            lambda: everything(raw),
+            lambda stored: not [s for s in stored for m in MARKERS if m in s],
+            what="no marker left in Redis",
+        )
         for marker in MARKERS:
             assert not [s for s in stored if marker in s], f"{marker!r} is still in Redis"
         for path, data in (await asyncio.to_thread(_files, directory)).items():
@@ -127,7 +131,7 @@ async def test_erasing_leaves_no_marker_in_redis_or_its_files(wa: WhatsApp) -> N
 
 
 def _url(wa: WhatsApp) -> str:
-    url = wa.chat.app[SETTINGS].redis_url
+    url = wa.chat.helpline.settings.redis_url
     assert url is not None
     return url
 
@@ -161,15 +165,11 @@ async def test_erasing_deletes_the_operators_group_posts(tg: Helpline) -> None:
     await api.wait_for("deleteMessage", lambda p: int(p["chat_id"]) == GROUP)
     posted = _posted_ids(api, GROUP)
     await eventually(
-        lambda: _value(_deleted(api, GROUP)),
+        lambda: _deleted(api, GROUP),
         lambda deleted: posted <= deleted,
         what="every post about the case deleted",
     )
     assert _message_id(api, alert) in _deleted(api, GROUP)
-
-
-async def _value(value: Any) -> Any:
-    return value
 
 
 def _posted_ids(api: Any, chat_id: int) -> set[int]:

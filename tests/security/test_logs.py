@@ -9,9 +9,9 @@ import logging
 import pytest
 
 from tests.console import Operator
+from tests.eventually import eventually
 from tests.graph_standin import text
 from tests.test_whatsapp import Helpline as WhatsApp
-from tests.waiting import eventually
 
 pytestmark = pytest.mark.rasa
 
@@ -39,12 +39,10 @@ async def test_no_token_number_text_or_search_term_in_the_logs(
         await operator.post(f"/console/cases/{case.id}/reply", {"text": f"halo {WORDS}"})
     finally:
         await operator.close()
-    await eventually(lambda: _count(caplog), lambda n: n > 10, what="the conversation's log lines")
+    await eventually(
+        lambda: len(caplog.records), lambda n: n > 10, what="the conversation's log lines"
+    )
     lines = "\n".join(r.getMessage() for r in caplog.records)
     assert "/api/chat/tickets" in lines and "/console/cases" in lines  # the access log
     for secret in (worker.token, WORDS, SEARCH, PHONE, worker.conversation_id):
         assert secret not in lines, f"{secret!r} is in the logs"
-
-
-async def _count(caplog: pytest.LogCaptureFixture) -> int:
-    return len(caplog.records)

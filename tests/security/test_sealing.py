@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import connect_redis
+from bot.store.connection import connect_redis
 from bot.store.sealing import key_id, new_key, parse_keys
 from tests.chat import Chat
 from tests.conftest import make_settings

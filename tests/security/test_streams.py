@@ -18,12 +18,12 @@ from contextlib import AsyncExitStack
 import aiohttp
 import pytest
 
-from bot.app import WEBCHAT
+from bot.channels.webchat import WebChat
 from bot.store.users import Role, User
-from tests.chat import Chat, Worker
+from tests.chat import Chat, Worker, channel_of
 from tests.conftest import make_settings
 from tests.console import Operator
-from tests.waiting import eventually
+from tests.eventually import eventually
 
 pytestmark = pytest.mark.rasa
 
@@ -104,7 +104,7 @@ async def test_streams_from_one_address_and_in_all_are_limited(
         workers = [await chat.new_worker() for _ in range(6)]
         statuses = [(await _open(stack, session, w)).status for w in workers]
         assert statuses == [200] * 5 + [429]
-        webchat = chat.app[WEBCHAT]
+        webchat = channel_of(chat, WebChat)
         webchat._limits.per_address = 100
         more = [await chat.new_worker() for _ in range(4)]
         statuses = [(await _open(stack, session, w)).status for w in more]
@@ -123,7 +123,7 @@ async def test_a_bad_last_event_id_is_refused(tight: Chat) -> None:
 
 
 async def test_a_stream_whose_client_left_ends_within_seconds(tight: Chat) -> None:
-    webchat = tight.app[WEBCHAT]
+    webchat = channel_of(tight, WebChat)
     worker = await tight.new_worker()
     session = aiohttp.ClientSession()
     response = await session.get(await worker.events_url())
@@ -133,13 +133,9 @@ async def test_a_stream_whose_client_left_ends_within_seconds(tight: Chat) -> No
     response.close()
     await session.close()
     await eventually(
-        lambda: _value(webchat._limits.open), lambda n: n == 0, what="the stream ended", seconds=8
+        lambda: webchat._limits.open, lambda n: n == 0, what="the stream ended", seconds=8
     )
     assert time.monotonic() - left < 8
-
-
-async def _value(value: int) -> int:
-    return value
 
 
 async def test_new_conversations_per_address_are_limited(
@@ -173,7 +169,7 @@ async def test_the_live_queue_is_for_case_roles_and_ends_with_the_session(tight:
             assert user is not None
             await tight.console.users.save(dataclasses.replace(user, role=Role.EDITOR.value))
             await eventually(
-                lambda: _value(tight.console.stream_limits.open),
+                lambda: tight.console.stream_limits.open,
                 lambda n: n == 0,
                 what="the stream ended",
                 seconds=6,

@@ -22,32 +22,27 @@ import hmac
 import json
 import logging
 import os
-import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from telegram import Message, Update
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
 
-from bot.casework import Casework
 from bot.channels.notices import UNSUPPORTED, notice
 from bot.channels.telegram.convert import CHANNEL, inbound_of, keyboard
 from bot.channels.telegram.operators import OperatorGroup
 from bot.config import Settings
-from bot.delivery import Delivery
 from bot.i18n import preferred_language, use_locale
 from bot.logs import masked
 from bot.messages import NOT_FETCHED, TOO_LARGE, Inbound, MediaRef, Outbound
-from bot.runner import InboxRunner
-from bot.store.audit import AuditLog
-from bot.store.evidence import EvidenceStore
-from bot.store.keys import Keys
-from bot.store.users import UserStore
+from bot.store.telegram import GroupPosts, PrivateChats
 from bot.tasks import being_cancelled, stop_tasks
+
+if TYPE_CHECKING:
+    from bot.helpline import Helpline
 
 log = logging.getLogger(__name__)
 
@@ -57,26 +52,23 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-# Telegram lets a bot delete messages in a private chat for 48 hours.
-DELETABLE_SECONDS = 48 * 3600
 _SUBMIT_TRIES = 5
 
 
 class TelegramChannel:
-    def __init__(
-        self,
-        settings: Settings,
-        redis: Redis,
-        keys: Keys,
-        runner: InboxRunner,
-        delivery: Delivery,
-        evidence: EvidenceStore,
-        casework: Casework,
-        users: UserStore,
-    ) -> None:
+    name = CHANNEL
+    reads_outbox = False
+
+    @staticmethod
+    def configured(settings: Settings) -> bool:
+        return bool(settings.telegram_token)
+
+    def __init__(self, helpline: Helpline) -> None:
+        settings = helpline.settings
         assert settings.telegram_token
-        self.settings, self._redis, self._keys = settings, redis, keys
-        self._runner, self._evidence = runner, evidence
+        self.settings = settings
+        self._runner, self._evidence = helpline.runner, helpline.services.evidence
+        self._chats = PrivateChats(helpline.redis, helpline.keys)
         api = settings.telegram_api_url
         builder = (
             Application.builder()
@@ -93,18 +85,17 @@ class TelegramChannel:
             OperatorGroup(
                 self.application.bot,
                 settings.telegram_operators_chat,
-                redis,
-                keys,
-                casework,
-                users,
+                GroupPosts(helpline.redis, helpline.keys),
+                helpline.events,
+                helpline.casework,
+                helpline.users,
                 settings.operators_locale,
-                audit=AuditLog(redis, keys),
+                audit=helpline.audit,
                 texts=settings.telegram_group_texts,
             )
             if settings.telegram_operators_chat is not None
             else None
         )
-        delivery.register(CHANNEL, self.send, self.erase)
         self._connecting: asyncio.Task[None] | None = None
 
     @property
@@ -172,7 +163,8 @@ class TelegramChannel:
             await self.application.shutdown()
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.post(WEBHOOK_PATH, self.webhook)]
+        """The webhook, when it is on (else updates come by long polling)."""
+        return [web.post(WEBHOOK_PATH, self.webhook)] if self.webhook_mode else []
 
     async def webhook(self, request: web.Request) -> web.Response:
         """Telegram's secret token first; then the update, handled before the 200."""
@@ -222,8 +214,7 @@ class TelegramChannel:
             await self._remember(chat.id, message.message_id)
         inbound: Inbound | None
         if message is not None and _media_of(message) is not None:
-            seen = self._keys.seen(CHANNEL, str(chat.id), str(update.update_id))
-            if await self._redis.exists(seen):
+            if await self._runner.seen(CHANNEL, str(chat.id), str(update.update_id)):
                 log.info("telegram: duplicate update %s dropped", update.update_id)
                 return  # a redelivery: do not fetch the file again
             inbound = await self._media_inbound(update, message)
@@ -298,8 +289,14 @@ class TelegramChannel:
             text = notice(what)
         await self._send_one(chat_id, Outbound(text=text))
 
-    async def send(self, user_id: str, messages: Sequence[Outbound]) -> None:
-        """The delivery sender: replies and operators' messages to a worker's chat."""
+    async def window_open(self, user_id: str) -> bool:
+        return True
+
+    async def send_template(self, user_id: str, locale: str) -> bool:
+        return False
+
+    async def send(self, user_id: str, messages: Sequence[Outbound], locale: str) -> None:
+        """Replies and operators' messages to a worker's chat."""
         for message in messages:
             await self._send_one(int(user_id), message)
 
@@ -321,22 +318,11 @@ class TelegramChannel:
             await self._remember(chat_id, sent.message_id)
 
     async def _remember(self, chat_id: int, message_id: int) -> None:
-        """Message ids of the private chat, so "erase" can delete them within 48 hours."""
-        key = self._keys.telegram("messages", str(chat_id))
-        now = time.time()
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(key, {str(message_id): now})
-            pipe.zremrangebyscore(key, 0, now - DELETABLE_SECONDS)
-            pipe.expire(key, DELETABLE_SECONDS)
-            await pipe.execute()
+        await self._chats.remember(chat_id, message_id)
 
     async def erase(self, user_id: str) -> None:
         """Deletes the bot's and the worker's messages in the private chat."""
-        key = self._keys.telegram("messages", user_id)
-        since = time.time() - DELETABLE_SECONDS + 60
-        found: list[str] = await self._redis.zrangebyscore(key, since, "+inf")  # type: ignore[assignment]
-        ids = [int(i) for i in found]
-        await self._redis.delete(key)
+        ids = await self._chats.take(user_id)
         for start in range(0, len(ids), 100):
             try:
                 await self.application.bot.delete_messages(int(user_id), ids[start : start + 100])

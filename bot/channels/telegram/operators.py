@@ -13,8 +13,10 @@ console's users with a Telegram user id (`helpline users add NAME --telegram ID`
 in the group tells someone their id): matched by that id, never by a username anyone can
 change; anyone else is told so.
 
-Every bot process listens to the same events: each post is taken with SET NX, so it goes
-out once.
+Every bot process listens to the same case events; each post is taken once across
+processes (bot/store/telegram.py), and a case's worker messages are relayed by one
+process at a time, in timeline order, from where the last relay stopped - so two bot
+processes post as one.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import asyncio
 import logging
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram import User as TelegramUser
@@ -34,13 +35,14 @@ from bot.i18n import _, use_locale
 from bot.store.audit import AuditLog
 from bot.store.cases import Case, Priority, Status
 from bot.store.events import Events, follow
-from bot.store.keys import Keys
+from bot.store.telegram import GroupPosts
 from bot.store.users import CASE_ROLES, SUPERVISING, User, UserStore
 from bot.tasks import stop_tasks
 
 log = logging.getLogger(__name__)
 
-KEEP_SECONDS = 30 * 86400
+# Timeline entries that are the worker speaking: relayed to the thread of a claimed case.
+_WORKER_KINDS = ("worker_message", "media", "location")
 # Changes to a case that its post in the group shows.
 _ALERT_CHANGES = ("assigned", "status", "reopened", "marked", "priority")
 
@@ -55,8 +57,8 @@ class OperatorGroup:
         self,
         bot: Bot,
         chat_id: int | None,
-        redis: Redis,
-        keys: Keys,
+        posts: GroupPosts,
+        events: Events,
         casework: Casework,
         users: UserStore,
         locale: str = "id",
@@ -66,10 +68,9 @@ class OperatorGroup:
     ) -> None:
         assert chat_id is not None
         self.bot, self.chat_id = bot, chat_id
-        self._redis, self._keys = redis, keys
+        self.posts, self._events = posts, events
         self.casework, self.users, self.locale = casework, users, locale
         self.audit, self.texts = audit, texts
-        self._events = Events(redis, keys)
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -101,8 +102,8 @@ class OperatorGroup:
                     await self._supervisor(case_id, int(event.get("waited", 0)), reason)
             elif kind == "case" and event.get("kind") in _ALERT_CHANGES:
                 await self._refresh_alert(case_id)
-            elif kind == "case" and event.get("kind") in ("worker_message", "media", "location"):
-                await self._relay_worker_message(case_id)
+            elif kind == "case" and event.get("kind") in _WORKER_KINDS:
+                await self._relay_worker_messages(case_id)
             elif (
                 kind == "case"
                 and event.get("kind") == "worker_data_erased"
@@ -111,8 +112,7 @@ class OperatorGroup:
                 await self._erase_posts(case_id)
 
     async def _first(self, case_id: str, what: str) -> bool:
-        key = self._keys.telegram("posted", case_id, what)
-        return bool(await self._redis.set(key, "1", nx=True, ex=KEEP_SECONDS))
+        return await self.posts.first(case_id, what)
 
     def _alert_text(self, case: Case) -> str:
         title = {
@@ -156,12 +156,7 @@ class OperatorGroup:
         if old is not None:
             # A case raised to an emergency gets a new post; the old one stops offering Claim.
             await self._edit(old, case, with_button=False)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._keys.telegram("alert", case_id), sent.message_id, ex=KEEP_SECONDS)
-            pipe.set(
-                self._keys.telegram("alert-case", str(sent.message_id)), case_id, ex=KEEP_SECONDS
-            )
-            await pipe.execute()
+        await self.posts.set_alert(case_id, sent.message_id)
 
     async def _announce_again(self, case_id: str, waited: int, reason: str) -> None:
         case = await self.casework.services.cases.get(case_id)
@@ -215,33 +210,52 @@ class OperatorGroup:
         if message_id is not None and case is not None:
             await self._edit(message_id, case, with_button=True)
 
-    async def _relay_worker_message(self, case_id: str) -> None:
+    async def _relay_worker_messages(self, case_id: str) -> None:
+        """What the worker said since the last relay, in order, by one process at a time.
+        A process that finds another relaying leaves it: the holder looks again once it
+        lets go, so a message that arrived meanwhile is not left behind."""
+        while True:
+            async with self.posts.relaying(case_id) as ours:
+                if not ours:
+                    return
+                seen = await self._relay_new(case_id)
+            if await self.casework.services.cases.timeline_length(case_id) <= seen:
+                return
+
+    async def _relay_new(self, case_id: str) -> int:
+        cursor = await self.posts.relayed(case_id)
+        cases = self.casework.services.cases
+        # Never relayed before: only the latest words (what came before is in the alert).
+        length, entries = await cases.timeline_from(case_id, cursor if cursor >= 0 else -10)
+        said = [e for e in entries if e.get("kind") in _WORKER_KINDS]
+        if cursor < 0:
+            said = said[-1:]
         message_id = await self._alert_of(case_id)
-        case = await self.casework.services.cases.get(case_id)
-        if message_id is None or case is None or case.assignee is None:
-            return
-        timeline = await self.casework.services.cases.timeline(case_id)
-        kinds = ("worker_message", "media", "location")
-        last = next((e for e in reversed(timeline) if e["kind"] in kinds), None)
-        if last is None:
-            return
-        if last["kind"] == "media":
-            text = _(
+        case = await cases.get(case_id)
+        if message_id is not None and case is not None and case.assignee is not None:
+            for entry in said:
+                text = self._relay_text(case_id, entry)
+                if text is not None:
+                    await self._send(text, None, reply_to=message_id, case_id=case_id)
+        await self.posts.set_relayed(case_id, length)
+        return length
+
+    def _relay_text(self, case_id: str, entry: dict[str, Any]) -> str | None:
+        if entry["kind"] == "media":
+            return _(
                 "👤 Worker ({case}) sent a file ({kind}); open the case in the console."
-            ).format(case=case_id, kind=(last.get("media") or {}).get("kind", "?"))
-        elif last["kind"] == "location":
-            text = _("👤 Worker ({case}) shared a location; open the case in the console.").format(
+            ).format(case=case_id, kind=(entry.get("media") or {}).get("kind", "?"))
+        if entry["kind"] == "location":
+            return _("👤 Worker ({case}) shared a location; open the case in the console.").format(
                 case=case_id
             )
-        elif last.get("text") and self.texts:
-            text = _("👤 Worker ({case}): {text}").format(case=case_id, text=last["text"])
-        elif last.get("text"):
-            text = _("👤 The worker wrote again ({case}); read it in the console.").format(
+        if entry.get("text") and self.texts:
+            return _("👤 Worker ({case}): {text}").format(case=case_id, text=entry["text"])
+        if entry.get("text"):
+            return _("👤 The worker wrote again ({case}); read it in the console.").format(
                 case=case_id
             )
-        else:
-            return
-        await self._send(text, None, reply_to=message_id, case_id=case_id)
+        return None
 
     async def _on_call(self) -> list[User]:
         return [
@@ -251,8 +265,7 @@ class OperatorGroup:
         ]
 
     async def _alert_of(self, case_id: str) -> int | None:
-        raw = await self._redis.get(self._keys.telegram("alert", case_id))
-        return int(raw) if raw else None
+        return await self.posts.alert_of(case_id)
 
     async def _send(
         self,
@@ -271,19 +284,14 @@ class OperatorGroup:
         except (TelegramError, RuntimeError) as exc:
             log.error("operators' group: could not post: %s", exc)
             return None
-        key = self._keys.telegram("posts", case_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(key, sent.message_id)
-            pipe.expire(key, KEEP_SECONDS)
-            await pipe.execute()
+        await self.posts.remember(case_id, sent.message_id)
         return sent
 
     async def _erase_posts(self, case_id: str) -> int:
         """The worker erased their data: the posts about their case go from the group
         (or say "[erased]" where Telegram no longer lets a bot delete them)."""
-        key = self._keys.telegram("posts", case_id)
-        ids = [int(i) for i in await self._redis.lrange(key, 0, -1)]
         erased = 0
+        ids = await self.posts.take_all(case_id)
         for message_id in ids:
             try:
                 await self.bot.delete_message(self.chat_id, message_id)
@@ -298,10 +306,6 @@ class OperatorGroup:
                 erased += 1
             except TelegramError as exc:
                 log.warning("operators' group: a post of %s stays: %s", case_id, exc)
-        alert = await self._alert_of(case_id)
-        await self._redis.delete(key, self._keys.telegram("alert", case_id))
-        if alert is not None:
-            await self._redis.delete(self._keys.telegram("alert-case", str(alert)))
         return erased
 
     async def _edit(self, message_id: int, case: Case, *, with_button: bool) -> None:
@@ -372,10 +376,10 @@ class OperatorGroup:
         reply_to = message.reply_to_message
         if reply_to is None or not message.text:
             return
-        found = await self._redis.get(self._keys.telegram("alert-case", str(reply_to.message_id)))
+        found = await self.posts.case_of(reply_to.message_id)
         if found is None:
             return
-        case_id = str(found)
+        case_id = found
         operator = await self._operator(message.from_user)
         if operator is None:
             await message.reply_text(_("You are not registered as an operator of this helpline."))

@@ -18,32 +18,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import html
 import json
 import logging
 import re
 import secrets
 import string
-import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import BodyPartReader, web
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.config import Settings
 from bot.i18n import _, preferred_language, use_locale
-from bot.messages import Inbound, Location, MediaRef
-from bot.runner import InboxRunner
+from bot.messages import Inbound, Location, MediaRef, Outbound
 from bot.sse import StreamLimits, TooManyStreams, client_gone, frame, open_stream, too_many
-from bot.store.counters import count_in_window
-from bot.store.evidence import EvidenceStore
-from bot.store.feeds import OutboxFeed
-from bot.store.keys import Keys
-from bot.store.outbox import Outbox
+from bot.store.replies import Replies
+from bot.store.webchat import TICKET_SECONDS, WebChatAccess
+
+if TYPE_CHECKING:
+    from bot.helpline import Helpline
 
 log = logging.getLogger(__name__)
 
@@ -51,56 +48,43 @@ CHANNEL = "webchat"
 MAX_TEXT = 4096
 MAX_BODY = 64 * 1024
 REPLY_WAIT_SECONDS = 15.0
-TOKEN_TTL = 180 * 86400
-TICKET_SECONDS = 60
 # A stream with nothing new still writes this often, so a client that left is noticed.
 KEEPALIVE_SECONDS = 5.0
-# Concurrent outbox reads of all open streams together, on their own small pool.
+# Concurrent outbox reads of all open streams together (on their own small pool).
 STREAM_READS = 16
 _STREAM_ID = re.compile(r"\d{1,20}-\d{1,20}")
-_PAGE = string.Template((Path(__file__).parent / "webchat_page.html").read_text("utf-8"))
+_PAGE = string.Template((Path(__file__).parent / "page.html").read_text("utf-8"))
 
 
 class WebChat:
-    """Routes are registered when the app is built; resources are bound at start-up."""
+    """The page and its API; the conversation's outbox is what the page shows, so
+    sending is keeping (delivery writes every reply to the outbox first)."""
 
-    _redis: Redis
-    _keys: Keys
-    _runner: InboxRunner
-    _outbox: Outbox
-    _evidence: EvidenceStore
-    _media_max: int
-    _stream_outbox: Outbox
-    _feed: OutboxFeed
-    _limits: StreamLimits
-    _conversations_per_hour: int
+    name = CHANNEL
+    reads_outbox = True
 
-    def __init__(self) -> None:
-        self._closing = asyncio.Event()
-        self._reads = asyncio.Semaphore(STREAM_READS)
+    @staticmethod
+    def configured(settings: Settings) -> bool:
+        return True
 
-    def bind(
-        self,
-        redis: Redis,
-        keys: Keys,
-        runner: InboxRunner,
-        outbox: Outbox,
-        evidence: EvidenceStore,
-        settings: Settings,
-        *,
-        stream_outbox: Outbox,
-        feed: OutboxFeed,
-    ) -> None:
-        """``stream_outbox`` reads on a Redis client of its own (a small, bounded pool):
-        streams never take the connections that accept messages."""
-        self._redis, self._keys, self._runner, self._outbox = redis, keys, runner, outbox
-        self._evidence, self._media_max = evidence, settings.media_max_bytes
-        self._stream_outbox, self._feed = stream_outbox, feed
+    def __init__(self, helpline: Helpline) -> None:
+        settings = helpline.settings
+        self.settings = settings
+        self._access = WebChatAccess(helpline.redis, helpline.keys)
+        self._replies = Replies(helpline.redis, helpline.keys, helpline.sealer)
+        self._runner, self._outbox = helpline.runner, helpline.services.outbox
+        self._evidence, self._media_max = helpline.services.evidence, settings.media_max_bytes
+        # Streams read on a Redis client of their own (a small, bounded pool): they
+        # never take the connections that accept messages.
+        self._stream_outbox, self._feed = helpline.stream_outbox, helpline.outbox_feed
         self._limits = StreamLimits(
             settings.streams_per_conversation, settings.streams_per_address, settings.streams_total
         )
         self._conversations_per_hour = settings.conversations_per_address_hour
-        self._closing.clear()
+        self._closing = helpline.shutting_down
+        self._reads = asyncio.Semaphore(STREAM_READS)
+        # Whichever process handles a web chat message keeps its replies for the POST.
+        helpline.runner.answer_with(CHANNEL, self._replies)
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -112,18 +96,28 @@ class WebChat:
             web.get("/api/chat/events", self.events),
         ]
 
-    async def page(self, request: web.Request) -> web.Response:
-        from bot.app import SETTINGS  # here: bot.app imports this module
+    async def start(self) -> None:
+        """Nothing to start: the helpline's feeds and inbox serve the web chat."""
 
+    async def stop(self) -> None:
+        """Open streams end when the helpline begins to stop (``shutting_down``)."""
+
+    async def send(self, user_id: str, messages: Sequence[Outbound], locale: str) -> None:
+        """Nothing more to do: the page reads the outbox, where delivery kept them."""
+
+    async def window_open(self, user_id: str) -> bool:
+        return True
+
+    async def send_template(self, user_id: str, locale: str) -> bool:
+        return False
+
+    async def page(self, request: web.Request) -> web.Response:
         lang = request.query.get("lang") or preferred_language(
             request.headers.get("Accept-Language", "")
         )
-        settings = request.app.get(SETTINGS)
-        exit_url = (
-            getattr(settings, "quick_exit_url", None) or "https://www.google.com/search?q=weather"
-        )
+        exit_url = self.settings.quick_exit_url or "https://www.google.com/search?q=weather"
         # The page refuses a file over the limit itself: a worker's data plan is not spent on it.
-        media_max = str(getattr(settings, "media_max_bytes", 0) or 0)
+        media_max = str(self._media_max or 0)
         with use_locale(lang):
             values = {
                 "lang": lang,
@@ -189,28 +183,19 @@ class WebChat:
 
     async def create_conversation(self, request: web.Request) -> web.Response:
         try:
-            if await self._over_conversation_limit(request.remote or "?"):
+            if await self._access.opened_from(request.remote or "?") > self._conversations_per_hour:
                 log.warning("webchat: too many new conversations from %s", request.remote)
                 return web.json_response(
                     {"error": "too many new conversations from this address; try again later"},
                     status=429,
                     headers={"Retry-After": "600"},
                 )
+            conversation_id = secrets.token_urlsafe(12)
+            token = secrets.token_urlsafe(32)
+            await self._access.open(conversation_id, token)
         except RedisError:
             return _unavailable(request)
-        conversation_id = secrets.token_urlsafe(12)
-        token = secrets.token_urlsafe(32)
-        hashed = _hash(token)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._keys.webchat_token(hashed), conversation_id, ex=TOKEN_TTL)
-            pipe.set(self._keys.webchat_conversation(conversation_id), hashed, ex=TOKEN_TTL)
-            await pipe.execute()
         return web.json_response({"conversation_id": conversation_id, "token": token}, status=201)
-
-    async def _over_conversation_limit(self, address: str) -> bool:
-        hour = int(time.time() // 3600)
-        key = self._keys.conversations_from(address, hour)
-        return await count_in_window(self._redis, key, 3700) > self._conversations_per_hour
 
     async def create_ticket(self, request: web.Request) -> web.Response:
         """A single-use ticket, valid for a minute, to open the event stream with: an
@@ -218,9 +203,7 @@ class WebChat:
         try:
             conversation = await self._authorised(request)
             ticket = secrets.token_urlsafe(24)
-            await self._redis.set(
-                self._keys.webchat_ticket(_hash(ticket)), conversation, ex=TICKET_SECONDS
-            )
+            await self._access.new_ticket(ticket, conversation)
         except RedisError:
             return _unavailable(request)
         return web.json_response({"ticket": ticket, "expires_in": TICKET_SECONDS}, status=201)
@@ -228,26 +211,22 @@ class WebChat:
     async def _ticket(self, ticket: str | None) -> str:
         if not ticket:
             raise _error(401, "missing ticket (POST /api/chat/tickets first)")
-        found = await self._redis.getdel(self._keys.webchat_ticket(_hash(ticket)))
+        found = await self._access.take_ticket(ticket)
         if found is None:
             raise _error(401, "unknown, used or expired ticket")
-        return found.decode() if isinstance(found, bytes) else str(found)
+        return found
 
     async def erase(self, conversation_id: str) -> None:
         """The worker erased their data: the conversation's token stops working."""
-        key = self._keys.webchat_conversation(conversation_id)
-        hashed = await self._redis.get(key)
-        if hashed:
-            await self._redis.delete(self._keys.webchat_token(str(hashed)))
-        await self._redis.delete(key)
+        await self._access.forget(conversation_id)
 
     async def _conversation(self, token: str | None) -> str:
         if not token:
             raise _error(401, "missing token")
-        found = await self._redis.get(self._keys.webchat_token(_hash(token)))
+        found = await self._access.conversation(token)
         if found is None:
             raise _error(401, "unknown or expired token")
-        return found.decode() if isinstance(found, bytes) else str(found)
+        return found
 
     async def _authorised(self, request: web.Request) -> str:
         auth = request.headers.get("Authorization", "")
@@ -308,15 +287,35 @@ class WebChat:
         except RedisError as exc:
             log.error("webchat: could not accept a message: %s", exc)
             return _unavailable(request)
-        replies = await self._runner.wait(entry_id, REPLY_WAIT_SECONDS)
+        try:
+            replies = await self._wait_for_replies(entry_id, inbound.sender)
+        except RedisError as exc:
+            log.warning("webchat: replies to an accepted message not read: %s", exc)
+            replies = None
         return web.json_response(
             {
                 "accepted": True,
                 "message_id": entry_id,
-                "replies": [r.to_json() for r in replies or []],
+                "replies": replies or [],
                 "pending": replies is None,
             }
         )
+
+    async def _wait_for_replies(self, entry_id: str, sender: str) -> list[dict[str, Any]] | None:
+        """The replies, from whichever process handled the message; None if they take
+        longer than REPLY_WAIT_SECONDS (the page then reads them from its stream)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + REPLY_WAIT_SECONDS
+        async with self._feed.waiter(sender) as changed:
+            while True:
+                changed.clear()
+                found = await self._replies.get(entry_id)
+                left = deadline - loop.time()
+                if found is not None or left <= 0 or self._closing.is_set():
+                    return found
+                with contextlib.suppress(TimeoutError):
+                    # A notice missed (Redis restarted) costs at most a second.
+                    await asyncio.wait_for(changed.wait(), min(left, 1.0))
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         """The conversation's messages as server-sent events. The stream holds no Redis
@@ -359,14 +358,6 @@ class WebChat:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(changed.wait(), KEEPALIVE_SECONDS)
         return response
-
-    def close(self) -> None:
-        """Shutting down: open streams end now, so the server stops in seconds."""
-        self._closing.set()
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _error(status: int, message: str) -> web.HTTPException:

@@ -24,12 +24,11 @@ import os
 import socket
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
-from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisError
 
 from bot.channels.notices import UNSUPPORTED, notice
 from bot.channels.whatsapp.convert import (
@@ -44,17 +43,14 @@ from bot.channels.whatsapp.convert import (
 )
 from bot.channels.whatsapp.graph import GraphClient, GraphError, MediaTooLarge
 from bot.config import Settings
-from bot.delivery import Delivery
 from bot.i18n import _, use_locale
 from bot.logs import masked
 from bot.messages import NOT_FETCHED, TOO_LARGE, Inbound, MediaRef, Outbound
-from bot.runner import InboxRunner
-from bot.store.cases import CaseStore
-from bot.store.evidence import EvidenceStore
-from bot.store.keys import Keys
-from bot.store.sealing import Sealer
-from bot.store.sessions import SessionStore
+from bot.store.whatsapp import Deliveries, Payloads
 from bot.tasks import being_cancelled, stop_tasks
+
+if TYPE_CHECKING:
+    from bot.helpline import Helpline
 
 log = logging.getLogger(__name__)
 
@@ -63,35 +59,27 @@ WEBHOOK_PATH = "/whatsapp/webhook"
 _FETCH_ERRORS = (GraphError, aiohttp.ClientError, OSError, TimeoutError, LookupError, ValueError,
                  TypeError, AttributeError)  # fmt: skip
 MAX_PAYLOAD = 1024 * 1024
-WINDOW_SECONDS = 24 * 3600
 # Messages older than the duplicate window (bot/store/inbox.py SEEN_TTL) are replays.
 REPLAY_SECONDS = 13 * 86400
-GROUP = "whatsapp"
-KEEP_SECONDS = 30 * 86400
 
 
 class WhatsAppChannel:
-    def __init__(
-        self,
-        settings: Settings,
-        redis: Redis,
-        keys: Keys,
-        runner: InboxRunner,
-        delivery: Delivery,
-        evidence: EvidenceStore,
-        cases: CaseStore,
-        sessions: SessionStore,
-        sealer: Sealer | None = None,
-    ) -> None:
+    name = CHANNEL
+    reads_outbox = False
+
+    @staticmethod
+    def configured(settings: Settings) -> bool:
+        return settings.whatsapp_enabled
+
+    def __init__(self, helpline: Helpline) -> None:
+        settings = helpline.settings
         assert settings.whatsapp_token and settings.whatsapp_phone_id
-        self.settings, self._redis, self._keys = settings, redis, keys
-        self._runner, self._evidence, self._cases, self._sessions = (
-            runner,
-            evidence,
-            cases,
-            sessions,
-        )
-        self._sealer = sealer or Sealer.plain()
+        self.settings = settings
+        services = helpline.services
+        self._runner, self._evidence = helpline.runner, services.evidence
+        self._cases, self._sessions = services.cases, services.sessions
+        self.payloads = Payloads(helpline.redis, helpline.keys, helpline.sealer)
+        self._deliveries = Deliveries(helpline.redis, helpline.keys)
         self.graph = GraphClient(
             settings.whatsapp_api_url,
             settings.whatsapp_api_version,
@@ -104,29 +92,13 @@ class WhatsAppChannel:
         # once it has lain untouched this long.
         self.reclaim_after_ms = 60_000
         self._task: asyncio.Task[None] | None = None
-        delivery.register(
-            CHANNEL,
-            self.send,
-            self.erase,
-            reachable=self.outside_window,
-            template=self.send_template,
-        )
 
-    def _key(self, *parts: str) -> str:
-        return self._keys.whatsapp(*parts)
-
-    @property
-    def stream(self) -> str:
-        """The Redis stream holding accepted payloads until they are processed."""
-        return self._key("raw")
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get(WEBHOOK_PATH, self.verify), web.post(WEBHOOK_PATH, self.receive)]
 
     async def start(self) -> None:
         await self.graph.open()
-        try:
-            await self._redis.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        await self.payloads.ensure_group()
         self._task = asyncio.create_task(self._process_loop())
 
     async def stop(self) -> None:
@@ -161,7 +133,7 @@ class WhatsAppChannel:
             return web.json_response({"error": "malformed payload"}, status=400)
         try:
             # Stored as it came, but sealed: it holds the worker's number, name and words.
-            await self._redis.xadd(self.stream, {"data": self._sealer.seal(raw.decode())})
+            await self.payloads.add(raw.decode())
         except RedisError as exc:
             # Not stored, so not accepted: Meta delivers it again.
             log.error("whatsapp: could not store a payload: %s", exc)
@@ -178,30 +150,22 @@ class WhatsAppChannel:
     # -- processing stored payloads ------------------------------------------------------
 
     async def _process_loop(self) -> None:
-        stream = self.stream
         while True:
             try:
-                claimed: Any = await self._redis.xautoclaim(
-                    stream, GROUP, self._consumer, min_idle_time=self.reclaim_after_ms, count=10
-                )
-                found: Any = claimed[1] or []
-                if not found:
-                    answer: Any = await self._redis.xreadgroup(
-                        GROUP, self._consumer, {stream: ">"}, count=10, block=1000
-                    )
-                    found = [item for _, items in answer or [] for item in items]
-                for entry_id, fields in found:
-                    await self._process_entry(str(entry_id), fields)
+                for entry_id, raw in await self.payloads.take(
+                    self._consumer, self.reclaim_after_ms
+                ):
+                    await self._process_entry(entry_id, raw)
             except Exception as exc:
                 if being_cancelled():
                     raise asyncio.CancelledError from exc
                 log.warning("whatsapp: processing paused (%s); retrying", exc)
                 await asyncio.sleep(1)
 
-    async def _process_entry(self, entry_id: str, fields: dict[str, Any]) -> None:
-        stream = self.stream
+    async def _process_entry(self, entry_id: str, raw: str) -> None:
+        failed = None
         try:
-            messages, statuses = read_payload(json.loads(self._sealer.unseal(fields["data"])))
+            messages, statuses = read_payload(json.loads(raw))
             for message in messages:
                 await self._message(message)
             for status in statuses:
@@ -210,11 +174,8 @@ class WhatsAppChannel:
             raise  # left pending; taken again after a pause
         except Exception:
             log.exception("whatsapp: payload %s could not be processed; kept aside", entry_id)
-            await self._redis.xadd(self._key("dead"), {"data": fields.get("data", "")})
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xack(stream, GROUP, entry_id)
-            pipe.xdel(stream, entry_id)
-            await pipe.execute()
+            failed = raw
+        await self.payloads.done(entry_id, failed_raw=failed)
 
     async def _message(self, message: Incoming) -> None:
         if message.timestamp and time.time() - message.timestamp > REPLAY_SECONDS:
@@ -222,9 +183,7 @@ class WhatsAppChannel:
             log.warning("whatsapp: a message from %.0f days ago dropped as a replay",
                         (time.time() - message.timestamp) / 86400)  # fmt: skip
             return
-        await self._redis.set(
-            self._key("last-in", message.wa_id), str(time.time()), ex=WINDOW_SECONDS * 2
-        )
+        await self._deliveries.wrote(message.wa_id)
         if message.type in MEDIA_TYPES:
             inbound = await self._media_inbound(message)
         else:
@@ -245,7 +204,7 @@ class WhatsAppChannel:
         media: dict[str, Any] = message.raw.get(message.type) or {}
         if not isinstance(media, dict):
             media = {}
-        if await self._redis.exists(self._keys.seen(CHANNEL, message.wa_id, message.wamid)):
+        if await self._runner.seen(CHANNEL, message.wa_id, message.wamid):
             return None  # a redelivery: do not fetch the file again
         limit = self.settings.media_max_bytes
         sender = f"{CHANNEL}:{message.wa_id}"
@@ -275,27 +234,18 @@ class WhatsAppChannel:
         session = await self._sessions.load(f"{CHANNEL}:{wa_id}")
         with use_locale(session.locale or "id"):
             text = notice(what)
-        await self.send(wa_id, [Outbound(text=text)])
+        await self.send(wa_id, [Outbound(text=text)], session.locale or "id")
 
     async def _status(self, status: StatusUpdate) -> None:
-        if not await self._redis.exists(self._key("sent", status.wamid)):
+        sender = await self._deliveries.sender_of(status.wamid)
+        if sender is None:
             # Not a message we sent (or one sent so long ago it is forgotten): nothing to
             # record, and nothing an old or forged callback can make us store.
             log.info("whatsapp: status of an unknown message ignored")
             return
-        key = self._key("status", status.wamid)
-        await self._redis.hset(
-            key,
-            mapping={
-                "status": status.status,
-                "at": str(status.timestamp),
-                "errors": json.dumps(status.errors),
-            },
-        )
-        await self._redis.expire(key, KEEP_SECONDS)
+        await self._deliveries.status(status.wamid, status.status, status.timestamp, status.errors)
         if status.status == "failed":
-            sender = await self._redis.get(self._key("sent", status.wamid))
-            await self._failed(str(sender or f"{CHANNEL}:{status.recipient}"), status.errors)
+            await self._failed(sender, status.errors)
 
     async def _failed(self, sender: str, errors: list[dict[str, Any]]) -> None:
         """Shown to the operator: on the worker's open case."""
@@ -309,9 +259,8 @@ class WhatsAppChannel:
 
     # -- sending -----------------------------------------------------------------------
 
-    async def send(self, wa_id: str, messages: Sequence[Outbound]) -> None:
-        session = await self._sessions.load(f"{CHANNEL}:{wa_id}")
-        with use_locale(session.locale or "id"):
+    async def send(self, wa_id: str, messages: Sequence[Outbound], locale: str) -> None:
+        with use_locale(locale):
             menu = _("Menu")
         for message in messages:
             for body in bodies(wa_id, message, menu):
@@ -325,41 +274,25 @@ class WhatsAppChannel:
             log.error("whatsapp: could not send a message: %s", exc)
             await self._failed(sender, [{"code": exc.code, "message": str(exc)}])
             return
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._key("sent", wamid), sender, ex=KEEP_SECONDS)
-            # Which messages went to this number: erasing their data finds them all.
-            pipe.sadd(self._key("sent-to", wa_id), wamid)
-            pipe.expire(self._key("sent-to", wa_id), KEEP_SECONDS)
-            await pipe.execute()
+        await self._deliveries.sent(wamid, wa_id, sender)
 
     async def erase(self, wa_id: str) -> None:
         """The worker erased their data: what this channel keeps of them goes too - the
         webhook payloads still stored (pending or set aside as dead letters, with their
         number, name and words), their 24-hour window, and the records of what was sent
         to them."""
-        removed = 0
-        for stream in (self.stream, self._key("dead")):
-            raw: Any = await self._redis.xrange(stream)
-            ids = [
-                entry_id
-                for entry_id, fields in raw
-                if _mentions(self._sealer.unseal(fields.get("data", "")), wa_id)
-            ]
-            if ids:
-                removed += int(await self._redis.xdel(stream, *ids))
-        sent: set[str] = await self._redis.smembers(self._key("sent-to", wa_id))  # type: ignore[assignment]
-        keys = [self._key("sent", w) for w in sent] + [self._key("status", w) for w in sent]
-        await self._redis.delete(*keys, self._key("sent-to", wa_id), self._key("last-in", wa_id))
+        removed = await self.payloads.erase(lambda raw: _mentions(raw, wa_id))
+        await self._deliveries.forget(wa_id)
         log.info("whatsapp: erased a worker's data (%d stored payloads)", removed)
 
-    async def outside_window(self, wa_id: str) -> bool:
-        """True when the worker's last message is more than 24 hours old."""
-        last = await self._redis.get(self._key("last-in", wa_id))
-        return last is None or time.time() - float(last) > WINDOW_SECONDS
+    async def window_open(self, wa_id: str) -> bool:
+        """False when the worker's last message is more than 24 hours old."""
+        return await self._deliveries.window_open(wa_id)
 
-    async def send_template(self, wa_id: str, locale: str) -> None:
+    async def send_template(self, wa_id: str, locale: str) -> bool:
         name = self.settings.whatsapp_template
         await self._send_body(wa_id, template_body(wa_id, name, "id" if locale == "id" else "en"))
+        return True
 
 
 def _mentions(raw: str, wa_id: str) -> bool:

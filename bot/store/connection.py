@@ -1,0 +1,41 @@
+"""Redis clients: the one place that opens them."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+
+def connect_redis(url: str, *, decode: bool = True, bounded: int | None = None) -> Redis:
+    """A pool that rides out a Redis restart of a few seconds instead of failing at once.
+
+    ``bounded``: at most this many connections, and a caller waits for a free one rather
+    than failing - for the live streams, whose many clients must never take the
+    connections the rest of the helpline uses."""
+    options: dict[str, Any] = {
+        "decode_responses": decode,
+        "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=8),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+        "socket_connect_timeout": 2,
+        "socket_timeout": 20,
+        "health_check_interval": 30,
+    }
+    if bounded is None:
+        return Redis.from_url(url, **options)
+    pool = BlockingConnectionPool.from_url(url, max_connections=bounded, timeout=10, **options)
+    return Redis(connection_pool=pool)
+
+
+async def answers(redis: Redis, seconds: float = 1.0) -> bool:
+    """True when Redis answers a PING within ``seconds``."""
+    try:
+        return bool(await asyncio.wait_for(redis.ping(), seconds))
+    except (RedisError, TimeoutError, OSError):
+        return False
