@@ -66,7 +66,7 @@ class Helpline:
         self.settings = settings
         self.keys = keys = Keys(settings.key_prefix)
         # What workers tell us is sealed before it reaches Redis (bot/store/sealing.py).
-        self.sealer = sealer = Sealer.load(settings.data_key, settings.data_dir)
+        self.sealer = Sealer.load(settings.data_key, settings.data_dir)
         self.redis = redis = connect_redis(settings.redis_url)
         # Evidence files are bytes: a client of their own that does not decode replies.
         self.redis_binary = connect_redis(settings.redis_url, decode=False)
@@ -88,14 +88,32 @@ class Helpline:
             referral_review_required=settings.referral_review_required,
         )
         self.hours = StaffedHours.parse(settings.staffed_hours, settings.timezone)
-        queue = RedisEscalationQueue(redis, keys, sealer)
+        self.queue = RedisEscalationQueue(redis, keys, self.sealer)
+        self.services = self._services()
+        self.delivery = Delivery(self.services.outbox)
+        self._workers()
+        self.outbox_feed = OutboxFeed(redis, keys)
+        self.event_feed = EventFeed(redis, keys)
+        # Web chat streams read the outbox on the small pool of their own.
+        self.stream_outbox = Outbox(self.redis_streams, keys, self.sealer)
+        self._tasks: list[asyncio.Task[None]] = []
+        # Set when the server begins to stop: open streams (web chat, console) end at once.
+        self.shutting_down = asyncio.Event()
+        self.channels: list[Channel] = [
+            kind(self) for kind in CHANNELS if kind.configured(settings)
+        ]
+        for channel in self.channels:
+            self.delivery.add(channel)
+
+    def _services(self) -> Services:
+        """What flows work with."""
+        settings, redis, keys, sealer = self.settings, self.redis, self.keys, self.sealer
         cases = CaseStore(redis, keys, sealer)
-        outbox = Outbox(redis, keys, sealer)
-        self.services = services = Services(
+        return Services(
             # Filled from the store at start (it may need importing from kb/ first).
             kb=KnowledgeBase({}, {}, {}),
             cases=cases,
-            escalations=queue,
+            escalations=self.queue,
             sessions=SessionStore(
                 redis,
                 keys,
@@ -103,10 +121,10 @@ class Helpline:
                 profile_ttl_days=settings.profile_ttl_days,
                 sealer=sealer,
             ),
-            outbox=outbox,
-            on_duty=OnDuty(self.hours, self.presence, queue.recent_waits),
+            outbox=Outbox(redis, keys, sealer),
+            on_duty=OnDuty(self.hours, self.presence, self.queue.recent_waits),
             evidence=EvidenceStore(self.redis_binary, keys, sealer),
-            intake=Intake(redis, keys, cases, queue),
+            intake=Intake(redis, keys, cases, self.queue),
             waiting=WaitingEvidence(redis, keys, settings.evidence_waiting_days, sealer),
             timers=Timers(redis, keys),
             erasures=Erasures(redis, keys, settings.erase_rewrite_minutes * 60),
@@ -116,9 +134,11 @@ class Helpline:
                 code_words=settings.code_words,
             ),
         )
-        self.queue = queue
-        self.delivery = Delivery(outbox)
-        self.late = LateChecks(redis, keys, self.nlu, sealer)
+
+    def _workers(self) -> None:
+        """Dispatch, casework and the background workers."""
+        settings, redis, keys, services = self.settings, self.redis, self.keys, self.services
+        self.late = LateChecks(redis, keys, self.nlu, self.sealer)
         self.dispatcher = Dispatcher(
             services,
             self.nlu,
@@ -127,9 +147,9 @@ class Helpline:
             rate_limit_per_minute=settings.rate_limit_per_minute,
             late=self.late,
         )
-        self.casework = Casework(services, queue, self.delivery, self.users)
+        self.casework = Casework(services, self.queue, self.delivery, self.users)
         self.queue_watch = QueueWatch(
-            queue,
+            self.queue,
             self.casework,
             self.events,
             self.presence,
@@ -142,23 +162,13 @@ class Helpline:
             ),
             hours=self.hours,
         )
-        self.retention = Retention(redis, self.redis_binary, keys, cases, Rules.of(settings))
+        self.retention = Retention(
+            redis, self.redis_binary, keys, services.cases, Rules.of(settings)
+        )
         self.followups = Followups(
             self.dispatcher, services.timers, self.late, services.erasures, self.retention
         )
-        self.runner = InboxRunner(Inbox(redis, keys, sealer), self.dispatcher)
-        self.outbox_feed = OutboxFeed(redis, keys)
-        self.event_feed = EventFeed(redis, keys)
-        # Web chat streams read the outbox on the small pool of their own.
-        self.stream_outbox = Outbox(self.redis_streams, keys, sealer)
-        self._tasks: list[asyncio.Task[None]] = []
-        # Set when the server begins to stop: open streams (web chat, console) end at once.
-        self.shutting_down = asyncio.Event()
-        self.channels: list[Channel] = [
-            kind(self) for kind in CHANNELS if kind.configured(settings)
-        ]
-        for channel in self.channels:
-            self.delivery.add(channel)
+        self.runner = InboxRunner(Inbox(redis, keys, self.sealer), self.dispatcher)
 
     @property
     def kb(self) -> KnowledgeBase:

@@ -18,15 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import json
 import logging
 import re
 import secrets
-import string
 import uuid
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import BodyPartReader, web
@@ -38,6 +35,7 @@ from bot.messages import Inbound, Location, MediaRef, Outbound
 from bot.sse import StreamLimits, TooManyStreams, client_gone, frame, open_stream, too_many
 from bot.store.replies import Replies
 from bot.store.webchat import TICKET_SECONDS, WebChatAccess
+from bot.templating import environment
 
 if TYPE_CHECKING:
     from bot.helpline import Helpline
@@ -53,7 +51,6 @@ KEEPALIVE_SECONDS = 5.0
 # Concurrent outbox reads of all open streams together (on their own small pool).
 STREAM_READS = 16
 _STREAM_ID = re.compile(r"\d{1,20}-\d{1,20}")
-_PAGE = string.Template((Path(__file__).parent / "page.html").read_text("utf-8"))
 
 
 class WebChat:
@@ -161,9 +158,13 @@ class WebChat:
                 ),
                 "file_failed": _("The file could not be sent. Please try again."),
             }
-        escaped = {k: html.escape(v, quote=True) for k, v in values.items()}
         nonce = secrets.token_urlsafe(16)
-        body = _PAGE.substitute(escaped, api_base="/api/chat", nonce=nonce)
+        # The console's Jinja2 setup (autoescaping on) renders the page.
+        body = (
+            environment()
+            .get_template("chat.html")
+            .render(**values, api_base="/api/chat", nonce=nonce)
+        )
         response = web.Response(text=body, content_type="text/html", charset="utf-8")
         # Only this page's own script and style run; no other site may frame it.
         response.headers.update(
