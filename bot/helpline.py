@@ -32,7 +32,7 @@ from bot.services import FlowSettings, Services
 from bot.staffing import OnDuty, StaffedHours
 from bot.store.audit import AuditLog
 from bot.store.cases import CaseStore
-from bot.store.connection import answers, connect_redis
+from bot.store.connection import answers, check, connect_redis
 from bot.store.counters import MessageRates
 from bot.store.erasure import Erasures
 from bot.store.escalations import RedisEscalationQueue
@@ -179,7 +179,7 @@ class Helpline:
 
     async def start(self) -> None:
         self.shutting_down.clear()
-        await self.redis.ping()
+        await check(self.redis)
         await self.nlu.open()
         await self._load_kb()
         await self.runner.start()

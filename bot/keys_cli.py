@@ -14,67 +14,16 @@ import argparse
 import asyncio
 import sys
 from collections import Counter
-from typing import Any
-
-from redis.asyncio import Redis
 
 from bot.config import Settings
 from bot.store.connection import connect_redis
+from bot.store.rekeying import count_sealed
 from bot.store.sealing import (
     Sealer,
     add_key_to_file,
     drop_old_keys_from_file,
 )
 from bot.users_cli import redis_url
-
-
-async def _walk(redis: Redis, prefix: str, sealer: Sealer, reseal: bool) -> Counter[str]:
-    """Counts sealed values per key id (and kind); with ``reseal``, re-seals those on an
-    older key with the current one. Returns the counts after the walk."""
-    counts: Counter[str] = Counter()
-    current = sealer.current_id
-    async for key in redis.scan_iter(match=f"{prefix}:*", count=500):
-        kind_raw: Any = await redis.type(key)
-        kind = kind_raw.decode() if isinstance(kind_raw, bytes) else str(kind_raw)
-        if kind == "string":
-            value = await redis.get(key)
-            if value is None:
-                continue
-            kid = sealer.sealed_with(value)
-            if reseal and kid and kid != current:
-                await redis.set(key, sealer.seal(sealer.unseal(value)), keepttl=True)
-                kid = current
-            if kid:
-                counts[f"{kid} record"] += 1
-        elif kind == "list":
-            for index, value in enumerate(await redis.lrange(key, 0, -1)):
-                kid = sealer.sealed_with(value)
-                if reseal and kid and kid != current:
-                    await redis.lset(key, index, sealer.seal(sealer.unseal(value)))
-                    kid = current
-                if kid:
-                    counts[f"{kid} list entry"] += 1
-        elif kind == "hash":
-            fields: dict[Any, Any] = await redis.hgetall(key)
-            for field, value in fields.items():
-                kid = sealer.sealed_with(value)
-                if reseal and kid and kid != current:
-                    fresh = (
-                        sealer.seal_bytes(sealer.unseal_bytes(value))
-                        if field == b"data"
-                        else sealer.seal(sealer.unseal(value)).encode()
-                    )
-                    await redis.hset(key, field, fresh)
-                    kid = current
-                if kid:
-                    counts[f"{kid} file"] += 1
-        elif kind == "stream":
-            entries: Any = await redis.xrange(key)
-            for _id, stream_fields in entries:
-                kid = sealer.sealed_with(stream_fields.get(b"data", b""))
-                if kid:
-                    counts[f"{kid} stream entry"] += 1
-    return counts
 
 
 def _report(counts: Counter[str], sealer: Sealer) -> int:
@@ -96,7 +45,7 @@ async def _run(settings: Settings, url: str, action: str, drop_old: bool) -> int
     sealer = Sealer.load(settings.data_key, settings.data_dir)
     redis = connect_redis(url, decode=False)
     try:
-        counts = await _walk(redis, settings.key_prefix, sealer, reseal=action == "rotate")
+        counts = await count_sealed(redis, settings.key_prefix, sealer, reseal=action == "rotate")
     finally:
         await redis.aclose()
     print(f"current key: {sealer.current_id}; keys in the ring: {len(sealer.keys)}")

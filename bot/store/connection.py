@@ -39,3 +39,8 @@ async def answers(redis: Redis, seconds: float = 1.0) -> bool:
         return bool(await asyncio.wait_for(redis.ping(), seconds))
     except (RedisError, TimeoutError, OSError):
         return False
+
+
+async def check(redis: Redis) -> None:
+    """Raises when Redis does not answer (at start-up: better to stop than to limp)."""
+    await redis.ping()
