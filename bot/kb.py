@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -175,27 +176,63 @@ class KnowledgeBase:
         return problems
 
 
-def _check_entry(entry: Answer) -> list[str]:
+class ProblemKind(StrEnum):
+    """What kind of problem an answer has: what an editor's form shows it next to."""
+
+    EMPTY = "empty"
+    PLACEHOLDER = "placeholder"  # unknown or broken, money placeholders included
+    TOO_LONG = "too_long"
+    NO_SOURCE = "no_source"
+    NO_REVIEWED = "no_reviewed"
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: ProblemKind
+    # For people reading `helpline kb check`: in English, with the details.
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _check_entry(entry: Answer) -> list[Problem]:
     problems = []
     names = set(_FIELD.findall(entry.text))
     unknown = names - PLACEHOLDERS
     if unknown:
-        problems.append(f"unknown placeholder(s) {sorted(unknown)}")
+        problems.append(
+            Problem(ProblemKind.PLACEHOLDER, f"unknown placeholder(s) {sorted(unknown)}")
+        )
     for currency, _amount in _MONEY.findall(entry.text):
         if currency not in CURRENCY_SYMBOLS:
-            problems.append(f"unknown currency {currency} in a money placeholder")
+            problems.append(
+                Problem(
+                    ProblemKind.PLACEHOLDER,
+                    f"unknown currency {currency} in a money placeholder",
+                )
+            )
     stray = _FIELD.sub("", _MONEY.sub("", entry.text))
     if "{" in stray or "}" in stray:
-        problems.append("broken placeholder: a brace without a {name} around it")
+        problems.append(
+            Problem(
+                ProblemKind.PLACEHOLDER, "broken placeholder: a brace without a {name} around it"
+            )
+        )
     # Filled with the longest plausible values, the text must still fit the channels.
     longest = {name: "x" * 60 for name in PLACEHOLDERS}
     size = len(fill(fill_money(entry.text, "en"), longest))
     if size > INTERACTIVE_LIMIT:
-        problems.append(f"{size} characters, over the {INTERACTIVE_LIMIT} of a WhatsApp body")
+        problems.append(
+            Problem(
+                ProblemKind.TOO_LONG,
+                f"{size} characters, over the {INTERACTIVE_LIMIT} of a WhatsApp body",
+            )
+        )
     if not entry.source:
-        problems.append("no source")
+        problems.append(Problem(ProblemKind.NO_SOURCE, "no source"))
     if not entry.reviewed:
-        problems.append("no last-reviewed date")
+        problems.append(Problem(ProblemKind.NO_REVIEWED, "no last-reviewed date"))
     return problems
 
 
@@ -280,8 +317,8 @@ def self_harm_checklist(root: Path = KB_DIR) -> Checklist | None:
     )
 
 
-def entry_problems(entry: Answer) -> list[str]:
+def entry_problems(entry: Answer) -> list[Problem]:
     """What is wrong with one answer (empty when it may be published)."""
     if not entry.text.strip():
-        return ["empty text"]
+        return [Problem(ProblemKind.EMPTY, "empty text")]
     return _check_entry(entry)

@@ -8,12 +8,14 @@ import asyncio
 import sys
 from pathlib import Path
 
-from bot.app import connect_redis
 from bot.config import Settings
 from bot.kb import KB_DIR
-from bot.nlu.rasa_env import project_dir
+from bot.nlu_model.proposed import export_proposed
+from bot.nlu_model.rasa_env import project_dir
+from bot.store.connection import connect_redis
 from bot.store.kb_store import KBStore
 from bot.store.keys import Keys
+from bot.store.proposals import ExampleProposals
 from bot.users_cli import redis_url
 
 
@@ -40,9 +42,7 @@ async def _run(settings: Settings, url: str, args: argparse.Namespace) -> int:
             written = await store.export_files(Path(args.dir))
             print(f"exported {written} files to {args.dir}", file=sys.stderr)
             return 0
-        from bot.console.content_examples import write_proposals
-
-        count = await write_proposals(redis, keys.kb("examples"), project_dir())
+        count = await export_proposed(ExampleProposals(redis, keys), project_dir())
         print(f"{count} proposed examples written to nlu/<lang>/proposed.yml", file=sys.stderr)
         return 0
     finally:

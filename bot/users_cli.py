@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from bot.config import Settings
-from bot.console.auth import SessionStore
 from bot.redis_server import private_redis, running_private_redis
 from bot.store.connection import connect_redis
+from bot.store.console_sessions import ConsoleSessions
 from bot.store.keys import Keys
 from bot.store.logins import LoginGuard
 from bot.store.users import Role, UserError, UserStore, strong_password
@@ -52,7 +52,7 @@ async def _with_store(settings: Settings, url: str, action: str, args: argparse.
     try:
         keys = Keys(settings.key_prefix)
         store = UserStore(redis, keys)
-        sessions = SessionStore(
+        sessions = ConsoleSessions(
             redis, keys, settings.console_session_hours, settings.console_session_max_hours
         )
         if action == "add":

@@ -110,6 +110,20 @@ async def chat(redis_url: str, rasa_url: str, key_prefix: str) -> AsyncIterator[
 
 
 @pytest.fixture
+async def desk(redis_url: str, key_prefix: str) -> AsyncIterator[Chat]:
+    """The whole bot with Redis only: its NLU URL is a closed port, so every message is
+    read by the safety layer's fallback (the crisis lexicon). For the console, the queue
+    and the content, which do not need the model's classification."""
+    async with Chat.serve(make_settings(redis_url, nlu_nowhere(), key_prefix)) as started:
+        yield started
+
+
+def nlu_nowhere() -> str:
+    """An NLU URL where nothing listens (the client falls back to the crisis lexicon)."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.fixture
 async def desk_and_phone(browser: Browser) -> AsyncIterator[tuple[BrowserContext, BrowserContext]]:
     """Two browsers side by side: a staff member at a desk, a worker on a phone."""
     desk = await browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-US")

@@ -16,6 +16,7 @@ import pyotp
 
 from bot.store.users import Role
 from tests.chat import Chat
+from tests.eventually import eventually
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "correct horse battery"
@@ -108,19 +109,6 @@ class Operator:
         async with self.session.post(f"{self.base}{path}", data=data) as response:
             return response.status, await response.text(), response.url.path
 
-    async def events(self, count: int, seconds: float = 10) -> list[dict[str, Any]]:
-        """The next ``count`` helpline events the console receives."""
-        found: list[dict[str, Any]] = []
-        url = f"{self.base}/console/events"
-        async with self.session.get(url, timeout=aiohttp.ClientTimeout(total=seconds)) as resp:
-            async for raw in resp.content:
-                line = raw.decode().rstrip("\n")
-                if line.startswith("data: {") and '"type"' in line:
-                    found.append(json.loads(line[6:]))
-                    if len(found) >= count:
-                        break
-        return found
-
     @asynccontextmanager
     async def watching(self) -> AsyncIterator[LiveEvents]:
         """The console's live event stream, open (as a browser keeps it) while in use."""
@@ -153,10 +141,10 @@ class LiveEvents:
     async def wait_for(
         self, check: Callable[[dict[str, Any]], bool], seconds: float = 10
     ) -> dict[str, Any]:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            for _at, event in self.seen:
-                if check(event):
-                    return event
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"no such console event within {seconds} s; seen: {self.seen}")
+        seen = await eventually(
+            lambda: self.seen,
+            lambda seen: any(check(event) for _at, event in seen),
+            what="a console event that passes the check",
+            seconds=seconds,
+        )
+        return next(event for _at, event in seen if check(event))

@@ -3,26 +3,23 @@ sign-in and its failures, CSRF, roles, and the relay from claim to close."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.app import RUNNER
 from bot.messages import Inbound
+from bot.store.cases import TRANSITIONS, Status
 from bot.store.users import Role
 from tests.chat import Chat, Worker
-from tests.conftest import make_settings
+from tests.conftest import make_settings, nlu_nowhere
 from tests.console import PASSWORD, Operator
-from tests.waiting import eventually
-
-pytestmark = pytest.mark.rasa
+from tests.eventually import eventually
 
 
 @pytest.fixture
-async def operator(chat: Chat) -> AsyncIterator[Operator]:
-    signed_in = await Operator.signed_in(chat, "sari")
+async def operator(desk: Chat) -> AsyncIterator[Operator]:
+    signed_in = await Operator.signed_in(desk, "sari")
     yield signed_in
     await signed_in.close()
 
@@ -39,38 +36,38 @@ async def _timeline_kinds(chat: Chat, case_id: str) -> list[str]:
     return [e["kind"] for e in await chat.services.cases.timeline(case_id)]
 
 
-async def test_missing_or_forged_csrf_tokens_change_nothing(chat: Chat, operator: Operator) -> None:
-    _worker, case_id = await _emergency(chat)
-    before = await _timeline_kinds(chat, case_id)
+async def test_missing_or_forged_csrf_tokens_change_nothing(desk: Chat, operator: Operator) -> None:
+    _worker, case_id = await _emergency(desk)
+    before = await _timeline_kinds(desk, case_id)
     for token in ("", "forged-token"):
         status, page, _ = await operator.post(
             f"/console/cases/{case_id}/note", {"text": "my note"}, csrf=token
         )
         assert status == 403 and "not accepted" in page
         assert "my note" in page, "what the operator typed is shown back, not lost"
-    assert await _timeline_kinds(chat, case_id) == before
+    assert await _timeline_kinds(desk, case_id) == before
     # Logging in also needs the login form's own token.
     async with operator.session.post(
-        f"{chat.base}/console/login", data={"username": "sari", "password": PASSWORD}
+        f"{desk.base}/console/login", data={"username": "sari", "password": PASSWORD}
     ) as response:
         assert response.status == 403
 
 
-async def test_roles_are_enforced(chat: Chat, operator: Operator) -> None:
-    editor = await Operator.signed_in(chat, "edi", Role.EDITOR)
+async def test_roles_are_enforced(desk: Chat, operator: Operator) -> None:
+    editor = await Operator.signed_in(desk, "edi", Role.EDITOR)
     try:
         assert (await operator.get("/console/audit"))[0] == 403
         assert (await operator.get("/console/users"))[0] == 403
         assert (await editor.get("/console/cases"))[0] == 403
         assert (await editor.get("/console/queue/fragment"))[0] == 403
         assert (await editor.get("/console/content"))[0] == 200
-        _worker, case_id = await _emergency(chat)
+        _worker, case_id = await _emergency(desk)
         status, _page, _ = await editor.post(f"/console/cases/{case_id}/claim")
         assert status == 403
-        assert (await chat.services.cases.get(case_id)).assignee is None  # type: ignore[union-attr]
+        assert (await desk.services.cases.get(case_id)).assignee is None  # type: ignore[union-attr]
     finally:
         await editor.close()
-    anonymous = Operator.anonymous(chat, "nobody")
+    anonymous = Operator.anonymous(desk, "nobody")
     try:
         status, _page = await anonymous.get("/console/cases")
         assert status == 303
@@ -78,12 +75,12 @@ async def test_roles_are_enforced(chat: Chat, operator: Operator) -> None:
         await anonymous.close()
 
 
-async def test_claim_reply_close_and_the_bot_answers_again(chat: Chat, operator: Operator) -> None:
-    events = asyncio.create_task(operator.events(2))
-    await asyncio.sleep(0.2)
-    worker, case_id = await _emergency(chat)
+async def test_claim_reply_close_and_the_bot_answers_again(desk: Chat, operator: Operator) -> None:
+    async with operator.watching() as live:
+        worker, case_id = await _emergency(desk)
+        heard = await eventually(lambda: live.seen, lambda seen: len(seen) >= 2, what="2 events")
     # The console hears of the new case and of its escalation.
-    assert [(e["type"], e["case_id"]) for e in await events] == [
+    assert [(e["type"], e["case_id"]) for _at, e in heard[:2]] == [
         ("case", case_id),
         ("escalation", case_id),
     ]
@@ -112,26 +109,26 @@ async def test_claim_reply_close_and_the_bot_answers_again(chat: Chat, operator:
     seen = await worker.until(lambda seen: seen[-1]["from"] == "operator")
     assert seen[-1]["text"] == "Kami di sini. Apakah pintunya terkunci?"
     assert seen[-1]["name"] == "Sari"
-    assert await chat.queue.find(case_id) is None, "an answered escalation leaves the queue"
+    assert await desk.queue.find(case_id) is None, "an answered escalation leaves the queue"
 
     status, page, _ = await operator.post(f"/console/cases/{case_id}/status", {"status": "closed"})
     assert status == 200 and "The case is closed" in page
     await worker.until(lambda seen: case_id in seen[-1]["text"] and "ditutup" in seen[-1]["text"])
     await worker.say("halo")
     assert worker.last, "after closing, the bot answers again"
-    kinds = await _timeline_kinds(chat, case_id)
+    kinds = await _timeline_kinds(desk, case_id)
     for kind in ("assigned", "worker_message", "operator_message", "status"):
         assert kind in kinds
-    audit = {(e.action, e.case_id) for e in await chat.console.audit.recent(case_id=case_id)}
+    audit = {(e.action, e.case_id) for e in await desk.console.audit.recent(case_id=case_id)}
     assert {("claim", case_id), ("reply", case_id), ("status", case_id), ("view", case_id)} <= audit
 
 
 async def test_a_reply_to_a_case_closed_meanwhile_is_refused_and_kept(
-    chat: Chat, operator: Operator
+    desk: Chat, operator: Operator
 ) -> None:
-    worker, case_id = await _emergency(chat)
+    worker, case_id = await _emergency(desk)
     await operator.post(f"/console/cases/{case_id}/claim")
-    supervisor = await Operator.signed_in(chat, "susi", Role.SUPERVISOR)
+    supervisor = await Operator.signed_in(desk, "susi", Role.SUPERVISOR)
     try:
         await supervisor.post(f"/console/cases/{case_id}/status", {"status": "closed"})
     finally:
@@ -145,11 +142,11 @@ async def test_a_reply_to_a_case_closed_meanwhile_is_refused_and_kept(
 
 
 async def test_another_operators_case_is_not_yours_to_answer(
-    chat: Chat, operator: Operator
+    desk: Chat, operator: Operator
 ) -> None:
-    _worker, case_id = await _emergency(chat)
+    _worker, case_id = await _emergency(desk)
     await operator.post(f"/console/cases/{case_id}/claim")
-    other = await Operator.signed_in(chat, "tono")
+    other = await Operator.signed_in(desk, "tono")
     try:
         status, page, _ = await other.post(f"/console/cases/{case_id}/claim")
         assert status == 409 and "claimed this case already" in page
@@ -161,18 +158,18 @@ async def test_another_operators_case_is_not_yours_to_answer(
         await other.close()
 
 
-async def test_markup_from_a_worker_is_shown_as_text(chat: Chat, operator: Operator) -> None:
-    worker = await chat.new_worker()
+async def test_markup_from_a_worker_is_shown_as_text(desk: Chat, operator: Operator) -> None:
+    worker = await desk.new_worker()
     await worker.say("<script>alert(1)</script> tolong saya dipukul majikan")
-    case = await chat.services.cases.open_case_of(worker.sender)
+    case = await desk.services.cases.open_case_of(worker.sender)
     assert case is not None
     status, page = await operator.get(f"/console/cases/{case.id}")
     assert status == 200
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
 
 
-async def test_notes_referrals_transfer_and_search(chat: Chat, operator: Operator) -> None:
-    _worker, case_id = await _emergency(chat)
+async def test_notes_referrals_transfer_and_search(desk: Chat, operator: Operator) -> None:
+    _worker, case_id = await _emergency(desk)
     await operator.post(f"/console/cases/{case_id}/claim")
     await operator.post(f"/console/cases/{case_id}/note", {"text": "called the shelter"})
     status, page, _ = await operator.post(
@@ -180,18 +177,18 @@ async def test_notes_referrals_transfer_and_search(chat: Chat, operator: Operato
     )
     assert status == 200 and "Referral recorded" in page
     await operator.post(f"/console/cases/{case_id}/outcome", {"index": "0", "outcome": "accepted"})
-    case = await chat.services.cases.get(case_id)
+    case = await desk.services.cases.get(case_id)
     assert case is not None and case.status == "referred"
     assert case.referrals[0]["outcome"] == "accepted"
-    await (await Operator.signed_in(chat, "wati")).close()
+    await (await Operator.signed_in(desk, "wati")).close()
     status, page, path = await operator.post(f"/console/cases/{case_id}/transfer", {"to": "wati"})
     assert status == 200 and path == "/console/queue" and "transferred" in page
-    case = await chat.services.cases.get(case_id)
+    case = await desk.services.cases.get(case_id)
     assert case is not None and case.assignee == "wati"
     # Wati's case now: Sari no longer finds it; a supervisor does.
     status, page = await operator.get(f"/console/cases?q={case_id}&status=")
     assert status == 200 and f'href="/console/cases/{case_id}"' not in page
-    supervisor = await Operator.signed_in(chat, "sup", Role.SUPERVISOR)
+    supervisor = await Operator.signed_in(desk, "sup", Role.SUPERVISOR)
     try:
         status, page = await supervisor.get(f"/console/cases?q={case_id}&status=")
         assert status == 200 and re.search(rf'href="/console/cases/{case_id}"', page)
@@ -204,35 +201,35 @@ async def test_notes_referrals_transfer_and_search(chat: Chat, operator: Operato
 
 
 async def test_a_restart_in_the_middle_of_a_relay_loses_nothing(
-    redis_url: str, rasa_url: str, key_prefix: str
+    redis_url: str, key_prefix: str
 ) -> None:
-    settings = make_settings(redis_url, rasa_url, key_prefix)
-    async with Chat.serve(settings) as chat:
-        operator = await Operator.signed_in(chat, "sari")
-        worker, case_id = await _emergency(chat)
+    settings = make_settings(redis_url, nlu_nowhere(), key_prefix)
+    async with Chat.serve(settings) as desk:
+        operator = await Operator.signed_in(desk, "sari")
+        worker, case_id = await _emergency(desk)
         await operator.post(f"/console/cases/{case_id}/claim")
         await operator.post(f"/console/cases/{case_id}/reply", {"text": "sebelum restart"})
         await operator.close()
         token, conversation = worker.token, worker.conversation_id
-        inbox = chat.app[RUNNER].inbox
+        inbox = desk.helpline.runner.inbox
     # Between the two processes the worker's message is accepted (as a webhook would be).
     await inbox.accept(Inbound("webchat", conversation, "m-while-down", "masih di sini"))
-    async with Chat.serve(settings) as chat:
+    async with Chat.serve(settings) as desk:
         await eventually(
-            lambda: chat.services.cases.timeline(case_id),
+            lambda: desk.services.cases.timeline(case_id),
             lambda timeline: any(e.get("text") == "masih di sini" for e in timeline),
             what="the message accepted while the bot was down reaches the case",
         )
-        worker = Worker(chat.session, chat.base, conversation, token)
+        worker = Worker(desk.session, desk.base, conversation, token)
         seen = await worker.until(lambda seen: seen[-1]["text"] == "sebelum restart")
         assert [m["text"] for m in seen if m["from"] == "operator"] == ["sebelum restart"]
         # The bot stayed silent: the operator still owns the conversation, so nothing
         # was said to the worker after the operator's reply.
-        said = [m for _, m in await chat.services.outbox.read(worker.sender)]
+        said = [m for _, m in await desk.services.outbox.read(worker.sender)]
         assert said[-1]["text"] == "sebelum restart"
-        session = await chat.services.sessions.load(worker.sender)
+        session = await desk.services.sessions.load(worker.sender)
         assert session.owner == "operator:sari"
-        operator = Operator.anonymous(chat, "sari")
+        operator = Operator.anonymous(desk, "sari")
         try:
             assert (await operator.login(PASSWORD))[0] == 200
             status, _page, _ = await operator.post(
@@ -249,10 +246,10 @@ async def test_a_restart_in_the_middle_of_a_relay_loses_nothing(
 
 
 @pytest.mark.parametrize("lang", ["id", "en"])
-async def test_every_page_renders_in_both_languages(chat: Chat, lang: str) -> None:
-    admin = await Operator.signed_in(chat, f"admin{lang}", Role.ADMIN)
+async def test_every_page_renders_in_both_languages(desk: Chat, lang: str) -> None:
+    admin = await Operator.signed_in(desk, f"admin{lang}", Role.ADMIN)
     try:
-        _worker, case_id = await _emergency(chat)
+        _worker, case_id = await _emergency(desk)
         pages = [
             "/console/queue",
             "/console/queue/fragment",
@@ -273,3 +270,31 @@ async def test_every_page_renders_in_both_languages(chat: Chat, lang: str) -> No
         assert ("Antrean" in page) == (lang == "id")
     finally:
         await admin.close()
+
+
+STATUS_OPTIONS = re.compile(r'<select name="status"[^>]*>(.*?)</select>', re.S)
+
+
+async def _offered(operator: Operator, case_id: str) -> set[str]:
+    page = (await operator.get(f"/console/cases/{case_id}"))[1]
+    found = STATUS_OPTIONS.search(page)
+    assert found, page[:300]
+    return set(re.findall(r'<option value="([^"]+)"', found.group(1)))
+
+
+async def test_the_case_page_offers_exactly_the_statuses_transitions_allows(
+    desk: Chat, operator: Operator
+) -> None:
+    """Regression: the page offered new -> waiting_for_worker, which TRANSITIONS refuses."""
+    _worker, case_id = await _emergency(desk)
+    assert await _offered(operator, case_id) == {s.value for s in TRANSITIONS[Status.NEW]}
+    await operator.post(f"/console/cases/{case_id}/claim")
+    assert await _offered(operator, case_id) == {s.value for s in TRANSITIONS[Status.CLAIMED]}
+    # Every status offered is one the case can take.
+    status, _page, _path = await operator.post(
+        f"/console/cases/{case_id}/status", {"status": Status.WAITING.value}
+    )
+    assert status == 200
+    case = await desk.casework.case(case_id)
+    assert case.status == Status.WAITING.value
+    assert await _offered(operator, case_id) == {s.value for s in TRANSITIONS[Status.WAITING]}

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
 from bot.store.users import Role
 from tests.chat import Chat
 from tests.console import PASSWORD
-
-pytestmark = pytest.mark.rasa
 
 
 async def sign_in(page: Page, base: str, username: str) -> None:
@@ -30,17 +27,17 @@ async def worker_says(page: Page, text: str) -> None:
 
 
 async def test_emergency_live_claim_reply_close_and_back_to_the_bot(
-    chat: Chat, desk_and_phone: tuple[BrowserContext, BrowserContext]
+    desk: Chat, desk_and_phone: tuple[BrowserContext, BrowserContext]
 ) -> None:
-    await chat.console.users.add("sari", PASSWORD, Role.OPERATOR, "Sari", "en")
+    await desk.console.users.add("sari", PASSWORD, Role.OPERATOR, "Sari", "en")
     console = await desk_and_phone[0].new_page()
-    await sign_in(console, chat.base, "sari")
+    await sign_in(console, desk.base, "sari")
     # The queue page's live connection is up before the worker writes.
     await expect(console.locator("#queue")).to_contain_text("Nobody is waiting")
     await expect(console.locator("body")).to_have_attribute("data-user", "sari")
 
     chat_page = await desk_and_phone[1].new_page()
-    await chat_page.goto(f"{chat.base}/chat")
+    await chat_page.goto(f"{desk.base}/chat")
     await worker_says(chat_page, "help, my employer beats me every night and I am scared")
     await chat_page.wait_for_selector('.chip[data-payload="safe:yes"]', timeout=20_000)
 
@@ -48,7 +45,7 @@ async def test_emergency_live_claim_reply_close_and_back_to_the_bot(
     entry = console.locator("#queue li.entry.prio-critical")
     await expect(entry).to_have_count(1, timeout=5_000)
     await expect(console.locator("#alert")).to_be_visible()
-    case = await chat.services.cases.open_case_of(await _sender(chat_page))
+    case = await desk.services.cases.open_case_of(await _sender(chat_page))
     assert case is not None
     await expect(entry).to_contain_text(case.id)
 

@@ -5,17 +5,20 @@ validation next to the field, the referral directory, import and export, example
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
+from bot.kb import KnowledgeBase
+from bot.nlu_model.proposed import export_proposed
 from bot.store.kb_store import KBStore, answer_key
+from bot.store.proposals import Proposal
 from bot.store.users import Role
 from tests.chat import Chat, transcript
 from tests.console import Operator
-
-pytestmark = pytest.mark.rasa
+from tests.eventually import eventually
 
 EDIT = "/console/content/answer/wages/hong_kong/en"
 VERSION = re.compile(r'name="version" value="(\d+)"')
@@ -45,15 +48,26 @@ async def _state(editor: Operator, topic: str, place: str, lang: str) -> str:
     return found.group(1)
 
 
-async def test_draft_publish_and_the_bot_answers_with_it_at_once(chat: Chat) -> None:
-    editor = await _editor(chat)
+def _text(kb: KnowledgeBase, topic: str, country: str, lang: str) -> str:
+    answer = kb.answer(topic, country, lang)
+    return answer.text if answer is not None else ""
+
+
+async def _served(desk: Chat, check: Callable[[KnowledgeBase], bool]) -> None:
+    """A publish reaches the bot through the "kb" event, which every process (the
+    publishing one too) reloads on: once, within moments."""
+    await eventually(lambda: desk.services.kb, check, what="the published content served")
+
+
+async def test_draft_publish_and_the_bot_answers_with_it_at_once(desk: Chat) -> None:
+    editor = await _editor(desk)
     try:
         assert await _state(editor, "wages", "hong_kong", "en") == "published"
         new = "In Hong Kong the minimum wage for helpers is {money:HKD:5100} a month (NEW TEXT)."
         status, page, _ = await editor.post(f"{EDIT}/save", _form(new, await _version(editor)))
         assert status == 200 and "Draft saved" in page
         assert await _state(editor, "wages", "hong_kong", "en") == "draft"
-        worker = await chat.new_worker()
+        worker = await desk.new_worker()
         await transcript(
             worker,
             """
@@ -65,6 +79,7 @@ async def test_draft_publish_and_the_bot_answers_with_it_at_once(chat: Chat) -> 
         )
         status, page, _ = await editor.post(f"{EDIT}/publish", {"version": await _version(editor)})
         assert status == 200 and "Published" in page
+        await _served(desk, lambda kb: "NEW TEXT" in _text(kb, "wages", "hong_kong", "en"))
         await transcript(worker, "press: topic:wages\nbot: ~HK$5,100 a month (NEW TEXT)")
         # The Indonesian answer is now older than the English one.
         assert await _state(editor, "wages", "hong_kong", "id") == "stale"
@@ -72,13 +87,13 @@ async def test_draft_publish_and_the_bot_answers_with_it_at_once(chat: Chat) -> 
         await editor.close()
 
 
-async def test_history_and_rollback(chat: Chat) -> None:
-    editor = await _editor(chat)
+async def test_history_and_rollback(desk: Chat) -> None:
+    editor = await _editor(desk)
     try:
         for text in ("First edit of the answer.", "Second edit of the answer."):
             await editor.post(f"{EDIT}/save", _form(text, await _version(editor)))
             await editor.post(f"{EDIT}/publish", {"version": await _version(editor)})
-        store: KBStore = chat.console.kb_store
+        store: KBStore = desk.console.kb_store
         entry = await store.get(answer_key("wages", "hong_kong", "en"), with_history=True)
         first = next(h for h in entry.history if h["action"] == "publish" and
                      h["content"]["text"] == "First edit of the answer.")  # fmt: skip
@@ -86,16 +101,17 @@ async def test_history_and_rollback(chat: Chat) -> None:
             f"{EDIT}/rollback", {"version": await _version(editor), "to": str(first["version"])}
         )
         assert status == 200
-        answer = chat.services.kb.answer("wages", "hong_kong", "en")
-        assert answer is not None and answer.text == "First edit of the answer."
+        await _served(
+            desk, lambda kb: _text(kb, "wages", "hong_kong", "en") == "First edit of the answer."
+        )
         actions = [h["action"] for h in (await store.get(entry.key, with_history=True)).history]
         assert actions[0].startswith("rollback") and actions.count("publish") == 2
     finally:
         await editor.close()
 
 
-async def test_two_editors_saving_the_same_entry(chat: Chat) -> None:
-    ana, budi = await _editor(chat, "ana"), await _editor(chat, "budi")
+async def test_two_editors_saving_the_same_entry(desk: Chat) -> None:
+    ana, budi = await _editor(desk, "ana"), await _editor(desk, "budi")
     try:
         opened = await _version(ana)
         assert await _version(budi) == opened
@@ -104,7 +120,7 @@ async def test_two_editors_saving_the_same_entry(chat: Chat) -> None:
         status, page, _ = await budi.post(f"{EDIT}/save", _form("Budi's wording.", opened))
         assert status == 409 and "ana saved this answer while you were editing" in page
         assert "Budi&#39;s wording." in page, "the second editor's text is kept, not lost"
-        entry = await chat.console.kb_store.get(answer_key("wages", "hong_kong", "en"))
+        entry = await desk.console.kb_store.get(answer_key("wages", "hong_kong", "en"))
         assert entry.draft is not None and entry.draft["text"] == "Ana's wording."
     finally:
         await ana.close()
@@ -121,9 +137,9 @@ async def test_two_editors_saving_the_same_entry(chat: Chat) -> None:
     ],
 )
 async def test_validation_errors_are_shown_next_to_the_field(
-    chat: Chat, text: str, field: str, message: str
+    desk: Chat, text: str, field: str, message: str
 ) -> None:
-    editor = await _editor(chat)
+    editor = await _editor(desk)
     try:
         status, page, _ = await editor.post(f"{EDIT}/save", _form(text, await _version(editor)))
         assert status == 422
@@ -137,15 +153,15 @@ async def test_validation_errors_are_shown_next_to_the_field(
         await editor.close()
 
 
-async def test_markup_is_text_in_the_console_and_in_the_chat(chat: Chat) -> None:
-    editor = await _editor(chat)
+async def test_markup_is_text_in_the_console_and_in_the_chat(desk: Chat) -> None:
+    editor = await _editor(desk)
     try:
         evil = "<script>window.pwned=1</script><b>bold</b> call {embassy_hotline}"
         await editor.post(f"{EDIT}/save", _form(evil, await _version(editor)))
         page = (await editor.get(EDIT))[1]
         assert "<script>window.pwned" not in page and "&lt;script&gt;window.pwned" in page
         await editor.post(f"{EDIT}/publish", {"version": await _version(editor)})
-        worker = await chat.new_worker()
+        worker = await desk.new_worker()
         await transcript(worker, "worker: hello\npress: country:hong_kong\npress: topic:wages")
         said = worker.texts()
         assert "<script>window.pwned=1</script><b>bold</b>" in said, "sent as plain text"
@@ -153,25 +169,26 @@ async def test_markup_is_text_in_the_console_and_in_the_chat(chat: Chat) -> None
         await editor.close()
 
 
-async def test_roles(chat: Chat) -> None:
-    operator = await Operator.signed_in(chat, "opi", Role.OPERATOR)
-    editor = await _editor(chat)
+async def test_roles(desk: Chat) -> None:
+    operator = await Operator.signed_in(desk, "opi", Role.OPERATOR)
+    editor = await _editor(desk)
     try:
         assert (await operator.get("/console/content"))[0] == 403
         assert (await operator.get(EDIT))[0] == 403
         status, _page, _ = await operator.post(f"{EDIT}/save", _form("x", "1"))
         assert status == 403
         assert (await editor.get("/console/content/referral/taiwan"))[0] == 200
+        # Proposed examples reach nlu/ only through the CLI: no web request writes files.
         status, _page, _ = await editor.post("/console/content/examples/export")
-        assert status == 403, "exporting examples into nlu/ is an admin's job"
+        assert status == 404
     finally:
         await operator.close()
         await editor.close()
 
 
-async def test_second_reviewer_required_by_configuration(chat: Chat) -> None:
-    chat.console.kb_store.review_required = True
-    author, reviewer = await _editor(chat, "author"), await _editor(chat, "reviewer")
+async def test_second_reviewer_required_by_configuration(desk: Chat) -> None:
+    desk.console.kb_store.review_required = True
+    author, reviewer = await _editor(desk, "author"), await _editor(desk, "reviewer")
     try:
         await author.post(f"{EDIT}/save", _form("Reviewed text.", await _version(author)))
         status, page, _ = await author.post(f"{EDIT}/publish", {"version": await _version(author)})
@@ -185,8 +202,8 @@ async def test_second_reviewer_required_by_configuration(chat: Chat) -> None:
         await reviewer.close()
 
 
-async def test_the_referral_directory_is_edited_the_same_way(chat: Chat) -> None:
-    editor = await _editor(chat)
+async def test_the_referral_directory_is_edited_the_same_way(desk: Chat) -> None:
+    editor = await _editor(desk)
     path = "/console/content/referral/hong_kong"
     try:
         page = (await editor.get(path))[1]
@@ -208,15 +225,19 @@ async def test_the_referral_directory_is_edited_the_same_way(chat: Chat) -> None
         # Emergency numbers need a second editor by default.
         status, page, _ = await editor.post(f"{path}/publish", {"version": version})
         assert status == 409 and "second editor" in page
-        reviewer = await _editor(chat, "rev")
+        reviewer = await _editor(desk, "rev")
         try:
             status, _page, _ = await reviewer.post(f"{path}/publish", {"version": version})
         finally:
             await reviewer.close()
         assert status == 200
-        referral = chat.services.kb.referral("hong_kong")
-        assert referral is not None and referral.embassy_hotline == "+852 0000 1111"
-        worker = await chat.new_worker()
+
+        def published(kb: KnowledgeBase) -> bool:
+            referral = kb.referral("hong_kong")
+            return referral is not None and referral.embassy_hotline == "+852 0000 1111"
+
+        await _served(desk, published)
+        worker = await desk.new_worker()
         await transcript(
             worker, "worker: help my employer beats me in hong kong\nbot: ~+852 0000 1111"
         )
@@ -225,9 +246,9 @@ async def test_the_referral_directory_is_edited_the_same_way(chat: Chat) -> None
 
 
 async def test_import_never_overwrites_a_console_edit_and_export_round_trips(
-    chat: Chat, tmp_path: Path
+    desk: Chat, tmp_path: Path
 ) -> None:
-    store: KBStore = chat.console.kb_store
+    store: KBStore = desk.console.kb_store
     key = answer_key("wages", "hong_kong", "en")
     entry = await store.get(key)
     await store.save_draft(
@@ -248,24 +269,37 @@ async def test_import_never_overwrites_a_console_edit_and_export_round_trips(
     assert (await store.get(key)).published["text"] != "Console text."  # type: ignore[index]
 
 
-async def test_editors_propose_examples_and_an_admin_exports_them(
-    chat: Chat, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+async def test_editors_propose_examples_and_the_cli_exports_them(
+    desk: Chat, tmp_path: Path
 ) -> None:
-    editor = await _editor(chat)
-    admin = await Operator.signed_in(chat, "adm", Role.ADMIN)
-    monkeypatch.setenv("HELPLINE_PROJECT_DIR", str(tmp_path))
+    editor = await _editor(desk)
+    admin = await Operator.signed_in(desk, "adm", Role.ADMIN)
     try:
         form = {"intent": "complaint_agency", "lang": "id", "text": "gaji sy dipotong trs sm agen"}
         status, page, _ = await editor.post("/console/content/examples", form)
         assert status == 200 and "gaji sy dipotong trs sm agen" in page
         status, _page, _ = await editor.post("/console/content/examples", {**form, "text": ""})
         assert status == 422
-        status, _page, _ = await admin.post("/console/content/examples/export")
-        assert status == 200
+        page = (await admin.get("/console/content/examples"))[1]
+        assert "helpline nlu export-examples" in page and "/examples/export" not in page
+        assert not (tmp_path / "nlu").exists()
+        # What `helpline nlu export-examples` runs.
+        store = desk.console.proposals
+        await store.add(Proposal("complaint_agency", "id", "agen ambil paspor sy", "edi"))
+        assert await export_proposed(store, tmp_path) == 2
         written = yaml.safe_load((tmp_path / "nlu" / "id" / "proposed.yml").read_text())
         assert written["nlu"] == [
-            {"intent": "complaint_agency", "examples": "- gaji sy dipotong trs sm agen\n"}
+            {
+                "intent": "complaint_agency",
+                "examples": "- gaji sy dipotong trs sm agen\n- agen ambil paspor sy\n",
+            }
         ]
+        assert await store.all() == []
+        # A second export adds nothing twice.
+        await store.add(Proposal("complaint_agency", "id", "agen ambil paspor sy", "edi"))
+        assert await export_proposed(store, tmp_path) == 1
+        again = yaml.safe_load((tmp_path / "nlu" / "id" / "proposed.yml").read_text())
+        assert again == written
     finally:
         await editor.close()
         await admin.close()

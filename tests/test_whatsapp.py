@@ -176,7 +176,10 @@ async def test_a_payload_left_by_a_process_that_died_is_taken_over(wa: Helpline)
     # The dead process's read happens in the same transaction as the store, so the live
     # process never sees the payload as new: only the take-over can find it.
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.xadd(channel.payloads.stream, {"data": encode(payload(value([text(wa_id, "halo")]))).decode()})
+        pipe.xadd(
+            channel.payloads.stream,
+            {"data": encode(payload(value([text(wa_id, "halo")]))).decode()},
+        )
         pipe.xreadgroup(GROUP, "a-process-that-died", {channel.payloads.stream: ">"}, count=1)
         _, taken = await pipe.execute()
     assert taken and taken[0][1], "the dead process did not take the payload"

@@ -1,7 +1,7 @@
-"""The operator console: an aiohttp sub-application of server-rendered pages under /console.
+"""The operator console: server-rendered pages under /console, on the helpline's app.
 
-Sign-in, the live queue, cases and the audit log; translated (id/en) through Babel.
-Routes are registered when the app is built; resources are bound at start-up.
+Sign-in, the live queue, cases, content editing and the audit log; translated (id/en)
+through Babel.
 """
 
 from __future__ import annotations
@@ -10,31 +10,33 @@ import asyncio
 import logging
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.casework import Casework, CaseworkError
-from bot.config import Settings
+from bot.casework import CaseworkError
 from bot.console import account, auth
 from bot.console.render import render
 from bot.i18n import SUPPORTED, _, preferred_language, use_locale
-from bot.kb import KnowledgeBase
 from bot.sse import StreamLimits, TooManyStreams, client_gone, frame, open_stream, too_many
-from bot.staffing import Presence
-from bot.store.audit import AuditLog
+from bot.store.audit_throttle import AuditThrottle
+from bot.store.console_sessions import ConsoleSessions, TotpEnrolments
 from bot.store.events import Events
 from bot.store.feeds import EventFeed
-from bot.store.kb_store import KBStore
-from bot.store.keys import Keys
 from bot.store.logins import LoginGuard
-from bot.store.users import User, UserStore
+from bot.store.proposals import ExampleProposals
+from bot.store.users import User
+
+if TYPE_CHECKING:
+    from bot.helpline import Helpline
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 HEARTBEAT_SECONDS = 15.0
+# How long the secret shown to a user enrolling a second factor waits for their code.
+ENROLMENT_SECONDS = 15 * 60
 # An open live stream checks that its session is still good this often.
 SESSION_RECHECK_SECONDS = 3.0
 # Live streams one console user may keep open (tabs, a phone).
@@ -52,23 +54,30 @@ SECURITY_HEADERS = {
 
 
 class Console:
-    settings: Settings
-    redis: Redis
-    keys: Keys
-    casework: Casework
-    users: UserStore
-    audit: AuditLog
-    presence: Presence
-    kb: KnowledgeBase
-    sessions: auth.SessionStore
-    events: Events
-    kb_store: KBStore
-    event_feed: EventFeed
-    stream_limits: StreamLimits
-    logins: LoginGuard
+    """Built with the helpline (every service it calls is there); its routes are added
+    to the app by ``setup``."""
 
-    def __init__(self) -> None:
-        self._closing = asyncio.Event()
+    def __init__(self, helpline: Helpline) -> None:
+        settings = helpline.settings
+        self.helpline = helpline
+        self.settings, self.keys = settings, helpline.keys
+        self.casework, self.users, self.audit = helpline.casework, helpline.users, helpline.audit
+        self.presence, self.kb, self.kb_store = helpline.presence, helpline.kb, helpline.kb_store
+        self.events: Events = helpline.events
+        self.event_feed: EventFeed = helpline.event_feed
+        # The console's own stores (sign-in, throttled audit entries, proposed examples).
+        redis = helpline.redis
+        self.sessions = ConsoleSessions(
+            redis, helpline.keys, settings.console_session_hours, settings.console_session_max_hours
+        )
+        self.enrolments = TotpEnrolments(redis, helpline.keys, ENROLMENT_SECONDS)
+        self.logins = LoginGuard(redis, helpline.keys)
+        self.audit_throttle = AuditThrottle(redis, helpline.keys)
+        self.proposals = ExampleProposals(redis, helpline.keys)
+        self.stream_limits = StreamLimits(
+            STREAMS_PER_USER, settings.streams_per_address, settings.streams_total
+        )
+        self._closing = helpline.shutting_down
 
     def setup(self, app: web.Application) -> None:
         from bot.console import views
@@ -85,44 +94,6 @@ class Console:
                 web.static("/console/static", STATIC),
             ]
         )
-        app.on_shutdown.append(self._on_shutdown)
-
-    def bind(
-        self,
-        settings: Settings,
-        redis: Redis,
-        keys: Keys,
-        casework: Casework,
-        users: UserStore,
-        audit: AuditLog,
-        presence: Presence,
-        kb: KnowledgeBase,
-        event_feed: EventFeed,
-    ) -> None:
-        self.settings, self.redis, self.keys = settings, redis, keys
-        self.casework, self.users, self.audit, self.presence, self.kb = (
-            casework,
-            users,
-            audit,
-            presence,
-            kb,
-        )
-        self.sessions = auth.SessionStore(
-            redis, keys, settings.console_session_hours, settings.console_session_max_hours
-        )
-        self.logins = LoginGuard(redis, keys)
-        self.events = Events(redis, keys)
-        self.event_feed = event_feed
-        self.stream_limits = StreamLimits(
-            STREAMS_PER_USER, settings.streams_per_address, settings.streams_total
-        )
-        self._closing.clear()
-
-    async def close(self) -> None:
-        self._closing.set()
-
-    async def _on_shutdown(self, app: web.Application) -> None:
-        self._closing.set()
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: auth.Handler) -> web.StreamResponse:

@@ -20,6 +20,7 @@ from aiohttp import web
 from bot.console import auth, views
 from bot.console.render import render
 from bot.i18n import _
+from bot.store.console_sessions import ENROL, FULL, SECOND_FACTOR
 from bot.store.logins import Wait
 from bot.store.users import (
     TWO_FACTOR_REQUIRED,
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from bot.console import Console
 
 ISSUER = "PMI Helpline"
-PENDING_SECONDS = 15 * 60
 CODE_PATH = "/console/login/code"
 ENROL_PATH = "/console/account/2fa"
 # What a session that still needs its second factor may open.
@@ -48,7 +48,7 @@ def _console(request: web.Request) -> Console:
 
 def step_path(request: web.Request) -> str:
     """Where a half-signed-in user goes next."""
-    return CODE_PATH if request[auth.SIGNED].stage == auth.SECOND_FACTOR else ENROL_PATH
+    return CODE_PATH if request[auth.SIGNED].stage == SECOND_FACTOR else ENROL_PATH
 
 
 def wait_message(wait: Wait) -> str:
@@ -94,12 +94,12 @@ async def signed_in(
 ) -> web.StreamResponse:
     """The password was right: the session starts at the step this user needs."""
     if user.totp_secret:
-        step = auth.SECOND_FACTOR, f"{CODE_PATH}?next={target}"
+        step = SECOND_FACTOR, f"{CODE_PATH}?next={target}"
         raise await _session(request, console, user, *step)
     if Role(user.role) in TWO_FACTOR_REQUIRED:
-        raise await _session(request, console, user, auth.ENROL, f"{ENROL_PATH}?next={target}")
+        raise await _session(request, console, user, ENROL, f"{ENROL_PATH}?next={target}")
     await console.audit.record(user.username, "login", remote=request.remote or "")
-    raise await _session(request, console, user, auth.FULL, target)
+    raise await _session(request, console, user, FULL, target)
 
 
 # -- the code after the password --------------------------------------------------------
@@ -107,7 +107,7 @@ async def signed_in(
 
 async def code_page(request: web.Request) -> web.StreamResponse:
     pending = request[auth.SIGNED].pending
-    if pending is None or request[auth.SIGNED].stage != auth.SECOND_FACTOR:
+    if pending is None or request[auth.SIGNED].stage != SECOND_FACTOR:
         raise web.HTTPSeeOther("/console/login")
     return render(request, "login_code.html", next=_next(request), message="")
 
@@ -115,7 +115,7 @@ async def code_page(request: web.Request) -> web.StreamResponse:
 async def code_submit(request: web.Request) -> web.StreamResponse:
     console = _console(request)
     pending = request[auth.SIGNED].pending
-    if pending is None or request[auth.SIGNED].stage != auth.SECOND_FACTOR:
+    if pending is None or request[auth.SIGNED].stage != SECOND_FACTOR:
         raise web.HTTPSeeOther("/console/login")
     form = await request.post()
     address = request.remote or "?"
@@ -133,7 +133,7 @@ async def code_submit(request: web.Request) -> web.StreamResponse:
         )
     await console.logins.succeeded(pending.username, address)
     await console.audit.record(pending.username, "login", detail="2fa", remote=address)
-    raise await _session(request, console, pending, auth.FULL, _next(request, form))
+    raise await _session(request, console, pending, FULL, _next(request, form))
 
 
 # -- enrolment --------------------------------------------------------------------------
@@ -141,19 +141,14 @@ async def code_submit(request: web.Request) -> web.StreamResponse:
 
 def _who(request: web.Request) -> User:
     signed = request[auth.SIGNED]
-    user = signed.user or (signed.pending if signed.stage == auth.ENROL else None)
+    user = signed.user or (signed.pending if signed.stage == ENROL else None)
     if user is None:
         raise web.HTTPSeeOther("/console/login")
     return user
 
 
 async def _pending_secret(console: Console, username: str) -> str:
-    key = console.keys.totp_pending(username)
-    secret = await console.redis.get(key)
-    if not secret:
-        secret = pyotp.random_base32()
-        await console.redis.set(key, secret, ex=PENDING_SECONDS)
-    return str(secret)
+    return await console.enrolments.secret(username, pyotp.random_base32())
 
 
 async def enrol_page(request: web.Request, message: str = "", status: int = 200) -> web.Response:
@@ -185,12 +180,12 @@ async def enrol_submit(request: web.Request) -> web.StreamResponse:
         message = _("That code is not right: scan the QR code again and type the newest code.")
         return await enrol_page(request, message, 400)
     codes = await console.users.enrol_totp(user.username, secret, step)
-    await console.redis.delete(console.keys.totp_pending(user.username))
+    await console.enrolments.done(user.username)
     await console.audit.record(user.username, "2fa_enrolled", remote=request.remote or "")
     response = render(request, "recovery.html", codes=codes, next=_next(request, form))
-    if request[auth.SIGNED].stage == auth.ENROL:
+    if request[auth.SIGNED].stage == ENROL:
         # Enrolled: the half session becomes a full one, under a new token.
-        _with_token(response, console, await _new_token(request, console, user, auth.FULL))
+        _with_token(response, console, await _new_token(request, console, user, FULL))
     return response
 
 
@@ -242,7 +237,7 @@ async def account_action(request: web.Request) -> web.StreamResponse:
     fresh = await console.users.get(user.username)
     assert fresh is not None
     # The change ended every session of this user; this browser gets a new one.
-    raise await _session(request, console, fresh, auth.FULL, f"/console/account?done={action}")
+    raise await _session(request, console, fresh, FULL, f"/console/account?done={action}")
 
 
 def _account_error(request: web.Request, user: User, message: str) -> web.Response:

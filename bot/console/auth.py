@@ -1,4 +1,4 @@
-"""Console sign-in: sessions in Redis, CSRF tokens, roles.
+"""Console sign-in: sessions, CSRF tokens, roles.
 
 The session cookie holds a random token (only its hash is stored), is HttpOnly and
 SameSite=Lax, and Secure when the helpline is served over HTTPS. Every POST carries
@@ -14,20 +14,20 @@ not set it up yet: only the enrolment page). A session older than its user's
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import json
-import secrets
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from redis.asyncio import Redis
 
-from bot.store.keys import Keys
+from bot.store.console_sessions import ConsoleSession, ConsoleSessions
 from bot.store.users import CASE_ROLES, SUPERVISING, Role, User, UserStore
+
+if TYPE_CHECKING:
+    from bot.console import Console
+
+# bot/users_cli.py still imports the sessions store from here, by this name.
 
 SESSION_COOKIE = "helpline_console"
 LOGIN_COOKIE = "helpline_login"
@@ -44,92 +44,6 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
 
 def allowed(user: User | None, permission: str) -> bool:
     return user is not None and Role(user.role) in PERMISSIONS[permission]
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-FULL = "full"
-SECOND_FACTOR = "second_factor"
-ENROL = "enrol"
-
-
-@dataclass(frozen=True)
-class ConsoleSession:
-    username: str
-    csrf: str
-    created_at: float
-    stage: str = FULL
-    remote: str = ""
-    token_hash: str = ""
-
-    @property
-    def complete(self) -> bool:
-        return self.stage == FULL
-
-
-class SessionStore:
-    def __init__(self, redis: Redis, keys: Keys, hours: float, max_hours: float = 72) -> None:
-        self._redis, self._keys = redis, keys
-        self._ttl = max(1, int(hours * 3600))
-        self._max = max_hours * 3600
-
-    async def create(
-        self, username: str, stage: str = FULL, remote: str = ""
-    ) -> tuple[str, ConsoleSession]:
-        token = secrets.token_urlsafe(32)
-        hashed = _hash(token)
-        session = ConsoleSession(
-            username, secrets.token_urlsafe(32), time.time(), stage, remote, hashed
-        )
-        index = self._keys.console_sessions_of(username)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._keys.console_session(hashed), json.dumps(session.__dict__), ex=self._ttl)
-            pipe.zadd(index, {hashed: session.created_at})
-            pipe.expire(index, int(self._max) + 3600)
-            await pipe.execute()
-        return token, session
-
-    async def get(self, token: str) -> ConsoleSession | None:
-        key = self._keys.console_session(_hash(token))
-        raw = await self._redis.getex(key, ex=self._ttl)
-        if not raw:
-            return None
-        session = ConsoleSession(**json.loads(raw))
-        if time.time() - session.created_at > self._max:
-            await self.end(token)  # past its absolute lifetime, however recently used
-            return None
-        return session
-
-    async def end(self, token: str) -> None:
-        await self._end_hash(_hash(token))
-
-    async def _end_hash(self, hashed: str) -> None:
-        raw = await self._redis.getdel(self._keys.console_session(hashed))
-        if raw:
-            username = json.loads(raw)["username"]
-            await self._redis.zrem(self._keys.console_sessions_of(username), hashed)
-
-    async def of(self, username: str) -> list[tuple[ConsoleSession, int]]:
-        """The user's open sessions and the seconds each has left unless used again."""
-        index = self._keys.console_sessions_of(username)
-        found: list[tuple[ConsoleSession, int]] = []
-        hashes: list[str] = await self._redis.zrange(index, 0, -1)  # type: ignore[assignment]
-        for hashed in hashes:
-            key = self._keys.console_session(hashed)
-            raw = await self._redis.get(key)
-            if not raw:
-                await self._redis.zrem(index, hashed)
-                continue
-            found.append((ConsoleSession(**json.loads(raw)), int(await self._redis.ttl(key))))
-        return found
-
-    async def end_all(self, username: str) -> int:
-        sessions = await self.of(username)
-        for session, _left in sessions:
-            await self._end_hash(session.token_hash)
-        return len(sessions)
 
 
 def same(a: str | None, b: str | None) -> bool:
@@ -156,7 +70,7 @@ class Signed:
 
     user: User | None
     csrf: str
-    console: Any
+    console: Console
     # A user signed in with their password only, still to give their second factor
     # (or to enrol one): they may open only those pages.
     pending: User | None = None
@@ -212,7 +126,7 @@ def set_cookie(
 
 
 async def current_user(
-    request: web.Request, sessions: SessionStore, users: UserStore
+    request: web.Request, sessions: ConsoleSessions, users: UserStore
 ) -> tuple[User | None, ConsoleSession | None]:
     """The session's user, if the session is valid (at whatever stage it is)."""
     token = request.cookies.get(SESSION_COOKIE)

@@ -18,6 +18,7 @@ from bot.kb import (
     TOPICS,
     Answer,
     KnowledgeBase,
+    ProblemKind,
     entry_problems,
     fill,
     fill_money,
@@ -168,20 +169,18 @@ def _answer_errors(content: dict[str, Any]) -> dict[str, str]:
     answer = Answer(content["text"], content["source"], content["reviewed"], content["unverified"])
     errors: dict[str, str] = {}
     for problem in entry_problems(answer):
-        if problem == "no source":
+        if problem.kind == ProblemKind.NO_SOURCE:
             errors["source"] = _("Give the source of this information.")
-        elif problem == "no last-reviewed date":
+        elif problem.kind == ProblemKind.NO_REVIEWED:
             errors["reviewed"] = _("Give the date it was last checked.")
-        elif problem == "empty text":
+        elif problem.kind == ProblemKind.EMPTY:
             errors["text"] = _("The answer is empty.")
-        elif "placeholder" in problem:
+        elif problem.kind == ProblemKind.PLACEHOLDER:
             errors["text"] = _("A placeholder is broken or unknown: {problem}").format(
                 problem=problem
             )
-        elif "characters" in problem:
+        elif problem.kind == ProblemKind.TOO_LONG:
             errors["text"] = _("Too long for a chat message: {problem}").format(problem=problem)
-        else:
-            errors["text"] = problem
     if content["reviewed"]:
         try:
             dt.date.fromisoformat(content["reviewed"])
@@ -243,10 +242,6 @@ async def answer_action(request: web.Request) -> web.StreamResponse:
     except KeyError:
         raise web.HTTPNotFound(text="no such version") from None
     await console.audit.record(by, f"content_{action}", detail=key, remote=request.remote or "")
-    if action in ("publish", "rollback"):
-        fresh = await store.knowledge_base()
-        if fresh is not None:
-            console.kb.replace(fresh)
     raise web.HTTPSeeOther(f"/console/content/answer/{topic}/{country}/{lang}?done={done}")
 
 
@@ -291,5 +286,4 @@ def routes() -> list[web.RouteDef]:
         web.post("/console/content/referral/{country}/{action}", referrals.referral_action),
         web.get("/console/content/examples", examples.examples),
         web.post("/console/content/examples", examples.propose_example),
-        web.post("/console/content/examples/export", examples.export_examples),
     ]

@@ -110,10 +110,6 @@ async def referral_action(request: web.Request) -> web.StreamResponse:
         )  # fmt: skip
     console = console_of(request)
     await console.audit.record(by, f"referral_{action}", detail=key, remote=request.remote or "")
-    if action == "publish":
-        fresh = await store.knowledge_base()
-        if fresh is not None:
-            console.kb.replace(fresh)
     raise web.HTTPSeeOther(f"/console/content/referral/{country}?done={action}")
 
 

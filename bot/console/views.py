@@ -97,10 +97,10 @@ async def home(request: web.Request) -> web.StreamResponse:
 
 
 async def _queue_context(console: Console) -> dict[str, Any]:
-    entries = await console.casework.queue.entries()
+    entries = await console.casework.queue_entries()
     online = sorted(await console.presence.online())
     # The case's marks now (the entry holds those it had when it was queued).
-    cases = await console.casework.services.cases.get_many([e.escalation.case_id for e in entries])
+    cases = await console.casework.cases([e.escalation.case_id for e in entries])
     marks = {case_id: list(case.marks) for case_id, case in cases.items()}
     return {
         "waiting": [e for e in entries if e.holder is None],
@@ -159,7 +159,7 @@ async def case_list(request: web.Request) -> web.StreamResponse:
         page = max(1, int(request.query.get("page", "1")))
     except ValueError:
         page = 1
-    cases, total = await console.casework.services.cases.search(
+    cases, total = await console.casework.search(
         filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
     users = await console.users.all()
@@ -178,8 +178,8 @@ async def case_list(request: web.Request) -> web.StreamResponse:
 
 
 async def _case_context(console: Console, case: Case) -> dict[str, Any]:
-    timeline = await console.casework.services.cases.timeline(case.id)
-    entry = await console.casework.queue.find(case.id)
+    timeline = await console.casework.timeline(case.id)
+    entry = await console.casework.queued(case.id)
     users = await console.users.all()
     checklist = self_harm_checklist() if SELF_HARM in case.marks else None
     lang = current_locale()
@@ -198,16 +198,9 @@ async def _case_context(console: Console, case: Case) -> dict[str, Any]:
         "partners": _partners(console, case),
         "operators": [u for u in users if u.role in CASE_ROLES and not u.disabled],
         "outcomes": REFERRAL_OUTCOMES,
-        "next_statuses": _next_statuses(case),
+        "next_statuses": [s.value for s in console.casework.next_statuses(case)],
         **_labels(),
     }
-
-
-def _next_statuses(case: Case) -> list[str]:
-    order = [Status.CLAIMED, Status.WAITING, Status.REFERRED, Status.RESOLVED, Status.CLOSED]
-    if not case.is_open:
-        return []
-    return [s.value for s in order if s.value != case.status]
 
 
 def _crisis_line(console: Console, case: Case) -> str:
@@ -248,12 +241,11 @@ async def case_timeline(request: web.Request) -> web.StreamResponse:
     case = await console.casework.case(request.match_info["case_id"])
     console.casework.may_view(case, user)
     # The page refreshes this on every change: one audit entry per user, case and 10 min.
-    key = console.keys.audit_fragment(user.username, case.id)
-    if await console.redis.set(key, "1", nx=True, ex=600):
+    if await console.audit_throttle.first(user.username, case.id):
         await console.audit.record(
             user.username, "view_timeline", case.id, remote=request.remote or ""
         )
-    timeline = await console.casework.services.cases.timeline(case.id)
+    timeline = await console.casework.timeline(case.id)
     return render(request, "_timeline.html", case=case, timeline=timeline, **_labels())
 
 
@@ -355,10 +347,10 @@ async def evidence_file(request: web.Request) -> web.StreamResponse:
     evidence_id = request.match_info["evidence_id"]
     case = await console.casework.case(request.query.get("case", ""))
     console.casework.may_view(case, user)
-    timeline = await console.casework.services.cases.timeline(case.id)
+    timeline = await console.casework.timeline(case.id)
     if not any((e.get("media") or {}).get("ref") == evidence_id for e in timeline):
         raise web.HTTPNotFound(text="no such file on this case")
-    evidence = await console.casework.services.evidence.get(evidence_id)
+    evidence = await console.casework.evidence(evidence_id)
     if evidence is None:
         raise web.HTTPNotFound(text="no such file (it may have been erased)")
     await console.audit.record(

@@ -6,7 +6,6 @@ absolute lifetime; admins manage users from the console and the shell."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -18,10 +17,9 @@ import pytest
 
 from bot.store.users import Role, UserError
 from tests.chat import Chat
-from tests.conftest import make_settings
+from tests.conftest import make_settings, nlu_nowhere
 from tests.console import CSRF, PASSWORD, Operator
-
-pytestmark = pytest.mark.rasa
+from tests.eventually import eventually
 
 
 def _from(chat: Chat, username: str, address: str) -> Operator:
@@ -34,11 +32,11 @@ def _from(chat: Chat, username: str, address: str) -> Operator:
     return Operator(session, chat.base, username)
 
 
-async def test_wrong_passwords_elsewhere_never_lock_the_owner_out(chat: Chat) -> None:
+async def test_wrong_passwords_elsewhere_never_lock_the_owner_out(desk: Chat) -> None:
     """Regression: five wrong passwords from anywhere locked the account for 15 minutes."""
-    await chat.console.users.add("boss", PASSWORD, Role.OPERATOR)
-    attacker = _from(chat, "boss", "127.0.0.2")
-    owner = _from(chat, "boss", "127.0.0.1")
+    await desk.console.users.add("boss", PASSWORD, Role.OPERATOR)
+    attacker = _from(desk, "boss", "127.0.0.2")
+    owner = _from(desk, "boss", "127.0.0.1")
     try:
         for _ in range(3):
             status, page = await attacker.login("guess guess guess")
@@ -52,37 +50,37 @@ async def test_wrong_passwords_elsewhere_never_lock_the_owner_out(chat: Chat) ->
     finally:
         await attacker.close()
         await owner.close()
-    actions = [e.action for e in await chat.console.audit.recent(user="boss")]
+    actions = [e.action for e in await desk.console.audit.recent(user="boss")]
     assert actions.count("login_slowed") == 1 and "login_failed" not in actions
     day = time.strftime("%Y-%m-%d", time.gmtime())
-    assert (await chat.console.logins.failed_counts(day))["boss"] == 3
+    assert (await desk.console.logins.failed_counts(day))["boss"] == 3
 
 
-async def test_what_a_visitor_types_cannot_grow_the_audit_log(chat: Chat) -> None:
+async def test_what_a_visitor_types_cannot_grow_the_audit_log(desk: Chat) -> None:
     """A 10,000-character user name, tried until it is slowed: the audit entry and the
     day's failure count hold a bounded prefix of it, not the whole."""
     long_name = "x" * 10_000
-    visitor = _from(chat, long_name, "127.0.0.4")
+    visitor = _from(desk, long_name, "127.0.0.4")
     try:
         while (await visitor.login("guess guess guess"))[0] != 429:
             pass
     finally:
         await visitor.close()
-    slowed = [e for e in await chat.console.audit.recent() if e.action == "login_slowed"]
+    slowed = [e for e in await desk.console.audit.recent() if e.action == "login_slowed"]
     assert slowed and all(len(e.user) <= 64 and long_name.startswith(e.user) for e in slowed)
     day = time.strftime("%Y-%m-%d", time.gmtime())
-    assert all(len(name) <= 64 for name in await chat.console.logins.failed_counts(day))
+    assert all(len(name) <= 64 for name in await desk.console.logins.failed_counts(day))
     # And whatever a caller hands the audit log, each field is bounded there too.
-    await chat.console.audit.record("u" * 5000, "a" * 5000, "c" * 5000, "d" * 5000, "r" * 5000)
-    newest = (await chat.console.audit.recent(count=1))[0]
+    await desk.console.audit.record("u" * 5000, "a" * 5000, "c" * 5000, "d" * 5000, "r" * 5000)
+    newest = (await desk.console.audit.recent(count=1))[0]
     sizes = [len(newest.user), len(newest.action), len(newest.case_id), len(newest.remote)]
     assert max(sizes) == 64 and len(newest.detail) == 300
 
 
-async def test_spraying_passwords_across_accounts_stops_at_the_address(chat: Chat) -> None:
-    await chat.console.users.add("rina", PASSWORD, Role.OPERATOR)
-    limit = chat.console.logins.per_address
-    sprayer = _from(chat, "x", "127.0.0.3")
+async def test_spraying_passwords_across_accounts_stops_at_the_address(desk: Chat) -> None:
+    await desk.console.users.add("rina", PASSWORD, Role.OPERATOR)
+    limit = desk.console.logins.per_address
+    sprayer = _from(desk, "x", "127.0.0.3")
     try:
         for n in range(limit):
             sprayer.username = f"user{n}"
@@ -93,36 +91,36 @@ async def test_spraying_passwords_across_accounts_stops_at_the_address(chat: Cha
         assert status == 429 and "this network" in page
     finally:
         await sprayer.close()
-    rina = _from(chat, "rina", "127.0.0.1")
+    rina = _from(desk, "rina", "127.0.0.1")
     try:
         assert (await rina.login(PASSWORD))[0] == 200
     finally:
         await rina.close()
 
 
-async def test_passwords_are_long_and_uncommon(chat: Chat) -> None:
+async def test_passwords_are_long_and_uncommon(desk: Chat) -> None:
     for weak in ("short pass", "password1234", "qwertyuiop12", "iloveyou1234"):
         with pytest.raises(UserError):
-            await chat.console.users.add("weak", weak, Role.OPERATOR)
+            await desk.console.users.add("weak", weak, Role.OPERATOR)
     with pytest.raises(UserError, match="easy to guess"):
-        await chat.console.users.add("rudi", "rudi rudi rudi", Role.OPERATOR, "Rudi")
+        await desk.console.users.add("rudi", "rudi rudi rudi", Role.OPERATOR, "Rudi")
 
 
-async def test_an_admin_must_enrol_a_second_factor_and_then_give_it(chat: Chat) -> None:
-    await chat.console.users.add("adm", PASSWORD, Role.ADMIN, "Adm", "en")
-    admin = Operator.anonymous(chat, "adm")
+async def test_an_admin_must_enrol_a_second_factor_and_then_give_it(desk: Chat) -> None:
+    await desk.console.users.add("adm", PASSWORD, Role.ADMIN, "Adm", "en")
+    admin = Operator.anonymous(desk, "adm")
     try:
-        async with admin.session.get(f"{chat.base}/console/login") as response:
+        async with admin.session.get(f"{desk.base}/console/login") as response:
             token = response.cookies  # the form's own cookie is set
             assert token
         status, page = await admin.login(PASSWORD)
         assert status == 200 and admin.totp_secret and len(admin.recovery) == 10
         await admin.post("/console/logout")
         # The password alone opens nothing.
-        async with admin.session.get(f"{chat.base}/console/login") as response:
+        async with admin.session.get(f"{desk.base}/console/login") as response:
             form_token = _csrf(await response.text())
         form = {"username": "adm", "password": PASSWORD, "csrf_token": form_token}
-        async with admin.session.post(f"{chat.base}/console/login", data=form) as response:
+        async with admin.session.post(f"{desk.base}/console/login", data=form) as response:
             assert response.url.path == "/console/login/code"
         status, _page = await admin.get("/console/users")
         assert status == 303
@@ -149,58 +147,57 @@ def _csrf(page: str) -> str:
 
 
 async def test_a_password_change_a_disabled_user_or_a_role_change_ends_sessions(
-    chat: Chat,
+    desk: Chat,
 ) -> None:
-    await chat.console.users.add("ida", PASSWORD, Role.OPERATOR, "Ida", "en")
-    phone, desk = Operator.anonymous(chat, "ida"), Operator.anonymous(chat, "ida")
+    await desk.console.users.add("ida", PASSWORD, Role.OPERATOR, "Ida", "en")
+    phone, laptop = Operator.anonymous(desk, "ida"), Operator.anonymous(desk, "ida")
     try:
         assert (await phone.login(PASSWORD))[0] == 200
-        assert (await desk.login(PASSWORD))[0] == 200
+        assert (await laptop.login(PASSWORD))[0] == 200
         new = "blue kettle under rain 42"
         form = {"current": PASSWORD, "password": new, "again": new}
-        status, _page, path = await desk.post("/console/account/password", form)
+        status, _page, path = await laptop.post("/console/account/password", form)
         assert status == 200 and path == "/console/account"
-        assert (await desk.get("/console/queue"))[0] == 200  # this browser signed in again
+        assert (await laptop.get("/console/queue"))[0] == 200  # this browser signed in again
         assert (await phone.get("/console/queue"))[0] == 303  # the other one is out
         assert (await phone.login(new))[0] == 200
-        await chat.console.users.set_disabled("ida", True)
+        await desk.console.users.set_disabled("ida", True)
         assert (await phone.get("/console/queue"))[0] == 303
-        await chat.console.users.set_disabled("ida", False)
+        await desk.console.users.set_disabled("ida", False)
         assert (await phone.login(new))[0] == 200
-        await chat.console.users.set_role("ida", Role.EDITOR)
+        await desk.console.users.set_role("ida", Role.EDITOR)
         assert (await phone.get("/console/content"))[0] == 303
     finally:
         await phone.close()
-        await desk.close()
+        await laptop.close()
 
 
-async def test_a_session_ends_after_its_absolute_lifetime(
-    redis_url: str, rasa_url: str, key_prefix: str
-) -> None:
-    settings = make_settings(redis_url, rasa_url, key_prefix, console_session_max_hours=0.0006)
-    async with Chat.serve(settings) as chat:
-        operator = await Operator.signed_in(chat, "lia")
+async def test_a_session_ends_after_its_absolute_lifetime(redis_url: str, key_prefix: str) -> None:
+    settings = make_settings(redis_url, nlu_nowhere(), key_prefix, console_session_max_hours=0.0006)
+    async with Chat.serve(settings) as desk:
+        operator = await Operator.signed_in(desk, "lia")
         try:
-            deadline = time.monotonic() + 6
-            while time.monotonic() < deadline:  # used all the time: the idle limit never hits
-                status, _page = await operator.get("/console/queue")
-                if status == 303:
-                    break
-                await asyncio.sleep(0.3)
-            assert status == 303
+            # Used all the time (every 0.3 s): the idle limit never hits, the absolute does.
+            await eventually(
+                lambda: operator.get("/console/queue"),
+                lambda got: got[0] == 303,
+                what="signed out",
+                seconds=6,
+                every=0.3,
+            )
         finally:
             await operator.close()
 
 
 @pytest.fixture
-async def admin(chat: Chat) -> AsyncIterator[Operator]:
-    signed = await Operator.signed_in(chat, "root", Role.ADMIN)
+async def admin(desk: Chat) -> AsyncIterator[Operator]:
+    signed = await Operator.signed_in(desk, "root", Role.ADMIN)
     yield signed
     await signed.close()
 
 
-async def test_admins_manage_users_from_the_console(chat: Chat, admin: Operator) -> None:
-    worker = await Operator.signed_in(chat, "eko")
+async def test_admins_manage_users_from_the_console(desk: Chat, admin: Operator) -> None:
+    worker = await Operator.signed_in(desk, "eko")
     try:
         status, page, _ = await admin.post("/console/users/eko/reset")
         assert status == 200 and "shown once" in page
@@ -217,11 +214,11 @@ async def test_admins_manage_users_from_the_console(chat: Chat, admin: Operator)
         # A supervisor now: the next sign-in asks for a second factor to be set up.
         assert (await worker.login(new))[0] == 200 and worker.totp_secret
         await admin.post("/console/users/eko/reset-2fa")
-        user = await chat.console.users.get("eko")
+        user = await desk.console.users.get("eko")
         assert user is not None and user.totp_secret == "" and user.role == "supervisor"
         status, page, _ = await admin.post("/console/users/root/delete")
         assert "own account" in page
-        actions = [e.action for e in await chat.console.audit.recent(user="root")]
+        actions = [e.action for e in await desk.console.audit.recent(user="root")]
         assert {"user_reset", "user_disable", "user_role", "user_reset-2fa"} <= set(actions)
     finally:
         await worker.close()
