@@ -20,12 +20,8 @@ from bot.console import account, auth
 from bot.console.render import render
 from bot.i18n import SUPPORTED, _, preferred_language, use_locale
 from bot.sse import StreamLimits, TooManyStreams, client_gone, frame, open_stream, too_many
-from bot.store.audit_throttle import AuditThrottle
-from bot.store.console_sessions import ConsoleSessions, TotpEnrolments
 from bot.store.events import Events
 from bot.store.feeds import EventFeed
-from bot.store.logins import LoginGuard
-from bot.store.proposals import ExampleProposals
 from bot.store.users import User
 
 if TYPE_CHECKING:
@@ -36,7 +32,6 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 HEARTBEAT_SECONDS = 15.0
 # How long the secret shown to a user enrolling a second factor waits for their code.
-ENROLMENT_SECONDS = 15 * 60
 # An open live stream checks that its session is still good this often.
 SESSION_RECHECK_SECONDS = 3.0
 # Live streams one console user may keep open (tabs, a phone).
@@ -60,20 +55,15 @@ class Console:
     def __init__(self, helpline: Helpline) -> None:
         settings = helpline.settings
         self.helpline = helpline
-        self.settings, self.keys = settings, helpline.keys
+        self.settings = settings
         self.casework, self.users, self.audit = helpline.casework, helpline.users, helpline.audit
         self.presence, self.kb, self.kb_store = helpline.presence, helpline.kb, helpline.kb_store
         self.events: Events = helpline.events
         self.event_feed: EventFeed = helpline.event_feed
-        # The console's own stores (sign-in, throttled audit entries, proposed examples).
-        redis = helpline.redis
-        self.sessions = ConsoleSessions(
-            redis, helpline.keys, settings.console_session_hours, settings.console_session_max_hours
-        )
-        self.enrolments = TotpEnrolments(redis, helpline.keys, ENROLMENT_SECONDS)
-        self.logins = LoginGuard(redis, helpline.keys)
-        self.audit_throttle = AuditThrottle(redis, helpline.keys)
-        self.proposals = ExampleProposals(redis, helpline.keys)
+        # Sign-in, throttled audit entries and proposed examples (the console's stores).
+        self.sessions, self.enrolments = helpline.console_sessions, helpline.enrolments
+        self.logins, self.audit_throttle = helpline.logins, helpline.audit_throttle
+        self.proposals = helpline.proposals
         self.stream_limits = StreamLimits(
             STREAMS_PER_USER, settings.streams_per_address, settings.streams_total
         )

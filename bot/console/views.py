@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.casework import MARK_LABELS, STATUS_LABELS, CaseworkError, WindowClosed
+from bot.casework import MARK_LABELS, STATUS_LABELS, Casework, CaseworkError, WindowClosed
 from bot.console.auth import SIGNED, Forbidden, allowed, requires, signed_user
 from bot.console.render import render
 from bot.i18n import N_, _, current_locale
@@ -249,62 +250,73 @@ async def case_timeline(request: web.Request) -> web.StreamResponse:
     return render(request, "_timeline.html", case=case, timeline=timeline, **_labels())
 
 
+async def _set_status(work: Casework, case_id: str, user: User, value: dict[str, str]) -> str:
+    try:
+        status = Status(value.get("status", ""))
+    except ValueError:
+        raise CaseworkError(_("Choose a status.")) from None
+    await work.set_status(case_id, user, status)
+    if status == Status.NEW:
+        return "released"
+    return "closed" if status in (Status.CLOSED, Status.RESOLVED) else "status"
+
+
+async def _reopen(work: Casework, case_id: str, user: User, value: dict[str, str]) -> str:
+    if not allowed(user, "supervise"):
+        raise Forbidden("supervise")
+    await work.reopen(case_id, user)
+    return "reopened"
+
+
+def _step(
+    done: str, act: Callable[[Casework, str, User, dict[str, str]], Awaitable[Any]]
+) -> CaseAction:
+    """An action whose outcome message is always ``done``."""
+
+    async def run(work: Casework, case_id: str, user: User, value: dict[str, str]) -> str:
+        await act(work, case_id, user, value)
+        return done
+
+    return run
+
+
+CaseAction = Callable[[Casework, str, User, dict[str, str]], Awaitable[str]]
+# Every change to a case the case page's forms make, and what the page then says.
+CASE_ACTIONS: dict[str, CaseAction] = {
+    "claim": _step("claimed", lambda w, c, u, v: w.claim(c, u)),
+    "reply": _step("replied", lambda w, c, u, v: w.reply(c, u, v.get("text", ""))),
+    "note": _step("noted", lambda w, c, u, v: w.note(c, u, v.get("text", ""))),
+    "status": _set_status,
+    "refer": _step(
+        "referred", lambda w, c, u, v: w.refer(c, u, v.get("partner", ""), v.get("text", ""))
+    ),
+    "outcome": _step(
+        "outcome",
+        lambda w, c, u, v: w.referral_outcome(c, u, _int(v.get("index")), v.get("outcome", "")),
+    ),
+    "template": _step("template", lambda w, c, u, v: w.send_template(c, u)),
+    "release": _step("released", lambda w, c, u, v: w.release(c, u, reason=v.get("text", ""))),
+    "transfer": _step("transferred", lambda w, c, u, v: w.transfer(c, u, v.get("to", ""))),
+    "share": _step("shared", lambda w, c, u, v: w.share(c, u, v.get("to", ""), share=True)),
+    "unshare": _step("shared", lambda w, c, u, v: w.share(c, u, v.get("to", ""), share=False)),
+    "reopen": _reopen,
+}
+
+
 @requires("cases")
 async def case_action(request: web.Request) -> web.StreamResponse:
-    """Every change to a case: claim, reply, note, status, refer, outcome, release,
-    transfer, reopen. On an error the case page comes back with the message next to
-    the form and what the operator typed still in it."""
+    """Every change to a case (CASE_ACTIONS). On an error the case page comes back with
+    the message next to the form and what the operator typed still in it."""
     console, user = _console(request), _user(request)
     case_id, action = request.match_info["case_id"], request.match_info["action"]
+    run = CASE_ACTIONS.get(action)
+    if run is None:
+        raise web.HTTPNotFound()
     form = await request.post()
     value = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     work = console.casework
-    done = action
     try:
-        if action == "claim":
-            await work.claim(case_id, user)
-            done = "claimed"
-        elif action == "reply":
-            await work.reply(case_id, user, value.get("text", ""))
-            done = "replied"
-        elif action == "note":
-            await work.note(case_id, user, value.get("text", ""))
-            done = "noted"
-        elif action == "status":
-            try:
-                status = Status(value.get("status", ""))
-            except ValueError:
-                raise CaseworkError(_("Choose a status.")) from None
-            await work.set_status(case_id, user, status)
-            done = "closed" if status in (Status.CLOSED, Status.RESOLVED) else "status"
-            if status == Status.NEW:
-                done = "released"
-        elif action == "refer":
-            await work.refer(case_id, user, value.get("partner", ""), value.get("text", ""))
-            done = "referred"
-        elif action == "outcome":
-            await work.referral_outcome(
-                case_id, user, _int(value.get("index")), value.get("outcome", "")
-            )
-        elif action == "template":
-            await work.send_template(case_id, user)
-            done = "template"
-        elif action == "release":
-            await work.release(case_id, user, reason=value.get("text", ""))
-            done = "released"
-        elif action == "transfer":
-            await work.transfer(case_id, user, value.get("to", ""))
-            done = "transferred"
-        elif action in ("share", "unshare"):
-            await work.share(case_id, user, value.get("to", ""), share=action == "share")
-            done = "shared"
-        elif action == "reopen":
-            if not allowed(user, "supervise"):
-                raise Forbidden("supervise")
-            await work.reopen(case_id, user)
-            done = "reopened"
-        else:
-            raise web.HTTPNotFound()
+        done = await run(work, case_id, user, value)
     except CaseworkError as exc:
         await console.audit.record(
             user.username, f"{action}_refused", case_id, str(exc), request.remote or ""

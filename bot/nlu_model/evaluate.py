@@ -173,24 +173,28 @@ def render(report: dict[str, Any]) -> str:
         rows.append([cat, *map(str, row)])
     out += [_table(rows), "```", ""]
     for title, part in (("cross-validation", cv), ("held-out messages", report.get("heldout"))):
-        if not part:
-            continue
-        e = part["emergency"]
-        out.append(
-            f"Emergencies ({title}): recall {e['recall']:.3f} ({e['missed']} missed of "
-            f"{e['emergencies']}), false alarms {e['false_alarm_rate']:.3f} "
-            f"({e['false_alarms']} of {e['non_emergencies']}); category accuracy "
-            f"{part['category_accuracy']:.3f}; intent macro-F1 {part['intent_macro_f1']:.3f}"
-        )
-        for miss in part["missed_emergencies"]:
-            out.append(f"- missed ({miss['intent']} -> {miss['got']}): {miss['text']}")
-        for alarm in part["false_alarms"]:
-            out.append(
-                f"- false alarm ({alarm['intent']} -> {alarm['got']}, {alarm['why']}): "
-                f"{alarm['text']}"
-            )
-        out.append("")
+        if part:
+            out += _emergency_lines(title, part)
     return "\n".join(out) + "\n"
+
+
+def _emergency_lines(title: str, part: dict[str, Any]) -> list[str]:
+    """Emergency recall and false alarms of one evaluation, with each miss and alarm."""
+    e = part["emergency"]
+    out = [
+        f"Emergencies ({title}): recall {e['recall']:.3f} ({e['missed']} missed of "
+        f"{e['emergencies']}), false alarms {e['false_alarm_rate']:.3f} "
+        f"({e['false_alarms']} of {e['non_emergencies']}); category accuracy "
+        f"{part['category_accuracy']:.3f}; intent macro-F1 {part['intent_macro_f1']:.3f}"
+    ]
+    for miss in part["missed_emergencies"]:
+        out.append(f"- missed ({miss['intent']} -> {miss['got']}): {miss['text']}")
+    for alarm in part["false_alarms"]:
+        out.append(
+            f"- false alarm ({alarm['intent']} -> {alarm['got']}, {alarm['why']}): {alarm['text']}"
+        )
+    out.append("")
+    return out
 
 
 def plot_confusion(report: dict[str, Any], path: Path) -> bool:

@@ -108,6 +108,10 @@ class ConsoleSessions:
         return len(sessions)
 
 
+# A pending two-factor secret waits this long for its first code.
+ENROLMENT_SECONDS = 15 * 60
+
+
 class TotpEnrolments:
     """The secret shown (as a QR code) to a user setting up two-factor sign-in, kept until
     they confirm it with a code or ``seconds`` pass."""

@@ -4,6 +4,7 @@ its owner can read; its data folder and the files in it are the owner's only."""
 from __future__ import annotations
 
 import stat
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,6 +16,18 @@ from bot.redis_server import PASSWORD_FILE, URL_FILE, private_redis
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
+
+
+def _rewritten(client: redis.Redis, seconds: float = 20) -> None:
+    """Waits for the append-only rewrite to finish: while it runs, its temporary file can
+    vanish between listing the folder and looking at the file (a flaky failure in CI)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        info = client.info("persistence")
+        if not info["aof_rewrite_in_progress"] and not info["aof_rewrite_scheduled"]:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the append-only rewrite did not finish")
 
 
 def test_the_private_redis_needs_its_password_and_keeps_its_files_private(
@@ -30,6 +43,7 @@ def test_the_private_redis_needs_its_password_and_keeps_its_files_private(
         client = redis.Redis.from_url(url)
         client.set("testimony", "majikan pukul saya")
         client.bgrewriteaof()
+        _rewritten(client)
         client.close()
         anonymous.close()
         assert _mode(data) == 0o700

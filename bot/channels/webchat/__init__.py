@@ -33,7 +33,6 @@ from bot.config import Settings
 from bot.i18n import _, preferred_language, use_locale
 from bot.messages import Inbound, Location, MediaRef, Outbound
 from bot.sse import StreamLimits, TooManyStreams, client_gone, frame, open_stream, too_many
-from bot.store.replies import Replies
 from bot.store.webchat import TICKET_SECONDS, WebChatAccess
 from bot.templating import environment
 
@@ -68,7 +67,8 @@ class WebChat:
         settings = helpline.settings
         self.settings = settings
         self._access = WebChatAccess(helpline.redis, helpline.keys)
-        self._replies = Replies(helpline.redis, helpline.keys, helpline.sealer)
+        # Whichever process handles a message keeps its replies there for the POST.
+        self._replies = helpline.replies
         self._runner, self._outbox = helpline.runner, helpline.services.outbox
         self._evidence, self._media_max = helpline.services.evidence, settings.media_max_bytes
         # Streams read on a Redis client of their own (a small, bounded pool): they
@@ -80,8 +80,6 @@ class WebChat:
         self._conversations_per_hour = settings.conversations_per_address_hour
         self._closing = helpline.shutting_down
         self._reads = asyncio.Semaphore(STREAM_READS)
-        # Whichever process handles a web chat message keeps its replies for the POST.
-        helpline.runner.answer_with(CHANNEL, self._replies)
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -116,48 +114,7 @@ class WebChat:
         # The page refuses a file over the limit itself: a worker's data plan is not spent on it.
         media_max = str(self._media_max or 0)
         with use_locale(lang):
-            values = {
-                "lang": lang,
-                "title": _("Migrant worker helpline"),
-                "subtitle": _("Ask about your rights, report a problem, or get help now."),
-                "placeholder": _("Write a message"),
-                "send": _("Send"),
-                "connecting": _("Connecting..."),
-                "offline": _("Connection lost. Trying again..."),
-                "privacy_link_label": _("Privacy"),
-                "new_chat": _("New chat"),
-                "exit_url": exit_url,
-                "media_max": media_max,
-                "quick_exit": _("Quick exit"),
-                "quick_exit_hint": _(
-                    "Leaves this page at once for another site and removes this chat from "
-                    "the phone. On a keyboard: press Esc twice."
-                ),
-                "not_private": _("This phone is not private"),
-                "discreet_hint": _(
-                    "If someone else may look at this phone, tap the button below: the page "
-                    "gets a plain title and keeps nothing on the phone, so reloading it starts "
-                    "a new chat."
-                ),
-                "discreet_on": _(
-                    "Nothing of this chat is kept on this phone now. Reloading the page starts "
-                    "a new chat."
-                ),
-                "neutral_title": _("Notes"),
-                "neutral_subtitle": _("Personal notes"),
-                "close": _("Close"),
-                "attach": _("Send a photo, document, video or audio"),
-                "share_location": _("Share my location"),
-                "my_location": _("My location"),
-                "location_failed": _(
-                    "Your location could not be shared: it was not allowed or is not "
-                    "available on this phone. You can write where you are instead."
-                ),
-                "file_too_large": _(
-                    "This file is too large to send. Try a smaller photo or a shorter video."
-                ),
-                "file_failed": _("The file could not be sent. Please try again."),
-            }
+            values = _page_texts(lang, exit_url, media_max)
         nonce = secrets.token_urlsafe(16)
         # The console's Jinja2 setup (autoescaping on) renders the page.
         body = (
@@ -359,6 +316,51 @@ class WebChat:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(changed.wait(), KEEPALIVE_SECONDS)
         return response
+
+
+def _page_texts(lang: str, exit_url: str, media_max: str) -> dict[str, str]:
+    """The page's words, in the current locale."""
+    return {
+        "lang": lang,
+        "title": _("Migrant worker helpline"),
+        "subtitle": _("Ask about your rights, report a problem, or get help now."),
+        "placeholder": _("Write a message"),
+        "send": _("Send"),
+        "connecting": _("Connecting..."),
+        "offline": _("Connection lost. Trying again..."),
+        "privacy_link_label": _("Privacy"),
+        "new_chat": _("New chat"),
+        "exit_url": exit_url,
+        "media_max": media_max,
+        "quick_exit": _("Quick exit"),
+        "quick_exit_hint": _(
+            "Leaves this page at once for another site and removes this chat from "
+            "the phone. On a keyboard: press Esc twice."
+        ),
+        "not_private": _("This phone is not private"),
+        "discreet_hint": _(
+            "If someone else may look at this phone, tap the button below: the page "
+            "gets a plain title and keeps nothing on the phone, so reloading it starts "
+            "a new chat."
+        ),
+        "discreet_on": _(
+            "Nothing of this chat is kept on this phone now. Reloading the page starts a new chat."
+        ),
+        "neutral_title": _("Notes"),
+        "neutral_subtitle": _("Personal notes"),
+        "close": _("Close"),
+        "attach": _("Send a photo, document, video or audio"),
+        "share_location": _("Share my location"),
+        "my_location": _("My location"),
+        "location_failed": _(
+            "Your location could not be shared: it was not allowed or is not "
+            "available on this phone. You can write where you are instead."
+        ),
+        "file_too_large": _(
+            "This file is too large to send. Try a smaller photo or a shorter video."
+        ),
+        "file_failed": _("The file could not be sent. Please try again."),
+    }
 
 
 def _error(status: int, message: str) -> web.HTTPException:
