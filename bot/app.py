@@ -7,6 +7,7 @@ its workers at start-up and stops them at shutdown, in one cleanup context.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -27,10 +28,19 @@ async def _helpline_ctx(app: web.Application) -> AsyncIterator[None]:
     await helpline.stop()
 
 
-async def health(request: web.Request) -> web.Response:
+async def alive(request: web.Request) -> web.Response:
+    """Liveness: the process answers (it asks nothing of Redis or Rasa)."""
+    return web.json_response({"alive": True})
+
+
+async def ready(request: web.Request) -> web.Response:
+    """Readiness: Redis and the Rasa servers, each asked with a 1 s limit. Only Redis
+    makes it 503: without Rasa the helpline still works (the crisis lexicon reads every
+    message), and a balancer that took every bot out for it would make that an outage."""
     helpline = request.app[HELPLINE]
-    redis_ok = await helpline.redis_answers()
-    nlu_ok = await helpline.nlu.is_ready()
+    redis_ok, nlu_ok = await asyncio.gather(
+        helpline.redis_answers(), helpline.nlu.is_ready(within=1.0)
+    )
     status = 200 if redis_ok else 503
     return web.json_response({"redis": redis_ok, "nlu": nlu_ok}, status=status)
 
@@ -46,7 +56,7 @@ async def _plain_server_header(request: web.Request, response: web.StreamRespons
 
 async def _end_streams(app: web.Application) -> None:
     """Shutting down: open web chat streams end now instead of holding the server."""
-    app[HELPLINE].shutting_down.set()
+    app[HELPLINE].begin_shutdown()
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -59,6 +69,7 @@ def create_app(settings: Settings) -> web.Application:
     app.on_shutdown.append(_end_streams)
     app.on_response_prepare.append(_plain_server_header)
     app.cleanup_ctx.append(_helpline_ctx)
-    app.router.add_get("/healthz", health)
+    app.router.add_get("/healthz", alive)
+    app.router.add_get("/readyz", ready)
     app.router.add_get("/", index)
     return app

@@ -13,13 +13,14 @@ from bot.channels.base import Channel
 from bot.logs import masked
 from bot.messages import Outbound
 from bot.store.outbox import Outbox
+from bot.store.replies import Replies
 
 log = logging.getLogger(__name__)
 
 
 class Delivery:
-    def __init__(self, outbox: Outbox) -> None:
-        self._outbox = outbox
+    def __init__(self, outbox: Outbox, replies: Replies) -> None:
+        self._outbox, self._replies = outbox, replies
         self.channels: dict[str, Channel] = {}
 
     def add(self, channel: Channel) -> None:
@@ -58,12 +59,21 @@ class Delivery:
         await self._outbox.expire(sender, after_seconds)
 
     async def deliver(
-        self, sender: str, messages: Sequence[Outbound], *, record: bool = True
+        self,
+        sender: str,
+        messages: Sequence[Outbound],
+        *,
+        record: bool = True,
+        answering: str | None = None,
     ) -> None:
+        """Keeps the replies (every channel's are kept in the outbox: the record of what
+        was said), marks the message ``answering`` answered in the same step, then sends
+        them through the worker's channel."""
         channel, user_id = self._of(sender)
-        for message in messages if record else ():
-            # Every channel's replies are kept in the outbox: the record of what was said.
-            await self._outbox.push_outbound(sender, message)
+        if record:
+            await self._outbox.record(sender, messages, answering=answering)
+        elif answering is not None:
+            await self._replies.put(answering, sender, messages)
         if channel is not None and messages:
             locale = next((m.locale for m in messages if m.locale), "id")
             await channel.send(user_id, messages, locale)

@@ -51,7 +51,9 @@ class Dispatcher:
         self._rate_limit = rate_limit_per_minute
         self.late = late
 
-    async def handle(self, inbound: Inbound) -> list[Outbound]:
+    async def handle(self, inbound: Inbound, entry_id: str | None = None) -> list[Outbound]:
+        """Handles one message; ``entry_id`` (its inbox entry) is marked answered in the
+        same step as its replies are kept."""
         async with self.services.sessions.lock(inbound.sender):
             session = await self.services.sessions.load(inbound.sender)
             turn = Turn(inbound, session, self.services)
@@ -66,16 +68,18 @@ class Dispatcher:
                 await self.services.sessions.save(session)
         turn.replies[:] = _in_locale(turn.replies, session.locale or langdetect.DEFAULT)
         if turn.erased:
-            await self._erased(inbound.sender, turn.replies)
-        elif turn.replies:
-            await self.delivery.deliver(inbound.sender, turn.replies)
+            await self._erased(inbound.sender, turn.replies, entry_id)
+        elif turn.replies or entry_id is not None:
+            await self.delivery.deliver(inbound.sender, turn.replies, answering=entry_id)
         return turn.replies
 
-    async def _erased(self, sender: str, replies: list[Outbound]) -> None:
+    async def _erased(
+        self, sender: str, replies: list[Outbound], entry_id: str | None = None
+    ) -> None:
         """The confirmation goes out, then the channel forgets the worker (what it sent
         them included); nothing of the erased conversation is recorded again."""
         outbox_only = not self.delivery.sends_itself(sender)
-        await self.delivery.deliver(sender, replies, record=outbox_only)
+        await self.delivery.deliver(sender, replies, record=outbox_only, answering=entry_id)
         if self.late is not None:
             await self.late.erase(sender)
         await self.delivery.erase(sender)

@@ -31,8 +31,10 @@ from bot.runner import InboxRunner
 from bot.services import FlowSettings, Services
 from bot.staffing import OnDuty, StaffedHours
 from bot.store.audit import AuditLog
+from bot.store.audit_throttle import AuditThrottle
 from bot.store.cases import CaseStore
 from bot.store.connection import answers, check, connect_redis
+from bot.store.console_sessions import ENROLMENT_SECONDS, ConsoleSessions, TotpEnrolments
 from bot.store.counters import MessageRates
 from bot.store.erasure import Erasures
 from bot.store.escalations import RedisEscalationQueue
@@ -43,8 +45,13 @@ from bot.store.inbox import Inbox
 from bot.store.intake import Intake
 from bot.store.kb_store import KBStore
 from bot.store.keys import Keys
+from bot.store.late import KeptMessages
+from bot.store.liveness import Liveness
+from bot.store.logins import LoginGuard
 from bot.store.outbox import Outbox
 from bot.store.presence import Presence
+from bot.store.proposals import ExampleProposals
+from bot.store.replies import Replies
 from bot.store.retention import Retention, Rules
 from bot.store.sealing import Sealer
 from bot.store.sessions import SessionStore
@@ -88,9 +95,18 @@ class Helpline:
             referral_review_required=settings.referral_review_required,
         )
         self.hours = StaffedHours.parse(settings.staffed_hours, settings.timezone)
+        # The console's sign-in, throttled audit entries and proposed NLU examples.
+        self.console_sessions = ConsoleSessions(
+            redis, keys, settings.console_session_hours, settings.console_session_max_hours
+        )
+        self.enrolments = TotpEnrolments(redis, keys, ENROLMENT_SECONDS)
+        self.logins = LoginGuard(redis, keys)
+        self.audit_throttle = AuditThrottle(redis, keys)
+        self.proposals = ExampleProposals(redis, keys)
         self.queue = RedisEscalationQueue(redis, keys, self.sealer)
         self.services = self._services()
-        self.delivery = Delivery(self.services.outbox)
+        self.replies = Replies(redis, keys, self.sealer)
+        self.delivery = Delivery(self.services.outbox, self.replies)
         self._workers()
         self.outbox_feed = OutboxFeed(redis, keys)
         self.event_feed = EventFeed(redis, keys)
@@ -138,7 +154,7 @@ class Helpline:
     def _workers(self) -> None:
         """Dispatch, casework and the background workers."""
         settings, redis, keys, services = self.settings, self.redis, self.keys, self.services
-        self.late = LateChecks(redis, keys, self.nlu, self.sealer)
+        self.late = LateChecks(KeptMessages(redis, keys, self.sealer), self.nlu)
         self.dispatcher = Dispatcher(
             services,
             self.nlu,
@@ -168,7 +184,9 @@ class Helpline:
         self.followups = Followups(
             self.dispatcher, services.timers, self.late, services.erasures, self.retention
         )
-        self.runner = InboxRunner(Inbox(redis, keys, self.sealer), self.dispatcher)
+        self.runner = InboxRunner(
+            Inbox(redis, keys, self.sealer), self.dispatcher, Liveness(redis, keys), self.replies
+        )
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -208,6 +226,11 @@ class Helpline:
         await self.nlu.close()
         for client in (self.redis_streams, self.redis_binary, self.redis):
             await client.aclose()
+
+    def begin_shutdown(self) -> None:
+        """The server is stopping: every open stream ends now, not at its next beat."""
+        self.shutting_down.set()
+        self.outbox_feed.wake_all()
 
     async def redis_answers(self) -> bool:
         return await answers(self.redis)

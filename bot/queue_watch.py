@@ -72,6 +72,8 @@ class QueueWatch:
         # "Now" for every waiting time it judges; tests pass their own to move time on.
         self._clock = clock
         self._ticks = 0
+        # Announcements this process has asked Redis about already.
+        self._asked: set[tuple[str, str]] = set()
         self._indexed = False
 
     @property
@@ -152,7 +154,9 @@ class QueueWatch:
         escalation = entry.escalation
         waited = self._clock() - escalation.created_at
         number = int(waited // self.limits.reannounce_seconds)
-        if number >= 1 and await self._first(escalation.case_id, f"announce:{number}"):
+        if number >= 1 and await self._first(
+            escalation.case_id, f"announce:{number}", 2 * self.limits.reannounce_seconds
+        ):
             await self.queue.announce(escalation, reason="reannounce", number=number, waited=waited)
         if waited >= self.limits.supervisor_after_seconds and await self._first(
             escalation.case_id, "supervisor"
@@ -165,7 +169,7 @@ class QueueWatch:
         limit = self.limits.for_kind(escalation.kind)
         waited = self.hours.staffed_seconds(escalation.created_at, self._clock())
         number = int(waited // limit)
-        if number < 1 or not await self._first(escalation.case_id, f"limit:{number}"):
+        if number < 1 or not await self._first(escalation.case_id, f"limit:{number}", 2 * limit):
             return
         await self.queue.announce(escalation, reason="waiting_limit", number=number, waited=waited)
         if number == 1:
@@ -199,6 +203,15 @@ class QueueWatch:
             reason=reason,
         )
 
-    async def _first(self, case_id: str, what: str) -> bool:
-        """True for exactly one process: the one that takes this announcement."""
-        return await self.queue.first_announcement(case_id, what)
+    async def _first(self, case_id: str, what: str, keep: float = 7 * 86400) -> bool:
+        """True for exactly one process: the one that takes this announcement. Each
+        process asks Redis once per announcement (not on every tick while it waits), and
+        the mark lives ``keep`` seconds: numbered announcements need it only until the
+        next number."""
+        if (case_id, what) in self._asked:
+            return False
+        taken = await self.queue.first_announcement(case_id, what, keep)
+        if len(self._asked) > 10_000:
+            self._asked.clear()
+        self._asked.add((case_id, what))
+        return taken

@@ -30,9 +30,16 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
+SHUTDOWN_GRACE_SECONDS = 3.0
+
+
 async def _serve(settings: Settings) -> None:
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log_class=PathOnlyAccessLogger)
+    # Requests still running when a stop begins get this long (a web chat POST waiting
+    # for its reply: the message is already accepted, and answered on the event stream).
+    runner = web.AppRunner(
+        app, access_log_class=PathOnlyAccessLogger, shutdown_timeout=SHUTDOWN_GRACE_SECONDS
+    )
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()

@@ -1,34 +1,51 @@
 """Dispatch workers: take accepted messages from the inbox, handle them, acknowledge.
 
 A message is acknowledged only after it was handled, so one taken by a process that
-died is claimed again by another (or by this one after a restart).
+died is taken over by another. Each process renews a heartbeat every half second
+(bot/store/liveness.py); what a process without one had taken is taken over within
+about two seconds, not after a long idle timeout.
 
-One reader takes entries in the order they were accepted and queues them per sender;
-each sender's queue is handled one message after the other, in that order (a country
-button pressed just before a question is applied before the question is answered),
-while different senders are handled side by side, up to ``workers`` at a time.
+Order per conversation holds across processes and crashes: the inbox keeps each
+conversation's unhandled messages in the order accepted, and a message waits while an
+older one of its conversation is still in someone's hands (another process, or one that
+died and is being taken over) - for at most ORDER_WAIT_SECONDS, so a message that cannot
+be handled (a bug) never holds an emergency back. Within a process, one reader queues
+entries per sender, each sender's handled one after the other, oldest first; different
+senders side by side, up to ``workers`` at a time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import os
+import secrets
 import socket
-from collections import deque
+import time
 
 from redis.exceptions import RedisError
 
 from bot.dispatch import Dispatcher
 from bot.logs import masked
 from bot.messages import Inbound
-from bot.store.inbox import Inbox
+from bot.store.inbox import Inbox, entry_order
+from bot.store.liveness import BEAT_EVERY, Liveness
 from bot.store.replies import Replies
 from bot.tasks import being_cancelled, stop_tasks
 
 log = logging.getLogger(__name__)
 
+# A message this process itself left unacknowledged (a bug) is tried again after this.
 RECLAIM_IDLE_MS = 60_000
+# How often a process looks for processes that died.
+TAKE_OVER_EVERY = 0.5
+# A consumer with no heartbeat, nothing pending and no read for this long is forgotten.
+FORGET_AFTER_MS = 10_000
+# The longest a message waits for an older one of its conversation.
+ORDER_WAIT_SECONDS = 15.0
+
+Queued = tuple[tuple[int, int], str, Inbound]
 
 
 class InboxRunner:
@@ -36,27 +53,36 @@ class InboxRunner:
         self,
         inbox: Inbox,
         dispatcher: Dispatcher,
+        liveness: Liveness,
+        replies: Replies,
         *,
         workers: int = 8,
         reclaim_idle_ms: int = RECLAIM_IDLE_MS,
     ) -> None:
-        self.inbox, self.dispatcher = inbox, dispatcher
+        self.inbox, self.dispatcher, self.liveness = inbox, dispatcher, liveness
+        self.replies = replies
         self._reclaim_idle_ms = reclaim_idle_ms
-        self.consumer = f"{socket.gethostname()}-{os.getpid()}"
+        # Unique per run: a restarted process is a new consumer, and the old one's
+        # messages are taken over like any dead process's.
+        self.consumer = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self._workers = workers
         self._slots = asyncio.Semaphore(workers)
-        # Entries read but not yet handled, per sender, in the order they were accepted.
-        self._queues: dict[str, deque[tuple[str, Inbound]]] = {}
+        # Entries read but not yet handled, per sender, oldest first.
+        self._queues: dict[str, list[Queued]] = {}
         self._queued: set[str] = set()
         self._room = asyncio.Event()
         self._drains: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
-        # Channels whose requests wait for the replies (the web chat): kept for them.
-        self._answers: dict[str, Replies] = {}
 
     async def start(self) -> None:
         await self.inbox.ensure_group()
-        self._tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._reclaim())]
+        await self.liveness.beat(self.consumer)
+        self._tasks = [
+            asyncio.create_task(self._beat()),
+            asyncio.create_task(self._read()),
+            asyncio.create_task(self._reclaim()),
+            asyncio.create_task(self._take_over()),
+        ]
 
     async def stop(self) -> None:
         await stop_tasks(self._tasks)
@@ -64,6 +90,11 @@ class InboxRunner:
         self._tasks, self._drains = [], set()
         self._queues.clear()
         self._queued.clear()
+        try:
+            # What is left unacknowledged is taken over at once, not after a lapse.
+            await self.liveness.gone(self.consumer)
+        except RedisError as exc:
+            log.warning("could not say this process is gone: %s", exc)
 
     async def submit(self, inbound: Inbound) -> str | None:
         """Accept a message durably; None when it is a redelivery of one already taken."""
@@ -74,17 +105,13 @@ class InboxRunner:
         again)."""
         return await self.inbox.seen(channel, user_id, message_id)
 
-    def answer_with(self, channel: str, replies: Replies) -> None:
-        """This channel's requests wait for their replies: keep them in ``replies``,
-        where the process holding the request reads them (it may be another one)."""
-        self._answers[channel] = replies
-
     async def _handle(self, entry_id: str, inbound: Inbound) -> None:
-        replies = await self.dispatcher.handle(inbound)
-        answers = self._answers.get(inbound.channel)
-        if answers is not None:
-            await answers.put(entry_id, inbound.sender, [r.to_json() for r in replies])
-        await self.inbox.ack(entry_id)
+        if await self.replies.get(entry_id) is not None:
+            # Answered by a process that died before acknowledging it: not twice.
+            log.warning("%s was answered before a crash; not answering again", entry_id)
+        else:
+            await self.dispatcher.handle(inbound, entry_id)
+        await self.inbox.ack(entry_id, inbound.sender)
 
     async def _handle_or_leave(self, entry_id: str, inbound: Inbound) -> None:
         """Handle; on a bug, log and leave it unacknowledged so it is claimed again later.
@@ -104,18 +131,34 @@ class InboxRunner:
         self._queued.add(entry_id)
         queue = self._queues.get(inbound.sender)
         if queue is None:
-            queue = self._queues[inbound.sender] = deque()
+            queue = self._queues[inbound.sender] = []
             task = asyncio.create_task(self._drain(inbound.sender, queue))
             self._drains.add(task)
             task.add_done_callback(self._drains.discard)
-        queue.append((entry_id, inbound))
+        # A message taken over from a dead process goes before newer ones.
+        bisect.insort(queue, (entry_order(entry_id), entry_id, inbound), key=lambda q: q[0])
 
-    async def _drain(self, sender: str, queue: deque[tuple[str, Inbound]]) -> None:
-        """One sender's messages, one after the other."""
+    async def _next_in_order(self, entry_id: str, sender: str) -> bool:
+        """False while an older message of this conversation is still in someone's
+        hands, and not for longer than ORDER_WAIT_SECONDS."""
+        first = await self.inbox.first_of(sender)
+        if first is None or first == entry_id or entry_order(first) > entry_order(entry_id):
+            return True
+        waited = time.time() - entry_order(first)[0] / 1000
+        if waited > ORDER_WAIT_SECONDS:
+            log.warning("an older message of %s is stuck; not waiting for it", masked(sender))
+            return True
+        return False
+
+    async def _drain(self, sender: str, queue: list[Queued]) -> None:
+        """One sender's messages, one after the other, oldest first."""
         try:
             while queue:
-                entry_id, inbound = queue[0]
+                _, entry_id, inbound = queue[0]
                 try:
+                    if not await self._next_in_order(entry_id, sender):
+                        await asyncio.sleep(0.1)
+                        continue
                     async with self._slots:
                         await self._handle_or_leave(entry_id, inbound)
                 except RedisError as exc:
@@ -124,13 +167,13 @@ class InboxRunner:
                     log.warning("inbox unavailable, retrying %s: %s", entry_id, exc)
                     await asyncio.sleep(1)
                     continue
-                queue.popleft()
+                queue.remove(next(q for q in queue if q[1] == entry_id))
                 self._queued.discard(entry_id)
                 self._room.set()
         finally:
             if self._queues.get(sender) is queue:
                 del self._queues[sender]
-            for entry_id, _ in queue:
+            for _, entry_id, _inbound in queue:
                 self._queued.discard(entry_id)
 
     async def _read(self) -> None:
@@ -150,7 +193,43 @@ class InboxRunner:
                 log.warning("inbox unavailable, retrying: %s", exc)
                 await asyncio.sleep(1)
 
+    async def _beat(self) -> None:
+        while True:
+            try:
+                await self.liveness.beat(self.consumer)
+            except RedisError as exc:
+                if being_cancelled():
+                    raise asyncio.CancelledError from exc
+                log.warning("heartbeat not written: %s", exc)
+            await asyncio.sleep(BEAT_EVERY)
+
+    async def _take_over(self) -> None:
+        """What processes that died had taken is taken over within seconds; consumers
+        of processes gone for good leave the group."""
+        while True:
+            try:
+                consumers = await self.inbox.consumers()
+                others = [c for c in consumers if c != self.consumer]
+                alive = await self.liveness.alive(others)
+                for dead in (c for c in others if c not in alive):
+                    pending, idle_ms = consumers[dead]
+                    taken = await self.inbox.take_over(dead, self.consumer) if pending else []
+                    if taken:
+                        log.warning("took over %d messages of a process that died", len(taken))
+                    for entry_id, inbound in taken:
+                        self._route(entry_id, inbound)
+                    # Only with nothing left in its hands (else its messages would be
+                    # dropped with it), and not one that is only starting up.
+                    if len(taken) >= pending and idle_ms > FORGET_AFTER_MS:
+                        await self.inbox.forget_consumer(dead)
+            except RedisError as exc:
+                if being_cancelled():
+                    raise asyncio.CancelledError from exc
+                log.warning("inbox take-over failed: %s", exc)
+            await asyncio.sleep(TAKE_OVER_EVERY)
+
     async def _reclaim(self) -> None:
+        """Backstop: a message left unacknowledged for long (after a bug) is tried again."""
         while True:
             try:
                 for entry_id, inbound in await self.inbox.reclaim(

@@ -105,7 +105,7 @@ async def test_a_photo_without_words_is_kept_until_a_case_opens(chat: Chat) -> N
         ("document", "kontrak.pdf"),
     ]
     # Attached to a case, the files are kept for as long as case evidence.
-    ttl = await chat.redis.ttl(chat.console.keys.evidence(files[0]["ref"]))
+    ttl = await chat.redis.ttl(chat.helpline.keys.evidence(files[0]["ref"]))
     assert ttl > 300 * 86400
     assert await chat.services.waiting.of(worker.sender) == []
 

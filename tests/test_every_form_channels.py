@@ -246,7 +246,7 @@ async def test_whatsapp_bare_location_and_absurd_coordinates(wa: WhatsApp) -> No
     # Coordinates that are not numbers: never a dead letter, still asked about.
     mark = await wa.says(msg(odd, "location", location={"latitude": "abc", "longitude": None}))
     await wa.api.wait_for(lambda b: b["to"] == odd and "danger:yes" in str(b), after=mark)
-    assert await wa.chat.redis.xlen(wa.chat.console.keys.whatsapp_dead()) == 0
+    assert await wa.chat.redis.xlen(wa.chat.helpline.keys.whatsapp_dead()) == 0
     waiting = await wa.chat.services.waiting.of(f"whatsapp:{odd}")
     assert waiting[0]["valid"] is False
 

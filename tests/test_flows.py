@@ -396,7 +396,7 @@ async def test_outside_staffed_hours_the_worker_is_told_and_gets_the_numbers(
 async def test_the_worker_is_told_who_is_online_and_how_long_people_waited(chat: Chat) -> None:
     for name in ("ana", "budi"):
         await chat.console.presence.seen(name)
-    key = chat.console.keys.escalation_waits()
+    key = chat.helpline.keys.escalation_waits()
     await chat.redis.rpush(key, 240, 300, 360)
     worker = await chat.new_worker()
     await transcript(

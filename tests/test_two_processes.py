@@ -11,21 +11,17 @@ Regressions, against the real processes:
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from bot.net import free_port
 from bot.store.connection import connect_redis
 from bot.store.keys import Keys
-from bot.store.sealing import new_key
 from bot.store.users import Role, UserStore
+from tests import processes
 from tests.eventually import eventually
 from tests.telegram_standin import TOKEN, BotAPI, person, press, running_bot_api, text
 
@@ -35,46 +31,16 @@ GROUP = -100888
 PASSWORD = "a long enough password for tests"
 
 
-def _start(tmp: Path, name: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    data = tmp / name
-    data.mkdir()
-    with (tmp / f"{name}.log").open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "run"],
-            env=dict(os.environ, HELPLINE_DATA_DIR=str(data), HELPLINE_PORT=str(port), **env),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
-async def _healthy(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    async def up() -> bool:
-        assert process.poll() is None, f"helpline run exited; see {log}"
-        try:
-            async with (
-                aiohttp.ClientSession() as session,
-                session.get(f"http://127.0.0.1:{port}/healthz") as response,
-            ):
-                return response.status == 200
-        except aiohttp.ClientError:
-            return False
-
-    await eventually(up, what=f"the helpline on port {port} answers", seconds=120, every=0.3)
-
-
 @pytest.fixture
-def environment(redis_url: str, rasa_url: str, key_prefix: str) -> Iterator[dict[str, str]]:
-    yield {
-        "HELPLINE_REDIS_URL": redis_url,
-        "HELPLINE_NLU_URL": rasa_url,
-        "HELPLINE_KEY_PREFIX": key_prefix,
-        "HELPLINE_DATA_KEY": new_key(),
-        "HELPLINE_STAFFED_HOURS": "always",
-        "HELPLINE_OPERATORS_LOCALE": "en",
-        "HELPLINE_TELEGRAM_OPERATORS_CHAT": str(GROUP),
-        "HELPLINE_TELEGRAM_GROUP_TEXTS": "1",
-        "HELPLINE_TELEGRAM_TOKEN": TOKEN,
-    }
+def environment(redis_url: str, rasa_url: str, key_prefix: str) -> dict[str, str]:
+    return processes.environment(
+        redis_url,
+        rasa_url,
+        key_prefix,
+        HELPLINE_TELEGRAM_OPERATORS_CHAT=str(GROUP),
+        HELPLINE_TELEGRAM_GROUP_TEXTS="1",
+        HELPLINE_TELEGRAM_TOKEN=TOKEN,
+    )
 
 
 @pytest.fixture
@@ -84,21 +50,8 @@ async def two(
     """The Telegram stand-in, and the ports of two helplines running side by side."""
     async with running_bot_api() as api:
         env = dict(environment, HELPLINE_TELEGRAM_API_URL=api.base)
-        ports = [free_port(), free_port()]
-        processes = [_start(tmp_path, f"p{i}", port, env) for i, port in enumerate(ports)]
-        try:
-            for i, (port, process) in enumerate(zip(ports, processes, strict=True)):
-                await _healthy(port, process, tmp_path / f"p{i}.log")
-            yield api, ports
-        finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                try:
-                    process.wait(30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+        async with processes.bots(tmp_path, env) as started:
+            yield api, [bot.port for bot in started]
 
 
 async def _conversation(session: aiohttp.ClientSession, port: int) -> tuple[str, str]:

@@ -207,7 +207,14 @@ async def test_a_message_left_by_a_dead_worker_is_handled(chat: Chat, key_prefix
     entry = await inbox.accept(inbound)
     taken = await inbox.read("dead-consumer", count=1, block_ms=100)
     assert [e for e, _ in taken] == [entry]  # taken, never acknowledged
-    rescuer = InboxRunner(inbox, dispatcher, workers=1, reclaim_idle_ms=200)
+    rescuer = InboxRunner(
+        inbox,
+        dispatcher,
+        chat.helpline.runner.liveness,
+        chat.helpline.replies,
+        workers=1,
+        reclaim_idle_ms=200,
+    )
     await rescuer.start()
     try:
         replies = await eventually(

@@ -273,7 +273,7 @@ async def test_status_callbacks_are_recorded_and_failures_shown_on_the_case(wa: 
     worker = "6281200000007"
     mark = await wa.says(text(worker, "I want to talk to a person"))
     await wa.api.wait_for(_to(worker, "queue"), after=mark)
-    keys = wa.chat.console.keys
+    keys = wa.chat.helpline.keys
     sent_ids = [k for k in await wa.chat.redis.keys(keys.whatsapp_sent("*"))]
     wamid = sent_ids[0].rsplit(":", 1)[-1]
     statuses = [
@@ -337,7 +337,7 @@ async def test_an_operator_reply_outside_the_24_hour_window(wa: Helpline) -> Non
     worker = "6281200000009"
     operator, case_id = await _claimed_emergency(wa, worker)
     try:
-        key = wa.chat.console.keys.whatsapp_last_in(worker)
+        key = wa.chat.helpline.keys.whatsapp_last_in(worker)
         await wa.chat.redis.set(key, str(time.time() - 25 * 3600))
         mark = len(wa.api.sent)
         status, page, _ = await operator.post(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from types import TracebackType
@@ -83,8 +85,25 @@ class Classification:
         return data
 
 
+# A Rasa server that failed or timed out is left alone this long before it is tried again.
+RETRY_SECONDS = 10.0
+
+
+@dataclass
+class _Server:
+    url: str
+    params: dict[str, str]
+    # time.monotonic() before which the server is skipped (it failed recently).
+    resting_until: float = 0.0
+
+
 class NLUClient:
-    """One long-lived HTTP session to the Rasa server; every call has a timeout."""
+    """One long-lived HTTP session to one or more Rasa servers; every call has a timeout.
+
+    With several servers (``HELPLINE_NLU_URL`` a comma-separated list) requests go round
+    them in turn; a server that fails or times out is skipped for RETRY_SECONDS and the
+    next one is asked. With all of them down, messages are read by the lexicon alone.
+    """
 
     def __init__(
         self,
@@ -95,12 +114,18 @@ class NLUClient:
         policy: SafetyPolicy | None = None,
         token: str | None = None,
     ) -> None:
-        """``token``: the Rasa server's auth token (also read from a URL that carries it,
+        """``token``: the Rasa servers' auth token (also read from a URL that carries it,
         as ``helpline run`` and the test fixtures give it)."""
-        url, in_url = split_token(base_url)
-        self.base_url = url.rstrip("/")
-        secret = token or in_url
-        self._params: dict[str, str] = {"token": secret} if secret else {}
+        self._servers: list[_Server] = []
+        for given in (u.strip() for u in base_url.split(",")):
+            if given:
+                url, in_url = split_token(given)
+                secret = token or in_url
+                self._servers.append(_Server(url.rstrip("/"), {"token": secret} if secret else {}))
+        if not self._servers:
+            raise ValueError("no Rasa server URL")
+        self.base_url = self._servers[0].url
+        self._next = 0
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self.lexicon = lexicon or CrisisLexicon.load()
         self.policy = policy or SafetyPolicy()
@@ -133,10 +158,28 @@ class NLUClient:
             raise RuntimeError("NLUClient is not open")
         return self._session
 
-    async def is_ready(self) -> bool:
-        """True when the server answers and has a model loaded."""
+    @property
+    def urls(self) -> list[str]:
+        return [server.url for server in self._servers]
+
+    def resting(self) -> list[str]:
+        """The servers skipped for now (they failed recently)."""
+        now = time.monotonic()
+        return [s.url for s in self._servers if s.resting_until > now]
+
+    async def is_ready(self, within: float | None = None) -> bool:
+        """True when a server answers and has a model loaded (``within`` seconds: all
+        servers are asked at once, and a slow one counts as not ready)."""
+        asks = [self._ready(server) for server in self._servers]
         try:
-            async with self.session.get(f"{self.base_url}/status", params=self._params) as response:
+            found = await asyncio.wait_for(asyncio.gather(*asks), within)
+        except TimeoutError:
+            return False
+        return any(found)
+
+    async def _ready(self, server: _Server) -> bool:
+        try:
+            async with self.session.get(f"{server.url}/status", params=server.params) as response:
                 if response.status != 200:
                     return False
                 body = await response.json()
@@ -144,17 +187,41 @@ class NLUClient:
             return False
         return bool(isinstance(body, dict) and body.get("model_file"))
 
+    def _in_turn(self) -> list[_Server]:
+        """The servers to ask, starting with the next in turn; resting ones last (when
+        every server failed recently, they are all tried rather than none)."""
+        start = self._next % len(self._servers)
+        self._next += 1
+        ordered = self._servers[start:] + self._servers[:start]
+        now = time.monotonic()
+        return [s for s in ordered if s.resting_until <= now] + [
+            s for s in ordered if s.resting_until > now
+        ]
+
     async def parse_raw(self, text: str) -> dict[str, Any]:
-        """The Rasa server's own answer for a text."""
+        """A Rasa server's own answer for a text."""
+        failures = []
+        for server in self._in_turn():
+            try:
+                body = await self._parse(server, text)
+            except NLUUnavailable as exc:
+                server.resting_until = time.monotonic() + RETRY_SECONDS
+                failures.append(str(exc))
+                continue
+            server.resting_until = 0.0
+            return body
+        raise NLUUnavailable("; ".join(failures))
+
+    async def _parse(self, server: _Server, text: str) -> dict[str, Any]:
         try:
             async with self.session.post(
-                f"{self.base_url}/model/parse", json={"text": text}, params=self._params
+                f"{server.url}/model/parse", json={"text": text}, params=server.params
             ) as response:
                 if response.status != 200:
                     raise NLUUnavailable(f"Rasa server answered HTTP {response.status}")
                 body = await response.json()
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise NLUUnavailable(f"Rasa server at {self.base_url}: {exc!r}") from exc
+            raise NLUUnavailable(f"Rasa server at {server.url}: {exc!r}") from exc
         if not isinstance(body, dict):
             raise NLUUnavailable("Rasa server answered something that is not an object")
         return body

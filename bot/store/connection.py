@@ -12,13 +12,17 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+# A process's connections to Redis: a burst of requests beyond this waits its turn for
+# a connection (a few milliseconds each) instead of failing with "Too many connections".
+POOL_SIZE = 200
 
-def connect_redis(url: str, *, decode: bool = True, bounded: int | None = None) -> Redis:
+
+def connect_redis(url: str, *, decode: bool = True, bounded: int | None = POOL_SIZE) -> Redis:
     """A pool that rides out a Redis restart of a few seconds instead of failing at once.
 
-    ``bounded``: at most this many connections, and a caller waits for a free one rather
-    than failing - for the live streams, whose many clients must never take the
-    connections the rest of the helpline uses."""
+    ``bounded``: at most this many connections, and a caller waits (up to 10 s) for a
+    free one rather than failing; the live streams have a small pool of their own, so
+    their many clients never take the connections the rest of the helpline uses."""
     options: dict[str, Any] = {
         "decode_responses": decode,
         "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=8),
@@ -30,7 +34,8 @@ def connect_redis(url: str, *, decode: bool = True, bounded: int | None = None) 
     if bounded is None:
         return Redis.from_url(url, **options)
     pool = BlockingConnectionPool.from_url(url, max_connections=bounded, timeout=10, **options)
-    return Redis(connection_pool=pool)
+    # from_pool: closing the client closes its pool (and every connection in it).
+    return Redis.from_pool(pool)
 
 
 async def answers(redis: Redis, seconds: float = 1.0) -> bool:

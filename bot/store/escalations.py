@@ -366,10 +366,12 @@ class RedisEscalationQueue:
         entry = await self.find(case_id)
         return entry.holder if entry else None
 
-    async def first_announcement(self, case_id: str, what: str) -> bool:
+    async def first_announcement(
+        self, case_id: str, what: str, keep_seconds: float = 7 * 86400
+    ) -> bool:
         """True for exactly one process: the one that makes this announcement."""
         key = self._keys.announced(case_id, what)
-        return bool(await self._redis.set(key, "1", nx=True, ex=7 * 86400))
+        return bool(await self._redis.set(key, "1", nx=True, ex=max(1, int(keep_seconds))))
 
     async def recent_waits(self) -> list[float]:
         """Seconds that the last escalations waited before someone claimed them."""

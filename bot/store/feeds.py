@@ -72,6 +72,10 @@ class _Fanout:
         for event in self._waiters.get(key, ()):
             event.set()
 
+    def wake_all(self) -> None:
+        """Every waiter looks now (shutting down: open streams end at once)."""
+        self._wake_all()
+
     def _wake_all(self) -> None:
         for events in self._waiters.values():
             for event in events:

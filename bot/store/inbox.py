@@ -21,13 +21,28 @@ from bot.store.streams import entries, read_entries
 
 GROUP = "dispatch"
 SEEN_TTL = 14 * 86400  # Meta redelivers for days
+# How long each channel's message ids are remembered to drop redeliveries: as long as
+# the platform may redeliver (Telegram retries for a day; a web chat page retries a
+# send within minutes), not a fortnight for every web chat message.
+SEEN_TTL_OF = {"webchat": 86400, "telegram": 2 * 86400}
 
+# Accepts a message once (the platform's id, remembered for SEEN_TTL) and notes its
+# place in its conversation's order, in one step.
 _ACCEPT = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-  return redis.call('XADD', KEYS[2], '*', 'data', ARGV[2])
+  local id = redis.call('XADD', KEYS[2], '*', 'data', ARGV[2])
+  redis.call('RPUSH', KEYS[3], id)
+  redis.call('EXPIRE', KEYS[3], ARGV[1])
+  return id
 end
 return false
 """
+
+
+def entry_order(entry_id: str) -> tuple[int, int]:
+    """A stream entry id as something to sort by (ids grow with acceptance)."""
+    millis, _, seq = entry_id.partition("-")
+    return int(millis), int(seq or 0)
 
 
 class Inbox:
@@ -49,8 +64,12 @@ class Inbox:
             keys=[
                 self._keys.seen(inbound.channel, inbound.user_id, inbound.message_id),
                 self._keys.inbox(),
+                self._keys.inbox_order(inbound.sender),
             ],
-            args=[SEEN_TTL, self._sealer.seal(json.dumps(inbound.to_json(), ensure_ascii=False))],
+            args=[
+                SEEN_TTL_OF.get(inbound.channel, SEEN_TTL),
+                self._sealer.seal(json.dumps(inbound.to_json(), ensure_ascii=False)),
+            ],
         )
         return None if entry is None else str(entry)
 
@@ -78,8 +97,47 @@ class Inbox:
             (key, Inbound.from_json(data)) for key, data in entries(answer[1], self._sealer.unseal)
         ]
 
-    async def ack(self, entry_id: str) -> None:
+    async def ack(self, entry_id: str, sender: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.xack(self._keys.inbox(), GROUP, entry_id)
             pipe.xdel(self._keys.inbox(), entry_id)
+            pipe.lrem(self._keys.inbox_order(sender), 1, entry_id)
             await pipe.execute()
+
+    async def first_of(self, sender: str) -> str | None:
+        """The conversation's oldest message not handled yet (by any process)."""
+        found = await self._redis.lindex(self._keys.inbox_order(sender), 0)
+        return None if found is None else str(found.decode() if isinstance(found, bytes) else found)
+
+    async def consumers(self) -> dict[str, tuple[int, int]]:
+        """Each consumer (a process, now or once) of the inbox: (messages it took and
+        has not acknowledged, milliseconds since it last read)."""
+        found: dict[str, tuple[int, int]] = {}
+        try:
+            listed: Any = await self._redis.xinfo_consumers(self._keys.inbox(), GROUP)
+        except ResponseError:
+            return found  # no group yet
+        for consumer in listed:
+            name = consumer["name"]
+            name = name.decode() if isinstance(name, bytes) else str(name)
+            found[name] = (int(consumer["pending"]), int(consumer["idle"]))
+        return found
+
+    async def take_over(self, dead: str, consumer: str) -> list[tuple[str, Inbound]]:
+        """Everything a consumer whose process died had taken, now ``consumer``'s."""
+        pending: Any = await self._redis.xpending_range(
+            self._keys.inbox(), GROUP, min="-", max="+", count=1000, consumername=dead
+        )
+        ids = [p["message_id"] for p in pending]
+        if not ids:
+            return []
+        claimed: Any = await self._redis.xclaim(
+            self._keys.inbox(), GROUP, consumer, min_idle_time=0, message_ids=ids
+        )
+        return [
+            (key, Inbound.from_json(data)) for key, data in entries(claimed, self._sealer.unseal)
+        ]
+
+    async def forget_consumer(self, consumer: str) -> None:
+        """A process gone for good, with nothing left pending: out of the group."""
+        await self._redis.xgroup_delconsumer(self._keys.inbox(), GROUP, consumer)

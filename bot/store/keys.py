@@ -6,6 +6,40 @@ import hashlib
 from dataclasses import dataclass
 
 
+# The keys that live without a TTL, by their first two parts after the prefix, and the
+# rule that bounds each instead (tests/test_key_lifetimes.py holds every other key to a
+# TTL; the README's "Redis memory" section lists them).
+RETAINED = {
+    "case:*": "a case record and its timeline: reduced to the anonymous record "
+    "HELPLINE_CASE_RETENTION_DAYS after closing (bot/store/retention.py)",
+    "case:counter": "one counter per year",
+    "cases:all": "one id per case (the anonymous record stays for the figures)",
+    "cases:sender": "a worker's case ids: removed when the worker erases their data",
+    "cases:open-critical": "open emergencies only: an id leaves when its case closes",
+    "inbox": "accepted messages: each entry is deleted once handled",
+    "escalations:*": "queue streams: an entry is deleted when it is claimed or done",
+    "nlu:late": "messages read without the model: deleted once read again",
+    "whatsapp:raw": "webhook payloads: deleted once processed",
+    "whatsapp:dead": "dead letters: trimmed after HELPLINE_DEAD_LETTER_DAYS",
+    "audit:*": "the audit log: trimmed after HELPLINE_AUDIT_DAYS",
+    "kb:*": "the knowledge base and its versions: content, kept as long as it is edited",
+    "user:*": "console accounts: kept until removed by an admin",
+    "users:*": "the list of console accounts",
+    "presence:*": "one entry per console user",
+    "timers:*": "due timers: each leaves when it fires",
+    "erase:*": "erasures waiting for the append-only file rewrite: emptied by it",
+}
+
+
+def retained(key: str, prefix: str) -> str | None:
+    """The rule that bounds a key without a TTL; None when it should have a TTL."""
+    parts = key.removeprefix(f"{prefix}:").split(":")
+    for kind in (":".join(parts[:2]), f"{parts[0]}:*", parts[0]):
+        if kind in RETAINED:
+            return RETAINED[kind]
+    return None
+
+
 @dataclass(frozen=True)
 class Keys:
     prefix: str = "helpline"
@@ -106,6 +140,16 @@ class Keys:
 
     def inbox(self) -> str:
         return self._k("inbox")
+
+    def inbox_order(self, sender: str) -> str:
+        """A conversation's accepted, unhandled messages in order (hashed: no phone
+        number in a key name)."""
+        digest = hashlib.sha256(sender.encode()).hexdigest()[:40]
+        return self._k("inbox", "order", digest)
+
+    def alive(self, consumer: str) -> str:
+        """A bot process's heartbeat (bot/store/liveness.py)."""
+        return self._k("alive", consumer)
 
     def events(self) -> str:
         return self._k("events")

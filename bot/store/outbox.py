@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
 
 from bot.messages import Outbound
 from bot.store.keys import Keys
+from bot.store.replies import stage_answer
 from bot.store.sealing import Sealer
 from bot.store.streams import read_entries
 
@@ -45,6 +47,25 @@ class Outbox:
 
     async def push_outbound(self, sender: str, outbound: Outbound) -> str:
         return await self.push(sender, outbound.to_json())
+
+    async def record(
+        self, sender: str, messages: Sequence[Outbound], *, answering: str | None = None
+    ) -> None:
+        """The replies to one message, kept in one step with the mark that the message was
+        answered (``answering``: its inbox entry id; bot/store/replies.py), so a message
+        taken over after a crash is never answered twice."""
+        now = time.time()
+        key = self._keys.outbox(sender)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for message in messages:
+                data = json.dumps({**message.to_json(), "ts": now}, ensure_ascii=False)
+                pipe.xadd(key, {"data": self._sealer.seal(data)}, maxlen=MAX_KEPT, approximate=True)
+            if messages:
+                pipe.expire(key, TRANSCRIPT_SECONDS)
+            if answering is not None:
+                stage_answer(pipe, self._keys, self._sealer, answering, messages)
+            pipe.publish(self._keys.outbox_notices(), sender)
+            await pipe.execute()
 
     async def read(
         self, sender: str, after: str = "0-0", block_ms: int | None = None, count: int = 100

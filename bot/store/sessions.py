@@ -8,14 +8,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.lock import Lock
 
 from bot.store.keys import Keys
+from bot.store.locks import ConversationLock
 from bot.store.sealing import Sealer
 
 BOT = "bot"
 # Longest time one message (or one operator action) may hold a conversation's lock.
-LOCK_TIMEOUT = 60
 
 
 def operator_owner(username: str) -> str:
@@ -80,11 +79,9 @@ class SessionStore:
         self._flow_ttl = flow_ttl
         self._ttl = profile_ttl_days * 86400
 
-    def lock(self, sender: str) -> Lock:
+    def lock(self, sender: str) -> ConversationLock:
         """One writer per conversation: dispatch and operator actions take this first."""
-        return self._redis.lock(
-            self._keys.sender_lock(sender), timeout=LOCK_TIMEOUT, blocking_timeout=LOCK_TIMEOUT
-        )
+        return ConversationLock(self._redis, self._keys.sender_lock(sender))
 
     async def load(self, sender: str) -> Session:
         """The session, with any flow that went stale dropped (the profile stays)."""

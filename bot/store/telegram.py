@@ -50,9 +50,12 @@ class GroupPosts:
         self._redis, self._keys = redis, keys
 
     async def first(self, case_id: str, what: str) -> bool:
-        """True for exactly one process: the one that makes this post."""
+        """True for exactly one process: the one that makes this post. A numbered
+        re-announcement is never asked for again once the next number comes: its mark
+        lives an hour, not the month the case's own posts are remembered."""
         key = self._keys.telegram_posted(case_id, what)
-        return bool(await self._redis.set(key, "1", nx=True, ex=KEEP_SECONDS))
+        keep = 3600 if what.startswith("announce:") else KEEP_SECONDS
+        return bool(await self._redis.set(key, "1", nx=True, ex=keep))
 
     async def alert_of(self, case_id: str) -> int | None:
         raw = await self._redis.get(self._keys.telegram_alert(case_id))

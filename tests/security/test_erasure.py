@@ -96,7 +96,7 @@ async def test_erasing_leaves_no_marker_in_redis_or_its_files(wa: WhatsApp) -> N
         await wa.says(msg(PHONE, "image", image={"id": "IMG-M", "caption": WORDS}))
         # A payload the processor cannot read is set aside as a dead letter, as it came.
         await wa.says(msg(PHONE, "button", button=["not", "an", "object"]))
-        dead = wa.chat.console.keys.whatsapp_dead()
+        dead = wa.chat.helpline.keys.whatsapp_dead()
         await eventually(lambda: raw.xlen(dead), lambda n: n >= 1, what="a dead letter")
         await eventually(
             lambda: wa.chat.services.cases.timeline(case.id),

@@ -54,7 +54,7 @@ async def test_whatsapp_replays_and_unknown_status_callbacks_are_not_taken(wa: W
     data = payload(value(statuses=[unknown]))
     assert await wa.post(data, sign(encode(data))) == 200
     await asyncio.sleep(0.3)  # silence: an unknown status must not be stored
-    keys = wa.chat.console.keys
+    keys = wa.chat.helpline.keys
     assert not await wa.chat.redis.exists(keys.whatsapp_status("wamid.never-sent"))
     # A fresh message from the same number is answered as usual.
     mark = await wa.says(text(worker, "halo"))

@@ -54,7 +54,7 @@ async def test_a_closed_case_keeps_only_its_anonymous_record(
     assert old
     retention = Retention(
         chat.redis, chat.app["redis_binary"] if False else chat.services.evidence._redis,
-        chat.console.keys, chat.services.cases, Rules(case_days=0.00002),
+        chat.helpline.keys, chat.services.cases, Rules(case_days=0.00002),
     )  # fmt: skip
     # Kept in full until its retention (here 1.7 s) has passed, then reduced.
     done = await retention.sweep()
