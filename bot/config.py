@@ -92,6 +92,13 @@ def _env(variable: str, default: T, parse: Parser = _text) -> T:
 class Settings:
     # None: `helpline run` starts a private redis-server under data_dir.
     redis_url: str | None = _env("HELPLINE_REDIS_URL", None, _optional)
+    # Redis with Sentinel: the sentinels (host:port, comma-separated), the name they
+    # know the primary by, and the data nodes' password. Set, they make redis_url a
+    # redis+sentinel:// address (bot/store/connection.py), and every accepted message
+    # waits for a replica (bot/store/inbox.py).
+    redis_sentinels: str | None = _env("HELPLINE_REDIS_SENTINELS", None, _optional)
+    redis_master: str = _env("HELPLINE_REDIS_MASTER", "helpline")
+    redis_password: str | None = _env("HELPLINE_REDIS_PASSWORD", None, _optional)
     # None: `helpline run` starts the Rasa server itself (with a token of its own).
     nlu_url: str | None = _env("HELPLINE_NLU_URL", None, _optional)
     host: str = _env("HELPLINE_HOST", "127.0.0.1")
@@ -211,6 +218,14 @@ class Settings:
                 name = f.metadata["env"]
                 values[f.name] = f.metadata["parse"](name, os.environ.get(name), f.default)
         settings = cls(**values)
+        if settings.redis_sentinels and settings.redis_url is None:
+            auth = f":{settings.redis_password}@" if settings.redis_password else ""
+            settings = replace(
+                settings,
+                redis_url=(
+                    f"redis+sentinel://{auth}{settings.redis_sentinels}/{settings.redis_master}"
+                ),
+            )
         public_url = os.environ.get(
             "HELPLINE_PUBLIC_URL", f"http://{settings.host}:{settings.port}"
         )

@@ -33,7 +33,7 @@ from bot.staffing import OnDuty, StaffedHours
 from bot.store.audit import AuditLog
 from bot.store.audit_throttle import AuditThrottle
 from bot.store.cases import CaseStore
-from bot.store.connection import answers, check, connect_redis
+from bot.store.connection import SENTINEL_SCHEME, answers, check, connect_redis
 from bot.store.console_sessions import ENROLMENT_SECONDS, ConsoleSessions, TotpEnrolments
 from bot.store.counters import MessageRates
 from bot.store.erasure import Erasures
@@ -75,6 +75,8 @@ class Helpline:
         # What workers tell us is sealed before it reaches Redis (bot/store/sealing.py).
         self.sealer = Sealer.load(settings.data_key, settings.data_dir)
         self.redis = redis = connect_redis(settings.redis_url)
+        # Redis with Sentinel: accepted messages wait for a replica.
+        self.replicated = settings.redis_url.startswith(SENTINEL_SCHEME)
         # Evidence files are bytes: a client of their own that does not decode replies.
         self.redis_binary = connect_redis(settings.redis_url, decode=False)
         # Live streams read on a small pool of their own.
@@ -185,7 +187,10 @@ class Helpline:
             self.dispatcher, services.timers, self.late, services.erasures, self.retention
         )
         self.runner = InboxRunner(
-            Inbox(redis, keys, self.sealer), self.dispatcher, Liveness(redis, keys), self.replies
+            Inbox(redis, keys, self.sealer, replicated=self.replicated),
+            self.dispatcher,
+            Liveness(redis, keys),
+            self.replies,
         )
 
     @property

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
@@ -15,6 +17,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 # A process's connections to Redis: a burst of requests beyond this waits its turn for
 # a connection (a few milliseconds each) instead of failing with "Too many connections".
 POOL_SIZE = 200
+
+
+SENTINEL_SCHEME = "redis+sentinel://"
 
 
 def connect_redis(url: str, *, decode: bool = True, bounded: int | None = POOL_SIZE) -> Redis:
@@ -31,6 +36,8 @@ def connect_redis(url: str, *, decode: bool = True, bounded: int | None = POOL_S
         "socket_timeout": 20,
         "health_check_interval": 30,
     }
+    if url.startswith(SENTINEL_SCHEME):
+        return _through_sentinels(url, options, bounded)
     if bounded is None:
         return Redis.from_url(url, **options)
     pool = BlockingConnectionPool.from_url(url, max_connections=bounded, timeout=10, **options)
@@ -49,3 +56,48 @@ async def answers(redis: Redis, seconds: float = 1.0) -> bool:
 async def check(redis: Redis) -> None:
     """Raises when Redis does not answer (at start-up: better to stop than to limp)."""
     await redis.ping()
+
+
+class _SentinelRedis(Redis):
+    """The primary's client; closing it closes the clients of the sentinels too."""
+
+    watchers: Sentinel | None = None
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        await super().aclose(close_connection_pool)
+        for client in self.watchers.sentinels if self.watchers is not None else []:
+            await client.aclose()
+
+
+def _through_sentinels(url: str, options: dict[str, Any], bounded: int | None) -> Redis:
+    """``redis+sentinel://[:password@]host:port,host:port/master``: the primary the
+    sentinels name, found again after a failover (redis-py's Sentinel support)."""
+    parts = urlsplit(url.replace(SENTINEL_SCHEME, "redis://", 1))
+    netloc = parts.netloc.rpartition("@")[2]
+    password = unquote(parts.password) if parts.password else None
+    sentinels = []
+    for address in netloc.split(","):
+        host, _, port = address.strip().rpartition(":")
+        sentinels.append((host or "127.0.0.1", int(port)))
+    master = parts.path.strip("/") or "helpline"
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        sentinels,
+        socket_timeout=2,
+        socket_connect_timeout=2,
+        sentinel_kwargs={"socket_timeout": 2, "socket_connect_timeout": 2},
+    )
+    primary: _SentinelRedis = sentinel.master_for(
+        master,
+        redis_class=_SentinelRedis,
+        password=password,
+        max_connections=bounded or 10_000,
+        **options,
+    )
+    primary.watchers = sentinel
+    return primary
+
+
+async def replicas(redis: Redis) -> int:
+    """How many replicas are connected to the primary now."""
+    info = await redis.info("replication")
+    return int(info.get("connected_slaves", 0))

@@ -12,9 +12,10 @@ import json
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 
 from bot.messages import Inbound
+from bot.store.connection import replicas
 from bot.store.keys import Keys
 from bot.store.sealing import Sealer
 from bot.store.streams import entries, read_entries
@@ -45,9 +46,27 @@ def entry_order(entry_id: str) -> tuple[int, int]:
     return int(millis), int(seq or 0)
 
 
+# With replicas (Redis with Sentinel), how long an accepted message waits for one to have
+# it before the helpline answers "accepted".
+REPLICA_WAIT_MS = 1000
+
+
+class NotReplicated(RedisError):
+    """No replica confirmed the message in time: not accepted (the sender tries again)."""
+
+
 class Inbox:
-    def __init__(self, redis: Redis, keys: Keys, sealer: Sealer | None = None) -> None:
-        self._redis, self._keys = redis, keys
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        sealer: Sealer | None = None,
+        *,
+        replicated: bool = False,
+    ) -> None:
+        """``replicated``: "accepted" means a replica has the message too, so it survives
+        the primary's failover (WAIT 1)."""
+        self._redis, self._keys, self._replicated = redis, keys, replicated
         self._sealer = sealer or Sealer.plain()
         self._accept = redis.register_script(_ACCEPT)
 
@@ -71,7 +90,18 @@ class Inbox:
                 self._sealer.seal(json.dumps(inbound.to_json(), ensure_ascii=False)),
             ],
         )
-        return None if entry is None else str(entry)
+        if entry is None:
+            return None
+        # A replica is connected yet did not confirm: not accepted, so not lost in a
+        # failover (the redelivery is a duplicate if the primary kept it). With no replica
+        # connected there is nothing to fail over to: accepted.
+        if (
+            self._replicated
+            and await self._redis.wait(1, REPLICA_WAIT_MS) < 1
+            and await replicas(self._redis) > 0
+        ):
+            raise NotReplicated("no replica confirmed the message in time")
+        return str(entry)
 
     async def seen(self, channel: str, user_id: str, message_id: str) -> bool:
         """True when this platform message was accepted before (a redelivery)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-
 # The keys that live without a TTL, by their first two parts after the prefix, and the
 # rule that bounds each instead (tests/test_key_lifetimes.py holds every other key to a
 # TTL; the README's "Redis memory" section lists them).
