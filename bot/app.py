@@ -8,11 +8,12 @@ its workers at start-up and stops them at shutdown, in one cleanup context.
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from bot.channels.webchat import MAX_BODY
+from bot.channels.webchat import MAX_BODY, WebChat
 from bot.config import Settings
 from bot.console import Console
 from bot.helpline import Helpline
@@ -45,6 +46,23 @@ async def ready(request: web.Request) -> web.Response:
     return web.json_response({"redis": redis_ok, "nlu": nlu_ok}, status=status)
 
 
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus metrics: for a scraper with HELPLINE_METRICS_TOKEN, else this machine."""
+    helpline = request.app[HELPLINE]
+    token = helpline.settings.metrics_token
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if token is not None and not hmac.compare_digest(given.encode(), token.encode()):
+        raise web.HTTPUnauthorized(text="metrics: a bearer token is needed")
+    if token is None and request.remote not in ("127.0.0.1", "::1"):
+        raise web.HTTPForbidden(text="metrics: only from this machine (or set a token)")
+    streams = {"console": request.app[CONSOLE].stream_limits.open}
+    for channel in helpline.channels:
+        if isinstance(channel, WebChat):
+            streams["webchat"] = channel.open_streams
+    body = await helpline.metrics_page(streams)
+    return web.Response(body=body, content_type="text/plain", charset="utf-8")
+
+
 async def index(request: web.Request) -> web.Response:
     raise web.HTTPFound("/chat")
 
@@ -71,5 +89,6 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_helpline_ctx)
     app.router.add_get("/healthz", alive)
     app.router.add_get("/readyz", ready)
+    app.router.add_get("/metrics", metrics)
     app.router.add_get("/", index)
     return app

@@ -99,6 +99,8 @@ class Settings:
     redis_sentinels: str | None = _env("HELPLINE_REDIS_SENTINELS", None, _optional)
     redis_master: str = _env("HELPLINE_REDIS_MASTER", "helpline")
     redis_password: str | None = _env("HELPLINE_REDIS_PASSWORD", None, _optional)
+    # GET /metrics answers this bearer token; unset, only requests from this machine.
+    metrics_token: str | None = _env("HELPLINE_METRICS_TOKEN", None, _optional)
     # None: `helpline run` starts the Rasa server itself (with a token of its own).
     nlu_url: str | None = _env("HELPLINE_NLU_URL", None, _optional)
     host: str = _env("HELPLINE_HOST", "127.0.0.1")

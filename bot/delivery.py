@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from bot.channels.base import Channel
 from bot.logs import masked
 from bot.messages import Outbound
+from bot.metrics import Metrics
 from bot.store.outbox import Outbox
 from bot.store.replies import Replies
 
@@ -19,8 +20,9 @@ log = logging.getLogger(__name__)
 
 
 class Delivery:
-    def __init__(self, outbox: Outbox, replies: Replies) -> None:
+    def __init__(self, outbox: Outbox, replies: Replies, metrics: Metrics | None = None) -> None:
         self._outbox, self._replies = outbox, replies
+        self.metrics = metrics or Metrics()
         self.channels: dict[str, Channel] = {}
 
     def add(self, channel: Channel) -> None:
@@ -75,5 +77,6 @@ class Delivery:
         elif answering is not None:
             await self._replies.put(answering, sender, messages)
         if channel is not None and messages:
+            self.metrics.messages_out.labels(channel.name).inc(len(messages))
             locale = next((m.locale for m in messages if m.locale), "id")
             await channel.send(user_id, messages, locale)

@@ -24,6 +24,7 @@ from bot.delivery import Delivery
 from bot.dispatch import Dispatcher
 from bot.followups import Followups
 from bot.kb import KnowledgeBase
+from bot.metrics import Metrics
 from bot.nlu.client import NLUClient
 from bot.nlu.late import LateChecks
 from bot.queue_watch import QueueWatch, WaitingLimits
@@ -81,10 +82,12 @@ class Helpline:
         self.redis_binary = connect_redis(settings.redis_url, decode=False)
         # Live streams read on a small pool of their own.
         self.redis_streams = connect_redis(settings.redis_url, bounded=STREAM_READS + 2)
+        self.metrics = Metrics()
         self.nlu = NLUClient(
             settings.nlu_url or "http://127.0.0.1:5005",
             timeout=settings.nlu_timeout_seconds,
             token=settings.nlu_token,
+            metrics=self.metrics,
         )
         self.users = UserStore(redis, keys)
         self.audit = AuditLog(redis, keys)
@@ -108,7 +111,7 @@ class Helpline:
         self.queue = RedisEscalationQueue(redis, keys, self.sealer)
         self.services = self._services()
         self.replies = Replies(redis, keys, self.sealer)
-        self.delivery = Delivery(self.services.outbox, self.replies)
+        self.delivery = Delivery(self.services.outbox, self.replies, self.metrics)
         self._workers()
         self.outbox_feed = OutboxFeed(redis, keys)
         self.event_feed = EventFeed(redis, keys)
@@ -179,6 +182,7 @@ class Helpline:
                 complaint_seconds=settings.complaint_wait_minutes * 60,
             ),
             hours=self.hours,
+            metrics=self.metrics,
         )
         self.retention = Retention(
             redis, self.redis_binary, keys, services.cases, Rules.of(settings)
@@ -191,6 +195,7 @@ class Helpline:
             self.dispatcher,
             Liveness(redis, keys),
             self.replies,
+            metrics=self.metrics,
         )
 
     @property
@@ -236,6 +241,22 @@ class Helpline:
         """The server is stopping: every open stream ends now, not at its next beat."""
         self.shutting_down.set()
         self.outbox_feed.wake_all()
+
+    async def metrics_page(self, streams: dict[str, int]) -> bytes:
+        """The Prometheus page, with the queue read from Redis now."""
+        depth = {"critical": 0, "high": 0, "normal": 0}
+        oldest = 0.0
+        for entry in await self.queue.waiting():
+            escalation = entry.escalation
+            depth[escalation.priority] = depth.get(escalation.priority, 0) + 1
+            if escalation.priority == "critical":
+                oldest = max(oldest, entry.waited_seconds)
+        for priority, count in depth.items():
+            self.metrics.queue_depth.labels(priority).set(count)
+        self.metrics.oldest_emergency.set(oldest)
+        for kind, count in streams.items():
+            self.metrics.open_streams.labels(kind).set(count)
+        return self.metrics.page()
 
     async def redis_answers(self) -> bool:
         return await answers(self.redis)

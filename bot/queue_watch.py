@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.casework import Casework, CaseworkError
+from bot.metrics import Metrics
 from bot.staffing import PRESENCE_SECONDS, Presence, StaffedHours
 from bot.store.cases import NOT_SAFE, Case, Priority
 from bot.store.escalations import SUMMARY_CHARS, Escalation, QueueEntry, RedisEscalationQueue
@@ -64,9 +65,11 @@ class QueueWatch:
         hours: StaffedHours,
         presence_seconds: float = PRESENCE_SECONDS,
         clock: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
     ) -> None:
         self.queue, self.casework = queue, casework
         self._events, self._presence = events, presence
+        self.metrics = metrics or Metrics()
         self.limits, self.hours = limits, hours
         self.presence_seconds = presence_seconds
         # "Now" for every waiting time it judges; tests pass their own to move time on.
@@ -184,6 +187,7 @@ class QueueWatch:
             await self._supervisor(entry.escalation, waited, "not_safe")
 
     async def _supervisor(self, escalation: Escalation, waited: float, reason: str) -> None:
+        self.metrics.past_limit.labels(reason).inc()
         log.warning(
             "queue watch: %s unclaimed for %.0f s (%s): supervisor",
             escalation.case_id,

@@ -29,6 +29,7 @@ from redis.exceptions import RedisError
 from bot.dispatch import Dispatcher
 from bot.logs import masked
 from bot.messages import Inbound
+from bot.metrics import Metrics
 from bot.store.inbox import Inbox, entry_order
 from bot.store.liveness import BEAT_EVERY, Liveness
 from bot.store.replies import Replies
@@ -58,9 +59,11 @@ class InboxRunner:
         *,
         workers: int = 8,
         reclaim_idle_ms: int = RECLAIM_IDLE_MS,
+        metrics: Metrics | None = None,
     ) -> None:
         self.inbox, self.dispatcher, self.liveness = inbox, dispatcher, liveness
         self.replies = replies
+        self.metrics = metrics or Metrics()
         self._reclaim_idle_ms = reclaim_idle_ms
         # Unique per run: a restarted process is a new consumer, and the old one's
         # messages are taken over like any dead process's.
@@ -98,7 +101,14 @@ class InboxRunner:
 
     async def submit(self, inbound: Inbound) -> str | None:
         """Accept a message durably; None when it is a redelivery of one already taken."""
-        return await self.inbox.accept(inbound)
+        try:
+            entry = await self.inbox.accept(inbound)
+        except RedisError:
+            self.metrics.redis_errors.inc()
+            raise
+        if entry is not None:
+            self.metrics.messages_in.labels(inbound.channel).inc()
+        return entry
 
     async def seen(self, channel: str, user_id: str, message_id: str) -> bool:
         """True for a redelivery of a message already accepted (its file is not fetched
@@ -111,6 +121,9 @@ class InboxRunner:
             log.warning("%s was answered before a crash; not answering again", entry_id)
         else:
             await self.dispatcher.handle(inbound, entry_id)
+            self.metrics.reply_seconds.labels(inbound.channel).observe(
+                max(0.0, time.time() - inbound.received_at)
+            )
         await self.inbox.ack(entry_id, inbound.sender)
 
     async def _handle_or_leave(self, entry_id: str, inbound: Inbound) -> None:
@@ -164,6 +177,7 @@ class InboxRunner:
                 except RedisError as exc:
                     if being_cancelled():
                         raise asyncio.CancelledError from exc
+                    self.metrics.redis_errors.inc()
                     log.warning("inbox unavailable, retrying %s: %s", entry_id, exc)
                     await asyncio.sleep(1)
                     continue

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
+from bot.metrics import Metrics
 from bot.nlu import countries
 from bot.nlu.safety import CrisisLexicon, SafetyPolicy, decide
 from bot.nlu.taxonomy import (
@@ -113,6 +114,7 @@ class NLUClient:
         lexicon: CrisisLexicon | None = None,
         policy: SafetyPolicy | None = None,
         token: str | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         """``token``: the Rasa servers' auth token (also read from a URL that carries it,
         as ``helpline run`` and the test fixtures give it)."""
@@ -130,6 +132,7 @@ class NLUClient:
         self.lexicon = lexicon or CrisisLexicon.load()
         self.policy = policy or SafetyPolicy()
         self._session: aiohttp.ClientSession | None = None
+        self.metrics = metrics or Metrics()
 
     async def __aenter__(self) -> Self:
         await self.open()
@@ -202,12 +205,15 @@ class NLUClient:
         """A Rasa server's own answer for a text."""
         failures = []
         for server in self._in_turn():
+            started = time.monotonic()
             try:
                 body = await self._parse(server, text)
             except NLUUnavailable as exc:
                 server.resting_until = time.monotonic() + RETRY_SECONDS
+                self.metrics.nlu_failures.labels(server.url).inc()
                 failures.append(str(exc))
                 continue
+            self.metrics.nlu_seconds.labels(server.url).observe(time.monotonic() - started)
             server.resting_until = 0.0
             return body
         raise NLUUnavailable("; ".join(failures))

@@ -81,6 +81,10 @@ class WebChat:
         self._closing = helpline.shutting_down
         self._reads = asyncio.Semaphore(STREAM_READS)
 
+    @property
+    def open_streams(self) -> int:
+        return self._limits.open
+
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get("/chat", self.page),
