@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import secrets
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from bot.channels.webchat import MAX_BODY, WebChat
 from bot.config import Settings
 from bot.console import Console
 from bot.helpline import Helpline
+from bot.logs import current_id
 
 HELPLINE = web.AppKey("helpline", Helpline)
 CONSOLE = web.AppKey("console", Console)
@@ -67,6 +70,14 @@ async def index(request: web.Request) -> web.Response:
     raise web.HTTPFound("/chat")
 
 
+@web.middleware
+async def _request_id(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every log line of a request carries one id (the caller's X-Request-Id if short)."""
+    given = request.headers.get("X-Request-Id", "")
+    current_id.set(given if 0 < len(given) <= 64 and given.isalnum() else secrets.token_hex(6))
+    return await handler(request)
+
+
 async def _plain_server_header(request: web.Request, response: web.StreamResponse) -> None:
     """No software or version in the Server header."""
     response.headers["Server"] = "helpline"
@@ -78,7 +89,7 @@ async def _end_streams(app: web.Application) -> None:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY)
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[_request_id])
     helpline = app[HELPLINE] = Helpline(settings)
     for channel in helpline.channels:
         app.add_routes(channel.routes())

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import secrets
 import subprocess
 import sys
 from collections.abc import Sequence
 
+from bot import logs
 from bot.nlu.client import NLUClient
 from bot.nlu_model.rasa_env import RasaProject, RasaSetupError
 from bot.processes import DataDirBusy, die_with_parent
@@ -158,11 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logs.configure(verbose=args.verbose)
     try:
         code: int = args.func(args)
     except RasaSetupError as exc:

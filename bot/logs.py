@@ -10,7 +10,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import sys
+from contextvars import ContextVar
+from typing import Any
 
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
@@ -40,3 +45,44 @@ class PathOnlyAccessLogger(AbstractAccessLogger):
             response.body_length,
             time,
         )
+
+
+# The message or request a log line belongs to: set by the dispatch worker (the inbox
+# entry id) and by the app for each request, so the lines of one message can be found.
+current_id: ContextVar[str] = ContextVar("log_id", default="")
+
+
+class _WithId(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.__dict__["log_id"] = current_id.get()
+        return True
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and the message or request
+    id (HELPLINE_LOG_FORMAT=json, for a log collector)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "at": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if getattr(record, "log_id", ""):
+            line["id"] = getattr(record, "log_id", "")
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def configure(verbose: bool = False, form: str | None = None) -> None:
+    """The process's logging: text lines, or JSON lines with HELPLINE_LOG_FORMAT=json."""
+    form = form or os.environ.get("HELPLINE_LOG_FORMAT", "text")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_WithId())
+    if form == "json":
+        handler.setFormatter(JsonLines())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])

@@ -27,7 +27,7 @@ import time
 from redis.exceptions import RedisError
 
 from bot.dispatch import Dispatcher
-from bot.logs import masked
+from bot.logs import current_id, masked
 from bot.messages import Inbound
 from bot.metrics import Metrics
 from bot.store.inbox import Inbox, entry_order
@@ -116,6 +116,7 @@ class InboxRunner:
         return await self.inbox.seen(channel, user_id, message_id)
 
     async def _handle(self, entry_id: str, inbound: Inbound) -> None:
+        current_id.set(entry_id)  # every log line of this message carries its id
         if await self.replies.get(entry_id) is not None:
             # Answered by a process that died before acknowledging it: not twice.
             log.warning("%s was answered before a crash; not answering again", entry_id)
