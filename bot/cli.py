@@ -92,6 +92,12 @@ def _run(args: argparse.Namespace) -> int:
     return run()
 
 
+def _topology(args: argparse.Namespace) -> int:
+    from bot.topology import main as topology
+
+    return topology(args.check)
+
+
 def _kb_check(args: argparse.Namespace) -> int:
     from bot.kb import KnowledgeBase
 
@@ -130,6 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="start Redis, Rasa and the bot in the foreground")
     run.set_defaults(func=_run)
+    shape = commands.add_parser(
+        "topology",
+        help="the production topology on this machine: Redis with a replica and sentinels, "
+        "two Rasa servers, two bots behind HAProxy",
+    )
+    shape.add_argument("--check", action="store_true", help="check it works, then stop")
+    shape.set_defaults(func=_topology)
     kb = commands.add_parser("kb", help="knowledge-base content")
     kb_commands = kb.add_subparsers(dest="kb_command", required=True)
     check = kb_commands.add_parser("check", help="validate the kb/ content")
