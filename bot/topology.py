@@ -10,6 +10,7 @@ each answered; it prints what it measured and stops.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
@@ -130,6 +131,8 @@ def topology(data_dir: Path) -> Iterator[Topology]:
                     env=dict(env, HELPLINE_PORT=str(port), HELPLINE_DATA_DIR=str(folder)),
                     stdout=out,
                     stderr=subprocess.STDOUT,
+                    # Its own process group: stop_process signals the group.
+                    start_new_session=True,
                     preexec_fn=die_with_parent(),
                 )
             stack.callback(stop_process, bot)
@@ -145,6 +148,7 @@ def topology(data_dir: Path) -> Iterator[Topology]:
             [haproxy, "-db", "-f", str(config)],
             stdout=(data_dir / "haproxy.log").open("ab"),
             stderr=subprocess.STDOUT,
+            start_new_session=True,
             preexec_fn=die_with_parent(),
         )
         stack.callback(stop_process, balancer)
@@ -163,7 +167,12 @@ def _retried(call: Callable[[], dict[str, Any]], tries: list[int]) -> dict[str, 
             if exc.code not in (502, 503) or attempt == 4:
                 raise
             tries.append(exc.code)
-            time.sleep(0.2)
+        except (urllib.error.URLError, http.client.HTTPException, ConnectionError):
+            # The connection dropped with the bot that held it.
+            if attempt == 4:
+                raise
+            tries.append(0)
+        time.sleep(0.2)
     raise AssertionError("unreachable")
 
 
