@@ -33,7 +33,7 @@ from bot.metrics import Metrics
 from bot.store.inbox import Inbox, entry_order
 from bot.store.liveness import BEAT_EVERY, Liveness
 from bot.store.replies import Replies
-from bot.tasks import being_cancelled, stop_tasks
+from bot.tasks import being_cancelled, every, stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +81,10 @@ class InboxRunner:
         await self.inbox.ensure_group()
         await self.liveness.beat(self.consumer)
         self._tasks = [
-            asyncio.create_task(self._beat()),
+            asyncio.create_task(every(BEAT_EVERY, self._beat, "heartbeat")),
             asyncio.create_task(self._read()),
             asyncio.create_task(self._reclaim()),
-            asyncio.create_task(self._take_over()),
+            asyncio.create_task(every(TAKE_OVER_EVERY, self._take_over, "inbox take-over")),
         ]
 
     async def stop(self) -> None:
@@ -209,39 +209,25 @@ class InboxRunner:
                 await asyncio.sleep(1)
 
     async def _beat(self) -> None:
-        while True:
-            try:
-                await self.liveness.beat(self.consumer)
-            except RedisError as exc:
-                if being_cancelled():
-                    raise asyncio.CancelledError from exc
-                log.warning("heartbeat not written: %s", exc)
-            await asyncio.sleep(BEAT_EVERY)
+        await self.liveness.beat(self.consumer)
 
     async def _take_over(self) -> None:
         """What processes that died had taken is taken over within seconds; consumers
         of processes gone for good leave the group."""
-        while True:
-            try:
-                consumers = await self.inbox.consumers()
-                others = [c for c in consumers if c != self.consumer]
-                alive = await self.liveness.alive(others)
-                for dead in (c for c in others if c not in alive):
-                    pending, idle_ms = consumers[dead]
-                    taken = await self.inbox.take_over(dead, self.consumer) if pending else []
-                    if taken:
-                        log.warning("took over %d messages of a process that died", len(taken))
-                    for entry_id, inbound in taken:
-                        self._route(entry_id, inbound)
-                    # Only with nothing left in its hands (else its messages would be
-                    # dropped with it), and not one that is only starting up.
-                    if len(taken) >= pending and idle_ms > FORGET_AFTER_MS:
-                        await self.inbox.forget_consumer(dead)
-            except RedisError as exc:
-                if being_cancelled():
-                    raise asyncio.CancelledError from exc
-                log.warning("inbox take-over failed: %s", exc)
-            await asyncio.sleep(TAKE_OVER_EVERY)
+        consumers = await self.inbox.consumers()
+        others = [c for c in consumers if c != self.consumer]
+        alive = await self.liveness.alive(others)
+        for dead in (c for c in others if c not in alive):
+            pending, idle_ms = consumers[dead]
+            taken = await self.inbox.take_over(dead, self.consumer) if pending else []
+            if taken:
+                log.warning("took over %d messages of a process that died", len(taken))
+            for entry_id, inbound in taken:
+                self._route(entry_id, inbound)
+            # Only with nothing left in its hands (else its messages would be dropped
+            # with it), and not one that is only starting up.
+            if len(taken) >= pending and idle_ms > FORGET_AFTER_MS:
+                await self.inbox.forget_consumer(dead)
 
     async def _reclaim(self) -> None:
         """Backstop: a message left unacknowledged for long (after a bug) is tried again."""
