@@ -16,12 +16,11 @@ import pytest
 from bot.store.cases import LISTEN, LOCATION_ONLY, NOT_SAFE, Case
 from tests.chat import Chat
 from tests.eventually import eventually
-from tests.graph_standin import GraphAPI, msg, running_graph_api
+from tests.graph_standin import GraphAPI, msg
 from tests.graph_standin import text as wa_text
+from tests.harness import GROUP, Helpline, serving
 from tests.telegram_standin import message, person, press
-from tests.test_telegram import GROUP, Helpline, _operator, _serve, play
-from tests.test_whatsapp import Helpline as WhatsApp
-from tests.test_whatsapp import _settings
+from tests.test_telegram import _operator, play
 
 pytestmark = pytest.mark.rasa
 
@@ -30,18 +29,24 @@ LIMIT = 50_000
 
 @pytest.fixture
 async def tg(redis_url: str, rasa_url: str, key_prefix: str) -> AsyncIterator[Helpline]:
-    async for helpline in _serve(
-        redis_url, rasa_url, key_prefix, location_answer_seconds=0.8, queue_watch_seconds=0.1
-    ):
+    async with serving(
+        redis_url,
+        rasa_url,
+        key_prefix,
+        telegram=True,
+        media_max_bytes=LIMIT,
+        location_answer_seconds=0.8,
+        queue_watch_seconds=0.1,
+    ) as helpline:
         yield helpline
 
 
 @pytest.fixture
-async def wa(redis_url: str, rasa_url: str, key_prefix: str) -> AsyncIterator[WhatsApp]:
-    async with running_graph_api() as api:
-        settings = _settings(redis_url, rasa_url, key_prefix, api, media_max_bytes=LIMIT)
-        async with Chat.serve(settings) as chat:
-            yield WhatsApp(chat, api)
+async def wa(redis_url: str, rasa_url: str, key_prefix: str) -> AsyncIterator[Helpline]:
+    async with serving(
+        redis_url, rasa_url, key_prefix, whatsapp=True, media_max_bytes=LIMIT
+    ) as helpline:
+        yield helpline
 
 
 async def _open_case(chat: Chat, sender: str) -> Case:
@@ -74,7 +79,7 @@ def _photo(file_id: str, size: int) -> list[dict[str, Any]]:
 async def test_telegram_captioned_photo_without_a_case_opens_a_critical_case(
     tg: Helpline,
 ) -> None:
-    api, worker = tg.api, person(7100, "id")
+    api, worker = tg.telegram, person(7100, "id")
     api.files["bruise"] = b"\xff\xd8 bruise"
     api.push(message(worker, photo=_photo("bruise", 14), caption="majikan pukul saya td mlm"))
     case = await _open_case(tg.chat, f"telegram:{worker['id']}")
@@ -89,7 +94,7 @@ async def test_telegram_captioned_photo_without_a_case_opens_a_critical_case(
 async def test_telegram_bare_location_asks_and_an_unanswered_pin_reaches_an_operator(
     tg: Helpline,
 ) -> None:
-    api, worker = tg.api, person(7200, "en")
+    api, worker = tg.telegram, person(7200, "en")
     mark = len(api.calls)
     api.push(message(worker, location={"latitude": 25.03, "longitude": 121.56}))
     await api.wait_for("sendMessage", lambda p: "in danger now" in p["text"], after=mark)
@@ -100,7 +105,7 @@ async def test_telegram_bare_location_asks_and_an_unanswered_pin_reaches_an_oper
 
 
 async def test_telegram_location_answered_yes_opens_a_critical_case(tg: Helpline) -> None:
-    api, worker = tg.api, person(7250, "en")
+    api, worker = tg.telegram, person(7250, "en")
     mark = len(api.calls)
     api.push(message(worker, location={"latitude": 25.03, "longitude": 121.56}))
     await api.wait_for("sendMessage", lambda p: "in danger now" in p["text"], after=mark)
@@ -112,7 +117,7 @@ async def test_telegram_location_answered_yes_opens_a_critical_case(tg: Helpline
 
 
 async def test_telegram_voice_note_and_document_without_a_case(tg: Helpline) -> None:
-    api, worker = tg.api, person(7300, "en")
+    api, worker = tg.telegram, person(7300, "en")
     api.files["v1"] = b"OggS voice"
     mark = len(api.calls)
     api.push(message(worker, voice={"file_id": "v1", "file_unique_id": "uv1", "duration": 4,
@@ -132,7 +137,7 @@ async def test_telegram_voice_note_and_document_without_a_case(tg: Helpline) -> 
 
 
 async def test_telegram_voice_note_and_document_with_an_open_case(tg: Helpline) -> None:
-    api, worker = tg.api, person(7400, "en")
+    api, worker = tg.telegram, person(7400, "en")
     await play(api, worker, "worker: I want to talk to a person\nbot: ~in the queue")
     case = await _open_case(tg.chat, f"telegram:{worker['id']}")
     api.files["v2"] = b"OggS"
@@ -154,7 +159,7 @@ async def test_telegram_voice_note_and_document_with_an_open_case(tg: Helpline) 
 async def test_telegram_a_file_that_cannot_be_fetched_still_reaches_a_person(
     tg: Helpline,
 ) -> None:
-    api, worker = tg.api, person(7500, "id")
+    api, worker = tg.telegram, person(7500, "id")
     mark = len(api.calls)
     # No such file at the Bot API: the download fails. The caption still counts.
     api.push(message(worker, photo=_photo("gone", 10), caption="tolong sy dipukul majikan"))
@@ -166,7 +171,7 @@ async def test_telegram_a_file_that_cannot_be_fetched_still_reaches_a_person(
 
 
 async def test_telegram_voice_note_over_the_limit_still_goes_to_a_person(tg: Helpline) -> None:
-    api, worker = tg.api, person(7600, "en")
+    api, worker = tg.telegram, person(7600, "en")
     api.push(message(worker, voice={"file_id": "huge", "file_unique_id": "uh", "duration": 600,
                                     "file_size": LIMIT * 10}))  # fmt: skip
     case = await _open_case(tg.chat, f"telegram:{worker['id']}")
@@ -179,7 +184,7 @@ async def test_telegram_voice_note_over_the_limit_still_goes_to_a_person(tg: Hel
 async def test_telegram_coordinates_off_the_globe_and_a_10000_character_caption(
     tg: Helpline,
 ) -> None:
-    api, worker = tg.api, person(7700, "en")
+    api, worker = tg.telegram, person(7700, "en")
     mark = len(api.calls)
     api.push(message(worker, location={"latitude": 999.0, "longitude": -720.5}))
     await api.wait_for("sendMessage", lambda p: "could not read that location" in p["text"])
@@ -201,7 +206,7 @@ async def test_telegram_coordinates_off_the_globe_and_a_10000_character_caption(
 
 
 async def test_not_safe_is_announced_again_in_the_operators_group(tg: Helpline) -> None:
-    api = tg.api
+    api = tg.telegram
     ana = await _operator(tg, "ana", "ana_oncall")
     worker = person(7800, "en")
     await play(
@@ -226,10 +231,10 @@ def _media(api: GraphAPI, media_id: str, data: bytes, mime: str) -> None:
 
 
 async def test_whatsapp_captioned_photo_without_a_case_opens_a_critical_case(
-    wa: WhatsApp,
+    wa: Helpline,
 ) -> None:
     worker = "6281300000001"
-    _media(wa.api, "IMG1", b"\xff\xd8 arm", "image/jpeg")
+    _media(wa.whatsapp, "IMG1", b"\xff\xd8 arm", "image/jpeg")
     await wa.says(msg(worker, "image", image={"id": "IMG1", "caption": "majikan pukul saya"}))
     case = await _open_case(wa.chat, f"whatsapp:{worker}")
     assert case.priority == "critical"
@@ -238,26 +243,26 @@ async def test_whatsapp_captioned_photo_without_a_case_opens_a_critical_case(
     assert stored is not None and stored.data == b"\xff\xd8 arm"
 
 
-async def test_whatsapp_bare_location_and_absurd_coordinates(wa: WhatsApp) -> None:
+async def test_whatsapp_bare_location_and_absurd_coordinates(wa: Helpline) -> None:
     worker = "6281300000002"
     mark = await wa.says(msg(worker, "location", location={"latitude": 3.14, "longitude": 101.7}))
-    await wa.api.wait_for(lambda b: b["to"] == worker and "danger:yes" in str(b), after=mark)
+    await wa.whatsapp.wait_for(lambda b: b["to"] == worker and "danger:yes" in str(b), after=mark)
     odd = "6281300000003"
     # Coordinates that are not numbers: never a dead letter, still asked about.
     mark = await wa.says(msg(odd, "location", location={"latitude": "abc", "longitude": None}))
-    await wa.api.wait_for(lambda b: b["to"] == odd and "danger:yes" in str(b), after=mark)
+    await wa.whatsapp.wait_for(lambda b: b["to"] == odd and "danger:yes" in str(b), after=mark)
     assert await wa.chat.redis.xlen(wa.chat.helpline.keys.whatsapp_dead()) == 0
     waiting = await wa.chat.services.waiting.of(f"whatsapp:{odd}")
     assert waiting[0]["valid"] is False
 
 
-async def test_whatsapp_voice_note_and_document_with_and_without_a_case(wa: WhatsApp) -> None:
+async def test_whatsapp_voice_note_and_document_with_and_without_a_case(wa: Helpline) -> None:
     worker = "6281300000004"
-    _media(wa.api, "AUD1", b"OggS", "audio/ogg")
+    _media(wa.whatsapp, "AUD1", b"OggS", "audio/ogg")
     await wa.says(msg(worker, "audio", audio={"id": "AUD1"}))
     case = await _open_case(wa.chat, f"whatsapp:{worker}")
     assert LISTEN in case.marks
-    _media(wa.api, "DOC1", b"%PDF", "application/pdf")
+    _media(wa.whatsapp, "DOC1", b"%PDF", "application/pdf")
     await wa.says(msg(worker, "document", document={"id": "DOC1", "filename": "slip.pdf"}))
     await eventually(
         lambda: wa.chat.services.cases.timeline(case.id),
@@ -265,7 +270,7 @@ async def test_whatsapp_voice_note_and_document_with_and_without_a_case(wa: What
         what="the voice note and the document on the case",
     )
     other = "6281300000005"
-    _media(wa.api, "DOC2", b"%PDF", "application/pdf")
+    _media(wa.whatsapp, "DOC2", b"%PDF", "application/pdf")
     await wa.says(msg(other, "document", document={"id": "DOC2", "filename": "kontrak.pdf"}))
     waiting = await eventually(
         lambda: wa.chat.services.waiting.of(f"whatsapp:{other}"),
@@ -276,7 +281,7 @@ async def test_whatsapp_voice_note_and_document_with_and_without_a_case(wa: What
     assert await wa.chat.services.cases.of_sender(f"whatsapp:{other}") == []
 
 
-async def test_whatsapp_media_that_cannot_be_fetched_or_is_too_large(wa: WhatsApp) -> None:
+async def test_whatsapp_media_that_cannot_be_fetched_or_is_too_large(wa: Helpline) -> None:
     worker = "6281300000006"
     # Unknown to the Graph API: the fetch fails; the caption is an emergency all the same.
     await wa.says(msg(worker, "image", image={"id": "MISSING", "caption": "tolong sy dipukul"}))
@@ -285,7 +290,7 @@ async def test_whatsapp_media_that_cannot_be_fetched_or_is_too_large(wa: WhatsAp
     media = await _timeline_has(wa.chat, case, "media")
     assert media[0]["media"]["problem"] == "not_fetched"
     big = "6281300000007"
-    _media(wa.api, "BIG", b"x" * (LIMIT + 1), "audio/ogg")
+    _media(wa.whatsapp, "BIG", b"x" * (LIMIT + 1), "audio/ogg")
     await wa.says(msg(big, "audio", audio={"id": "BIG"}))
     case = await _open_case(wa.chat, f"whatsapp:{big}")
     assert LISTEN in case.marks
@@ -293,7 +298,7 @@ async def test_whatsapp_media_that_cannot_be_fetched_or_is_too_large(wa: WhatsAp
     assert media[0]["media"]["problem"] == "too_large"
 
 
-async def test_whatsapp_text_still_works_after_all_that(wa: WhatsApp) -> None:
+async def test_whatsapp_text_still_works_after_all_that(wa: Helpline) -> None:
     worker = "6281300000008"
     mark = await wa.says(wa_text(worker, "halo"))
-    await wa.api.wait_for(lambda b: b["to"] == worker, after=mark)
+    await wa.whatsapp.wait_for(lambda b: b["to"] == worker, after=mark)

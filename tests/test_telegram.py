@@ -10,7 +10,6 @@ import re
 import textwrap
 import zlib
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -22,41 +21,17 @@ from tests.chat import Chat, channel_of
 from tests.conftest import make_settings
 from tests.console import PASSWORD, Operator
 from tests.eventually import eventually
+from tests.harness import GROUP, Helpline, serving
 from tests.telegram_standin import TOKEN, BotAPI, message, person, press, running_bot_api, text
 
 pytestmark = pytest.mark.rasa
 
-GROUP = -100777
-
-
-@dataclass
-class Helpline:
-    chat: Chat
-    api: BotAPI
-
-
-async def _serve(
-    redis_url: str, rasa_url: str, key_prefix: str, **extra: Any
-) -> AsyncIterator[Helpline]:
-    async with running_bot_api() as api:
-        settings = make_settings(
-            redis_url,
-            rasa_url,
-            key_prefix,
-            telegram_token=TOKEN,
-            telegram_api_url=api.base,
-            telegram_operators_chat=GROUP,
-            operators_locale="en",
-            media_max_bytes=50_000,
-            **extra,
-        )
-        async with Chat.serve(settings) as chat:
-            yield Helpline(chat, api)
-
 
 @pytest.fixture
 async def tg(redis_url: str, rasa_url: str, key_prefix: str) -> AsyncIterator[Helpline]:
-    async for helpline in _serve(redis_url, rasa_url, key_prefix):
+    async with serving(
+        redis_url, rasa_url, key_prefix, telegram=True, media_max_bytes=50_000
+    ) as helpline:
         yield helpline
 
 
@@ -217,7 +192,7 @@ CONVERSATIONS = {
 async def test_a_worker_conversation(tg: Helpline, name: str) -> None:
     language, script = CONVERSATIONS[name]
     worker = person(5000 + list(CONVERSATIONS).index(name), language)
-    await play(tg.api, worker, script)
+    await play(tg.telegram, worker, script)
 
 
 async def _operator(tg: Helpline, username: str, telegram: str) -> dict[str, Any]:
@@ -235,7 +210,7 @@ def _mentions(user: dict[str, Any]) -> str:
 
 
 async def test_an_emergency_through_the_operators_group_and_back(tg: Helpline) -> None:
-    api = tg.api
+    api = tg.telegram
     group = channel_of(tg.chat, TelegramChannel).operators
     assert group is not None
     group.texts = True  # this helpline lets the worker's words go to the group
@@ -329,21 +304,23 @@ async def test_an_emergency_through_the_operators_group_and_back(tg: Helpline) -
 async def test_an_unclaimed_emergency_is_announced_again_in_the_group(
     redis_url: str, rasa_url: str, key_prefix: str
 ) -> None:
-    async for tg in _serve(redis_url, rasa_url, key_prefix, reannounce_seconds=0.5):
+    async with serving(
+        redis_url, rasa_url, key_prefix, telegram=True, reannounce_seconds=0.5
+    ) as tg:
         ana = await _operator(tg, "ana", "ana_oncall")
         await play(
-            tg.api,
+            tg.telegram,
             person(6100, "en"),
             "worker: help my employer is beating me, I am in hong kong\nbot: ~999",
         )
-        again = await tg.api.wait_for(
+        again = await tg.telegram.wait_for(
             "sendMessage", lambda p: int(p["chat_id"]) == GROUP and "Still unclaimed" in p["text"]
         )
         assert _mentions(ana) in again["text"]
 
 
 async def test_erase_deletes_both_sides_of_the_private_chat(tg: Helpline) -> None:
-    api = tg.api
+    api = tg.telegram
     worker = person(6200, "en")
     await play(
         api,
@@ -379,7 +356,7 @@ def _message_id_of(api: BotAPI, params: dict[str, Any]) -> int:
 
 
 async def test_photos_and_locations_go_to_the_open_case(tg: Helpline) -> None:
-    api = tg.api
+    api = tg.telegram
     worker = person(6300, "en")
     await play(api, worker, "worker: I want to talk to a person\nbot: ~in the queue")
     api.files["photo-1"] = b"\xff\xd8 a small jpeg"
@@ -431,7 +408,7 @@ async def test_photos_and_locations_go_to_the_open_case(tg: Helpline) -> None:
 
 
 async def test_unsupported_updates_and_oversized_files(tg: Helpline) -> None:
-    api = tg.api
+    api = tg.telegram
     worker = person(6400, "en")
     await play(api, worker, "worker: /start\nbot: ~Which country")
     mark = len(api.calls)
@@ -478,7 +455,7 @@ async def test_unsupported_updates_and_oversized_files(tg: Helpline) -> None:
 
 
 async def test_a_flood_gets_one_notice_then_silence(tg: Helpline) -> None:
-    api = tg.api
+    api = tg.telegram
     worker = person(6500, "id")
     await play(
         api, worker, "worker: /start\nbot: ~negara mana\npress: country:hong_kong\nbot: ~Hong Kong"
@@ -496,7 +473,7 @@ async def test_a_flood_gets_one_notice_then_silence(tg: Helpline) -> None:
 async def test_sending_retries_when_telegram_says_slow_down(tg: Helpline) -> None:
     """Regression: this test passed with the retry removed (it only counted the calls);
     now the refused message itself must be sent again and delivered, once."""
-    api = tg.api
+    api = tg.telegram
     api.throttle["sendMessage"] = 1
     worker = person(6600, "en")
     api.push(text(worker, "/start"))
@@ -519,12 +496,14 @@ async def test_sending_retries_when_telegram_says_slow_down(tg: Helpline) -> Non
 async def test_the_webhook_checks_the_secret_and_drops_duplicates(
     redis_url: str, rasa_url: str, key_prefix: str
 ) -> None:
-    async for tg in _serve(redis_url, rasa_url, key_prefix, telegram_webhook_secret="s3cret-token"):
-        registered = await tg.api.wait_for("setWebhook")
+    async with serving(
+        redis_url, rasa_url, key_prefix, telegram=True, telegram_webhook_secret="s3cret-token"
+    ) as tg:
+        registered = await tg.telegram.wait_for("setWebhook")
         assert registered["secret_token"] == "s3cret-token"
         assert registered["url"].endswith("/telegram/webhook")
         url = f"{tg.chat.base}/telegram/webhook"
-        update = tg.api.push(text(person(6700, "en"), "/start"))
+        update = tg.telegram.push(text(person(6700, "en"), "/start"))
         session = tg.chat.session
         for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
             async with session.post(url, json=update, headers=headers) as response:
@@ -535,9 +514,9 @@ async def test_the_webhook_checks_the_secret_and_drops_duplicates(
         for _ in range(2):
             async with session.post(url, json=update, headers=good) as response:
                 assert response.status == 200
-        await tg.api.wait_for("sendMessage", lambda p: "Which country" in p["text"])
+        await tg.telegram.wait_for("sendMessage", lambda p: "Which country" in p["text"])
         await asyncio.sleep(0.3)  # silence: a second welcome would follow the first at once
-        welcomes = [t for t in tg.api.texts_to(6700) if "Which country" in t]
+        welcomes = [t for t in tg.telegram.texts_to(6700) if "Which country" in t]
         assert len(welcomes) == 1, "a redelivered update is handled once"
 
 
@@ -567,7 +546,7 @@ async def test_an_unreachable_bot_api_never_keeps_the_rest_from_starting(
 async def test_by_default_no_word_of_the_worker_reaches_the_group(tg: Helpline) -> None:
     """The group is outside the helpline's walls: case number, category and country only
     (unless the helpline opts in), and operators are known by id, not by username."""
-    api = tg.api
+    api = tg.telegram
     sari = await _operator(tg, "sari", "sari_ops")
     worker = person(6051, "id")
     words = "majikan sy mukul sy pakai gagang sapu td malam"

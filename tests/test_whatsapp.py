@@ -5,30 +5,21 @@ real Rasa server."""
 from __future__ import annotations
 
 import asyncio
-import io
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import pytest
 
 from bot.channels.whatsapp import WhatsAppChannel
-from bot.config import Settings
 from bot.store.users import Role
 from bot.store.whatsapp import GROUP
-from tests.chat import Chat, channel_of
-from tests.conftest import make_settings
+from tests.chat import channel_of
 from tests.console import Operator
 from tests.eventually import eventually
 from tests.graph_standin import (
-    APP_SECRET,
-    PHONE_ID,
-    TOKEN,
     VERIFY_TOKEN,
-    VERSION,
-    GraphAPI,
     body_text,
     button_reply,
     choices,
@@ -36,64 +27,21 @@ from tests.graph_standin import (
     list_reply,
     msg,
     payload,
-    running_graph_api,
     sign,
     text,
     value,
 )
+from tests.harness import Helpline, serving
 
 pytestmark = pytest.mark.rasa
 
 
-@dataclass
-class Helpline:
-    chat: Chat
-    api: GraphAPI
-
-    @property
-    def url(self) -> str:
-        return f"{self.chat.base}/whatsapp/webhook"
-
-    async def post(self, data: dict[str, Any] | bytes, signature: str | None = None) -> int:
-        raw = data if isinstance(data, bytes) else encode(data)
-        body = io.BytesIO(raw)
-        headers = {"Content-Type": "application/json"}
-        headers["X-Hub-Signature-256"] = sign(raw) if signature is None else signature
-        if signature == "":
-            del headers["X-Hub-Signature-256"]
-        async with self.chat.session.post(self.url, data=body, headers=headers) as response:
-            return response.status
-
-    async def says(self, *messages: dict[str, Any]) -> int:
-        mark = len(self.api.sent)
-        assert await self.post(payload(value(list(messages)))) == 200
-        return mark
-
-
-def _settings(
-    redis_url: str, rasa_url: str, key_prefix: str, api: GraphAPI, **extra: Any
-) -> Settings:
-    return make_settings(
-        redis_url,
-        rasa_url,
-        key_prefix,
-        whatsapp_token=TOKEN,
-        whatsapp_phone_id=PHONE_ID,
-        whatsapp_app_secret=APP_SECRET,
-        whatsapp_verify_token=VERIFY_TOKEN,
-        whatsapp_api_url=api.base,
-        whatsapp_api_version=VERSION,
-        whatsapp_backoff_seconds=0.05,
-        **extra,
-    )
-
-
 @pytest.fixture
 async def wa(redis_url: str, rasa_url: str, key_prefix: str) -> AsyncIterator[Helpline]:
-    async with running_graph_api() as api:
-        settings = _settings(redis_url, rasa_url, key_prefix, api, media_max_bytes=50_000)
-        async with Chat.serve(settings) as chat:
-            yield Helpline(chat, api)
+    async with serving(
+        redis_url, rasa_url, key_prefix, whatsapp=True, media_max_bytes=50_000
+    ) as helpline:
+        yield helpline
 
 
 def _to(wa_id: str, words: str) -> Any:
@@ -106,10 +54,10 @@ async def test_the_verification_handshake(wa: Helpline) -> None:
         "hub.verify_token": VERIFY_TOKEN,
         "hub.challenge": "1158201444",
     }
-    async with wa.chat.session.get(wa.url, params=good) as response:
+    async with wa.chat.session.get(wa.whatsapp_url, params=good) as response:
         assert response.status == 200 and await response.text() == "1158201444"
     bad = {**good, "hub.verify_token": "guess"}
-    async with wa.chat.session.get(wa.url, params=bad) as response:
+    async with wa.chat.session.get(wa.whatsapp_url, params=bad) as response:
         assert response.status == 403
 
 
@@ -122,29 +70,29 @@ async def test_signatures_bodies_and_shapes_are_checked_before_anything(wa: Help
     assert await wa.post({"object": "page", "entry": []}) == 400
     assert await wa.post(b"x" * (1024 * 1024 + 10)) == 413
     await asyncio.sleep(0.3)  # silence: anything wrongly accepted would be answered by now
-    assert wa.api.sent == [], "nothing rejected was handled"
+    assert wa.whatsapp.sent == [], "nothing rejected was handled"
 
 
 async def test_a_conversation_with_lists_and_buttons(wa: Helpline) -> None:
     worker = "6281200000002"
     mark = await wa.says(text(worker, "halo kak"))
-    countries = await wa.api.wait_for(lambda b: "country:hong_kong" in choices(b), after=mark)
+    countries = await wa.whatsapp.wait_for(lambda b: "country:hong_kong" in choices(b), after=mark)
     assert countries["interactive"]["type"] == "list"
     rows = countries["interactive"]["action"]["sections"][0]["rows"]
     assert len(rows) <= 10 and all(len(r["title"]) <= 24 for r in rows)
     mark = await wa.says(list_reply(worker, "country:hong_kong", "Hong Kong"))
-    await wa.api.wait_for(_to(worker, "Hong Kong"), after=mark)
+    await wa.whatsapp.wait_for(_to(worker, "Hong Kong"), after=mark)
     mark = await wa.says(text(worker, "brp gaji minimum PRT di hongkong skrg?"))
-    await wa.api.wait_for(_to(worker, "HK$5.100"), after=mark)
-    helped = await wa.api.wait_for(lambda b: "helped:yes" in choices(b), after=mark)
+    await wa.whatsapp.wait_for(_to(worker, "HK$5.100"), after=mark)
+    helped = await wa.whatsapp.wait_for(lambda b: "helped:yes" in choices(b), after=mark)
     assert helped["interactive"]["type"] == "button"
     assert len(helped["interactive"]["action"]["buttons"]) <= 3
     assert len(helped["interactive"]["body"]["text"]) <= 1024
     mark = await wa.says(button_reply(worker, "helped:yes", "Ya"))
-    await wa.api.wait_for(lambda b: b["to"] == worker, after=mark)
+    await wa.whatsapp.wait_for(lambda b: b["to"] == worker, after=mark)
     # A quick-reply button of a template message.
     mark = await wa.says(msg(worker, "button", button={"payload": "menu", "text": "Menu"}))
-    await wa.api.wait_for(lambda b: "menu:rights" in choices(b), after=mark)
+    await wa.whatsapp.wait_for(lambda b: "menu:rights" in choices(b), after=mark)
 
 
 async def test_duplicates_and_many_entries_at_once(wa: Helpline) -> None:
@@ -159,9 +107,9 @@ async def test_duplicates_and_many_entries_at_once(wa: Helpline) -> None:
     )
     assert await wa.post(many) == 200
     for wa_id in [*workers, "6281200000200"]:
-        await wa.api.wait_for(lambda b, w=wa_id: b["to"] == w)  # type: ignore[misc]
+        await wa.whatsapp.wait_for(lambda b, w=wa_id: b["to"] == w)  # type: ignore[misc]
     await asyncio.sleep(0.3)  # silence: a second welcome would follow the first at once
-    welcomes = [t for t in wa.api.texts_to("6281200000003") if "selamat datang" in t.lower()]
+    welcomes = [t for t in wa.whatsapp.texts_to("6281200000003") if "selamat datang" in t.lower()]
     assert len(welcomes) == 1
 
 
@@ -184,8 +132,8 @@ async def test_a_payload_left_by_a_process_that_died_is_taken_over(wa: Helpline)
         _, taken = await pipe.execute()
     assert taken and taken[0][1], "the dead process did not take the payload"
     assert (await redis.xpending(channel.payloads.stream, GROUP))["pending"] == 1
-    await wa.api.wait_for(lambda b: b["to"] == wa_id, seconds=10)
-    assert any("selamat datang" in t.lower() for t in wa.api.texts_to(wa_id))
+    await wa.whatsapp.wait_for(lambda b: b["to"] == wa_id, seconds=10)
+    assert any("selamat datang" in t.lower() for t in wa.whatsapp.texts_to(wa_id))
     await eventually(
         lambda: redis.xpending(channel.payloads.stream, GROUP),
         lambda pending: pending["pending"] == 0,
@@ -198,13 +146,13 @@ async def test_locations_and_media_go_to_the_case_and_oddities_get_a_polite_word
 ) -> None:
     worker = "6281200000004"
     mark = await wa.says(text(worker, "I want to talk to a person"))
-    await wa.api.wait_for(_to(worker, "queue"), after=mark)
+    await wa.whatsapp.wait_for(_to(worker, "queue"), after=mark)
     case = await wa.chat.services.cases.open_case_of(f"whatsapp:{worker}")
     assert case is not None
-    wa.api.media["MEDIA-1"] = (b"%PDF-1.4 contract", "application/pdf")
-    wa.api.media["MEDIA-2"] = (b"\xff\xd8 jpeg", "image/jpeg")
-    wa.api.media["MEDIA-3"] = (b"OggS voice", "audio/ogg")
-    wa.api.media["BIG"] = (b"x" * 60_000, "image/jpeg")
+    wa.whatsapp.media["MEDIA-1"] = (b"%PDF-1.4 contract", "application/pdf")
+    wa.whatsapp.media["MEDIA-2"] = (b"\xff\xd8 jpeg", "image/jpeg")
+    wa.whatsapp.media["MEDIA-3"] = (b"OggS voice", "audio/ogg")
+    wa.whatsapp.media["BIG"] = (b"x" * 60_000, "image/jpeg")
     await wa.says(
         msg(worker, "location", location={"latitude": 1.29, "longitude": 103.85, "name": "MRT"}),
         msg(worker, "document", document={"id": "MEDIA-1", "mime_type": "application/pdf",
@@ -232,47 +180,41 @@ async def test_locations_and_media_go_to_the_case_and_oddities_get_a_polite_word
         b"\xff\xd8 jpeg",
     ]
     mark = await wa.says(msg(worker, "image", image={"id": "BIG", "mime_type": "image/jpeg"}))
-    await wa.api.wait_for(_to(worker, "too large"), after=mark)
+    await wa.whatsapp.wait_for(_to(worker, "too large"), after=mark)
     mark = await wa.says(msg(worker, "image", image={"id": "NO-SUCH-MEDIA"}))
-    await wa.api.wait_for(_to(worker, "could not receive"), after=mark)
+    await wa.whatsapp.wait_for(_to(worker, "could not receive"), after=mark)
     reaction = {"message_id": "wamid.x", "emoji": "👍"}
     mark = await wa.says(msg(worker, "reaction", reaction=reaction))
-    await wa.api.wait_for(_to(worker, "in words"), after=mark)
+    await wa.whatsapp.wait_for(_to(worker, "in words"), after=mark)
     mark = await wa.says(msg(worker, "unsupported", errors=[{"code": 131051}]))
-    await wa.api.wait_for(_to(worker, "in words"), after=mark)
+    await wa.whatsapp.wait_for(_to(worker, "in words"), after=mark)
 
 
-async def test_a_media_fetch_that_times_out_is_told_and_the_rest_goes_on(
-    redis_url: str, rasa_url: str, key_prefix: str
-) -> None:
-    async with running_graph_api() as api:
-        settings = _settings(redis_url, rasa_url, key_prefix, api)
-        async with Chat.serve(settings) as chat:
-            wa = Helpline(chat, api)
-            graph = channel_of(chat, WhatsAppChannel).graph
-            graph.timeout = aiohttp.ClientTimeout(total=1)
-            await graph.close()
-            await graph.open()
-            api.slow_media.add("SLOW")
-            worker = "6281200000005"
-            mark = await wa.says(msg(worker, "image", image={"id": "SLOW"}), text(worker, "hello"))
-            # A worker the bot does not know yet is told in Indonesian, the default.
-            await api.wait_for(_to(worker, "tidak bisa saya terima"), after=mark)
-            await api.wait_for(_to(worker, "welcome"), after=mark)
+async def test_a_media_fetch_that_times_out_is_told_and_the_rest_goes_on(wa: Helpline) -> None:
+    graph = channel_of(wa.chat, WhatsAppChannel).graph
+    graph.timeout = aiohttp.ClientTimeout(total=1)
+    await graph.close()
+    await graph.open()
+    wa.whatsapp.slow_media.add("SLOW")
+    worker = "6281200000005"
+    mark = await wa.says(msg(worker, "image", image={"id": "SLOW"}), text(worker, "hello"))
+    # A worker the bot does not know yet is told in Indonesian, the default.
+    await wa.whatsapp.wait_for(_to(worker, "tidak bisa saya terima"), after=mark)
+    await wa.whatsapp.wait_for(_to(worker, "welcome"), after=mark)
 
 
 async def test_rate_limits_and_server_errors_are_retried(wa: Helpline) -> None:
-    wa.api.errors = [130429, 131056, 503]
+    wa.whatsapp.errors = [130429, 131056, 503]
     worker = "6281200000006"
     mark = await wa.says(text(worker, "hello"))
-    await wa.api.wait_for(lambda b: b["to"] == worker, after=mark)
-    assert wa.api.attempts >= 4
+    await wa.whatsapp.wait_for(lambda b: b["to"] == worker, after=mark)
+    assert wa.whatsapp.attempts >= 4
 
 
 async def test_status_callbacks_are_recorded_and_failures_shown_on_the_case(wa: Helpline) -> None:
     worker = "6281200000007"
     mark = await wa.says(text(worker, "I want to talk to a person"))
-    await wa.api.wait_for(_to(worker, "queue"), after=mark)
+    await wa.whatsapp.wait_for(_to(worker, "queue"), after=mark)
     keys = wa.chat.helpline.keys
     sent_ids = [k for k in await wa.chat.redis.keys(keys.whatsapp_sent("*"))]
     wamid = sent_ids[0].rsplit(":", 1)[-1]
@@ -309,7 +251,7 @@ async def test_status_callbacks_are_recorded_and_failures_shown_on_the_case(wa: 
 
 async def _claimed_emergency(wa: Helpline, worker: str) -> tuple[Operator, str]:
     mark = await wa.says(text(worker, "tolong majikan sy mukul sy td malam, sy di hongkong"))
-    await wa.api.wait_for(_to(worker, "999"), after=mark)
+    await wa.whatsapp.wait_for(_to(worker, "999"), after=mark)
     case = await wa.chat.services.cases.open_case_of(f"whatsapp:{worker}")
     assert case is not None and case.priority == "critical"
     operator = await Operator.signed_in(wa.chat, "sari", Role.OPERATOR)
@@ -322,12 +264,12 @@ async def test_an_emergency_on_whatsapp_answered_by_an_operator(wa: Helpline) ->
     worker = "6281200000008"
     operator, case_id = await _claimed_emergency(wa, worker)
     try:
-        mark = len(wa.api.sent)
+        mark = len(wa.whatsapp.sent)
         status, _page, _ = await operator.post(
             f"/console/cases/{case_id}/reply", {"text": "Kami di sini. Kamu aman?"}
         )
         assert status == 200
-        reply = await wa.api.wait_for(lambda b: b["to"] == worker, after=mark)
+        reply = await wa.whatsapp.wait_for(lambda b: b["to"] == worker, after=mark)
         assert body_text(reply) == "👤 Sari: Kami di sini. Kamu aman?"
     finally:
         await operator.close()
@@ -339,7 +281,7 @@ async def test_an_operator_reply_outside_the_24_hour_window(wa: Helpline) -> Non
     try:
         key = wa.chat.helpline.keys.whatsapp_last_in(worker)
         await wa.chat.redis.set(key, str(time.time() - 25 * 3600))
-        mark = len(wa.api.sent)
+        mark = len(wa.whatsapp.sent)
         status, page, _ = await operator.post(
             f"/console/cases/{case_id}/reply", {"text": "Apa kabar sekarang?"}
         )
@@ -347,9 +289,9 @@ async def test_an_operator_reply_outside_the_24_hour_window(wa: Helpline) -> Non
         assert 'action="/console/cases/' + case_id + '/template"' in page
         status, _page, _ = await operator.post(f"/console/cases/{case_id}/template")
         assert status == 200
-        sent = await wa.api.wait_for(lambda b: b["to"] == worker, after=mark)
+        sent = await wa.whatsapp.wait_for(lambda b: b["to"] == worker, after=mark)
         assert sent["type"] == "template"
         assert sent["template"]["name"] == "helpline_follow_up"
-        assert all(b["type"] == "template" for b in wa.api.sent[mark:])
+        assert all(b["type"] == "template" for b in wa.whatsapp.sent[mark:])
     finally:
         await operator.close()

@@ -18,14 +18,12 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.store.connection import connect_redis
-from tests.chat import Chat
 from tests.eventually import eventually
-from tests.graph_standin import button_reply, msg, payload, running_graph_api, text, value
+from tests.graph_standin import button_reply, msg, payload, text, value
+from tests.harness import GROUP, Helpline, serving
 from tests.redis_dump import everything
 from tests.telegram_standin import person, press
-from tests.test_telegram import GROUP, Helpline, _operator, _serve, play
-from tests.test_whatsapp import Helpline as WhatsApp
-from tests.test_whatsapp import _settings
+from tests.test_telegram import _operator, play
 
 pytestmark = pytest.mark.rasa
 
@@ -38,18 +36,16 @@ MARKERS = [PHONE.encode(), NAME.encode(), WORDS.encode(), b"103.98765432", b"PHO
 
 
 @pytest.fixture
-async def wa(redis_url: str, rasa_url: str, key_prefix: str) -> AsyncIterator[WhatsApp]:
-    async with running_graph_api() as api:
-        settings = _settings(
-            redis_url,
-            rasa_url,
-            key_prefix,
-            api,
-            queue_watch_seconds=0.1,
-            erase_rewrite_minutes=0.001,
-        )
-        async with Chat.serve(settings) as chat:
-            yield WhatsApp(chat, api)
+async def wa(redis_url: str, rasa_url: str, key_prefix: str) -> AsyncIterator[Helpline]:
+    async with serving(
+        redis_url,
+        rasa_url,
+        key_prefix,
+        whatsapp=True,
+        queue_watch_seconds=0.1,
+        erase_rewrite_minutes=0.001,
+    ) as helpline:
+        yield helpline
 
 
 def _files(directory: Path) -> dict[str, bytes]:
@@ -75,13 +71,13 @@ async def _rewritten(redis: Redis, directory: Path, before: dict[str, bytes]) ->
     await eventually(state, lambda s: s == (0, True), what="the AOF rewrite", seconds=20)
 
 
-async def test_erasing_leaves_no_marker_in_redis_or_its_files(wa: WhatsApp) -> None:
+async def test_erasing_leaves_no_marker_in_redis_or_its_files(wa: Helpline) -> None:
     raw = connect_redis(_url(wa), decode=False)
     try:
         directory = Path(str((await raw.config_get("dir"))["dir"]))
         # Written as commands, not compressed: the files can be searched for the markers.
         await raw.config_set("aof-use-rdb-preamble", "no")
-        wa.api.media["IMG-M"] = (PHOTO, "image/jpeg")
+        wa.whatsapp.media["IMG-M"] = (PHOTO, "image/jpeg")
         people = {"contacts": [{"profile": {"name": NAME}, "wa_id": PHONE}]}
         first = value([text(PHONE, f"tolong majikan sy mukul sy td malam {WORDS}")])
         await wa.post(payload({**first, **people}))
@@ -105,12 +101,12 @@ async def test_erasing_leaves_no_marker_in_redis_or_its_files(wa: WhatsApp) -> N
         )
         before = await asyncio.to_thread(_files, directory)
         assert any(PHONE.encode() in data for data in before.values())  # the test can see
-        mark = len(wa.api.sent)
+        mark = len(wa.whatsapp.sent)
         await wa.says(text(PHONE, "hapus data saya"))
-        await wa.api.wait_for(lambda b: "delete:confirm" in str(b), after=mark)
-        mark = len(wa.api.sent)
+        await wa.whatsapp.wait_for(lambda b: "delete:confirm" in str(b), after=mark)
+        mark = len(wa.whatsapp.sent)
         await wa.says(button_reply(PHONE, "delete:confirm"))
-        await wa.api.wait_for(lambda b: b["to"] == PHONE, after=mark)
+        await wa.whatsapp.wait_for(lambda b: b["to"] == PHONE, after=mark)
         await _rewritten(raw, directory, before)
         # The last writes of the turn may still be coming.
         stored = await eventually(
@@ -130,7 +126,7 @@ async def test_erasing_leaves_no_marker_in_redis_or_its_files(wa: WhatsApp) -> N
         await raw.aclose()
 
 
-def _url(wa: WhatsApp) -> str:
+def _url(wa: Helpline) -> str:
     url = wa.chat.helpline.settings.redis_url
     assert url is not None
     return url
@@ -138,12 +134,14 @@ def _url(wa: WhatsApp) -> str:
 
 @pytest.fixture
 async def tg(redis_url: str, rasa_url: str, key_prefix: str) -> AsyncIterator[Helpline]:
-    async for helpline in _serve(redis_url, rasa_url, key_prefix):
+    async with serving(
+        redis_url, rasa_url, key_prefix, telegram=True, media_max_bytes=50_000
+    ) as helpline:
         yield helpline
 
 
 async def test_erasing_deletes_the_operators_group_posts(tg: Helpline) -> None:
-    api = tg.api
+    api = tg.telegram
     ana = await _operator(tg, "ana", "ana_oncall")
     worker = person(8800, "en")
     await play(api, worker, f"worker: my employer beat me {WORDS}, hong kong\nbot: ~999")

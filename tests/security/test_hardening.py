@@ -11,14 +11,14 @@ import time
 import pytest
 
 from tests.graph_standin import encode, msg, payload, sign, text, value
-from tests.test_whatsapp import Helpline as WhatsApp
+from tests.harness import Helpline
 
 pytestmark = pytest.mark.rasa
 
 DEEP = b"[" * 100_000 + b"]" * 100_000
 
 
-async def test_the_chat_page_runs_only_its_own_script_and_is_never_framed(wa: WhatsApp) -> None:
+async def test_the_chat_page_runs_only_its_own_script_and_is_never_framed(wa: Helpline) -> None:
     async with wa.chat.session.get(f"{wa.chat.base}/chat") as response:
         policy = response.headers["Content-Security-Policy"]
         page = await response.text()
@@ -30,7 +30,7 @@ async def test_the_chat_page_runs_only_its_own_script_and_is_never_framed(wa: Wh
     assert "aiohttp" not in server and "Python" not in server and server
 
 
-async def test_deeply_nested_json_is_a_400_everywhere(wa: WhatsApp) -> None:
+async def test_deeply_nested_json_is_a_400_everywhere(wa: Helpline) -> None:
     chat = wa.chat
     worker = await chat.new_worker()
     async with chat.session.post(
@@ -42,13 +42,13 @@ async def test_deeply_nested_json_is_a_400_everywhere(wa: WhatsApp) -> None:
     assert await wa.post(DEEP) == 400
 
 
-async def test_whatsapp_replays_and_unknown_status_callbacks_are_not_taken(wa: WhatsApp) -> None:
+async def test_whatsapp_replays_and_unknown_status_callbacks_are_not_taken(wa: Helpline) -> None:
     worker = "6281355500001"
     old = msg(worker, "text", text={"body": "halo dari masa lalu"})
     old["timestamp"] = str(int(time.time()) - 20 * 86400)
     mark = await wa.says(old)
     await asyncio.sleep(0.3)  # silence: a replayed message must get no answer
-    assert [b for b in wa.api.sent[mark:] if b["to"] == worker] == []
+    assert [b for b in wa.whatsapp.sent[mark:] if b["to"] == worker] == []
     unknown = {"id": "wamid.never-sent", "status": "read", "timestamp": str(int(time.time())),
                "recipient_id": worker}  # fmt: skip
     data = payload(value(statuses=[unknown]))
@@ -58,4 +58,4 @@ async def test_whatsapp_replays_and_unknown_status_callbacks_are_not_taken(wa: W
     assert not await wa.chat.redis.exists(keys.whatsapp_status("wamid.never-sent"))
     # A fresh message from the same number is answered as usual.
     mark = await wa.says(text(worker, "halo"))
-    await wa.api.wait_for(lambda b: b["to"] == worker, after=mark)
+    await wa.whatsapp.wait_for(lambda b: b["to"] == worker, after=mark)

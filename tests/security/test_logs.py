@@ -11,7 +11,7 @@ import pytest
 from tests.console import Operator
 from tests.eventually import eventually
 from tests.graph_standin import text
-from tests.test_whatsapp import Helpline as WhatsApp
+from tests.harness import Helpline
 
 pytestmark = pytest.mark.rasa
 
@@ -21,7 +21,7 @@ SEARCH = "carimarker"
 
 
 async def test_no_token_number_text_or_search_term_in_the_logs(
-    wa: WhatsApp, caplog: pytest.LogCaptureFixture
+    wa: Helpline, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
     chat = wa.chat
@@ -29,7 +29,7 @@ async def test_no_token_number_text_or_search_term_in_the_logs(
     await worker.say(f"tolong majikan sy mukul sy td malam {WORDS}")
     await worker.events(1)  # opens the stream with a ticket
     mark = await wa.says(text(PHONE, f"gaji sy blm dibayar 3 bulan {WORDS}"))
-    await wa.api.wait_for(lambda b: b["to"] == PHONE, after=mark)
+    await wa.whatsapp.wait_for(lambda b: b["to"] == PHONE, after=mark)
     operator = await Operator.signed_in(chat, "ida")
     try:
         await operator.get(f"/console/cases?q={SEARCH}")
