@@ -10,14 +10,18 @@ Used by the console and by the operators' Telegram group; channel-neutral.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.case_facts import OUTCOMES, PACKET_PARTS, Facts, FactsError, describe_facts, parse_facts
 from bot.delivery import Delivery
-from bot.i18n import N_, _, use_locale
+from bot.i18n import N_, _, format_datetime, use_locale
 from bot.messages import Outbound
+from bot.nlu.countries import COUNTRIES
+from bot.nlu.taxonomy import CATEGORY_OF_INTENT
 from bot.services import Services
 from bot.store.cases import (
     DETECTED_LATE,
@@ -91,6 +95,10 @@ class Conflict(CaseworkError):
     status = 409
 
 
+class PendingReferral(Conflict):
+    """Closing a case whose referral still waits for the partner: asked to confirm."""
+
+
 class WindowClosed(Conflict):
     """WhatsApp's 24-hour window is closed: only the approved template can go out."""
 
@@ -130,6 +138,10 @@ class Casework:
 
     async def timeline(self, case_id: str) -> list[dict[str, Any]]:
         return await self.services.cases.timeline(case_id)
+
+    async def agencies(self) -> list[dict[str, Any]]:
+        """The recruitment agencies named on cases so far, most named first."""
+        return await self.services.cases.agencies.all()
 
     async def evidence(self, evidence_id: str) -> Evidence | None:
         return await self.services.evidence.get(evidence_id)
@@ -232,6 +244,7 @@ class Casework:
             await self.services.cases.add_event(
                 case.id, "operator_message", {"by": user.username, "text": text}
             )
+            await self.services.cases.mark_answered(case)
         locale = session.locale or case.locale or "id"
         await self.delivery.deliver(
             sender,
@@ -260,11 +273,30 @@ class Casework:
         await self.case(case_id)
         await self.services.cases.add_note(case_id, user.username, text[:MAX_REPLY])
 
-    async def set_status(self, case_id: str, user: User, status: Status) -> Case:
+    async def set_status(
+        self,
+        case_id: str,
+        user: User,
+        status: Status,
+        *,
+        outcome: str = "",
+        close_anyway: bool = False,
+    ) -> Case:
+        """Moves the case on. Closing or resolving asks how it ended (``outcome``, one of
+        OUTCOMES) and, while a referral still waits for the partner, for ``close_anyway``."""
         case = await self._open_case(case_id)
         self._may_work_on(case, user)
         if status in (Status.RESOLVED, Status.CLOSED):
-            return await self._close(case, user, status)
+            if outcome not in OUTCOMES:
+                raise CaseworkError(_("Choose how the case ended before closing it."))
+            pending = [r["partner"] for r in case.referrals if r.get("outcome") == "pending"]
+            if pending and not close_anyway:
+                raise PendingReferral(
+                    _(
+                        "A referral to {partner} still waits for an answer. Close the case anyway?"
+                    ).format(partner=", ".join(pending))
+                )
+            return await self._close(case, user, status, outcome)
         if status == Status.NEW:
             return await self.release(case_id, user)
         try:
@@ -299,6 +331,99 @@ class Casework:
         except CaseError as exc:
             raise CaseworkError(str(exc)) from None
         return case
+
+    async def set_facts(
+        self, case_id: str, user: User, form: dict[str, str], violations: list[str]
+    ) -> dict[str, Any]:
+        """What the operator set and corrected on the case page; returns what changed."""
+        case = await self.case(case_id)
+        self._may_work_on(case, user)
+        try:
+            facts = parse_facts(form, violations)
+        except FactsError as exc:
+            raise CaseworkError(_("Not saved: {problem}.").format(problem=exc)) from None
+        kept = Facts.of(case.facts)
+        facts.consent = kept.consent
+        corrections: dict[str, str] = {}
+        intent = form.get("intent", "").strip()
+        if intent and intent != case.intent:
+            if intent not in CATEGORY_OF_INTENT:
+                raise CaseworkError(_("Not saved: choose an intent from the list."))
+            corrections["intent"] = intent
+            corrections["category"] = CATEGORY_OF_INTENT[intent].value
+        country = form.get("country", "").strip()
+        if country and country != (case.country or ""):
+            if country not in COUNTRIES:
+                raise CaseworkError(_("Not saved: choose a country from the list."))
+            corrections["country"] = country
+        changed = await self.services.cases.set_facts(
+            case, facts.as_dict(), corrections, by=user.username
+        )
+        if facts.agency:
+            await self.services.cases.agencies.seen(facts.agency, facts.agency_licence)
+        return changed
+
+    async def record_consent(self, case_id: str, user: User, partner: str) -> Case:
+        """The worker agreed that what the operator chooses may be shared with
+        ``partner`` (asked and answered in the conversation; the operator records it)."""
+        case = await self.case(case_id)
+        self._may_work_on(case, user)
+        partner = partner.strip()[:200]
+        if not partner:
+            raise CaseworkError(_("Choose the partner the worker agreed to share with."))
+        facts = Facts.of(case.facts)
+        if partner not in facts.consent:
+            facts.consent = [*facts.consent, partner]
+            await self.services.cases.set_facts(case, facts.as_dict(), {}, by=user.username)
+        return case
+
+    async def referral_packet(
+        self, case_id: str, user: User, partner: str, parts: set[str], note: str
+    ) -> list[tuple[str, str]]:
+        """The sections of a referral packet for ``partner``: only with the worker's
+        consent to share with that partner on the case, and only the ``parts`` the
+        operator chose (PACKET_PARTS); the sharing goes on the timeline."""
+        case = await self.case(case_id)
+        self._may_work_on(case, user)
+        facts = Facts.of(case.facts)
+        if partner not in facts.consent:
+            raise NotAllowed(
+                _("The worker has not agreed to share their case with {partner}.").format(
+                    partner=partner
+                )
+            )
+        chosen = sorted(parts & set(PACKET_PARTS))
+        opened = format_datetime(dt.datetime.fromtimestamp(case.created_at, tz=dt.UTC))
+        sections = [
+            (
+                _("Case"),
+                "\n".join(
+                    [
+                        f"{case.id} ({opened})",
+                        _("Country") + f": {case.country or '-'}",
+                        _("Category") + f": {case.category} / {case.intent}",
+                        _("Referred to") + f": {partner}",
+                    ]
+                ),
+            )
+        ]
+        if "summary" in chosen and case.summary:
+            sections.append((_("What the worker told us first"), case.summary))
+        if "facts" in chosen:
+            sections.append((_("Case facts"), describe_facts(facts)))
+        if "messages" in chosen:
+            said = [
+                str(e.get("text") or "")
+                for e in await self.services.cases.timeline(case.id)
+                if e.get("kind") == "worker_message" and e.get("text")
+            ]
+            sections.append((_("The worker's messages"), "\n".join(said) or "-"))
+        if note.strip():
+            sections.append((_("From the operator"), note.strip()[:MAX_REPLY]))
+        await self.services.cases.add_event(
+            case.id, "packet", {"by": user.username, "partner": partner, "parts": chosen}
+        )
+        return sections
 
     async def release(self, case_id: str, user: User | None, *, reason: str = "") -> Case:
         """Back on the queue for the next operator; the bot answers the worker meanwhile."""
@@ -356,9 +481,9 @@ class Casework:
                     await self._sessions.save(session)
         return case
 
-    async def _close(self, case: Case, user: User, status: Status) -> Case:
+    async def _close(self, case: Case, user: User, status: Status, outcome: str) -> Case:
         try:
-            await self.services.cases.set_status(case, status, by=user.username)
+            await self.services.cases.set_status(case, status, by=user.username, outcome=outcome)
         except CaseError as exc:
             raise Conflict(str(exc)) from None
         await self.queue.done(case.id)

@@ -98,14 +98,18 @@ class Operator:
             return response.status, await response.text()
 
     async def post(
-        self, path: str, form: dict[str, Any] | None = None, csrf: str | None = None
+        self,
+        path: str,
+        form: dict[str, Any] | list[tuple[str, str]] | None = None,
+        csrf: str | None = None,
     ) -> tuple[int, str, str]:
-        """Status, page, and where a redirect went (the final URL's path)."""
-        data = dict(form or {})
+        """Status, page, and where a redirect went (the final URL's path). ``form`` as a
+        list of pairs sends a field more than once (checkboxes)."""
+        data = list(form.items()) if isinstance(form, dict) else list(form or [])
         if csrf is None:
-            data["csrf_token"] = self.csrf
+            data.append(("csrf_token", self.csrf))
         elif csrf:
-            data["csrf_token"] = csrf
+            data.append(("csrf_token", csrf))
         async with self.session.post(f"{self.base}{path}", data=data) as response:
             return response.status, await response.text(), response.url.path
 

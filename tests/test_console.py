@@ -112,6 +112,10 @@ async def test_claim_reply_close_and_the_bot_answers_again(desk: Chat, operator:
     assert await desk.queue.find(case_id) is None, "an answered escalation leaves the queue"
 
     status, page, _ = await operator.post(f"/console/cases/{case_id}/status", {"status": "closed"})
+    assert status == 409 and "Choose how the case ended" in page, "closing asks for the outcome"
+    status, page, _ = await operator.post(
+        f"/console/cases/{case_id}/status", {"status": "closed", "outcome": "resolved_unpaid"}
+    )
     assert status == 200 and "The case is closed" in page
     await worker.until(lambda seen: case_id in seen[-1]["text"] and "ditutup" in seen[-1]["text"])
     await worker.say("halo")
@@ -130,7 +134,9 @@ async def test_a_reply_to_a_case_closed_meanwhile_is_refused_and_kept(
     await operator.post(f"/console/cases/{case_id}/claim")
     supervisor = await Operator.signed_in(desk, "susi", Role.SUPERVISOR)
     try:
-        await supervisor.post(f"/console/cases/{case_id}/status", {"status": "closed"})
+        await supervisor.post(
+            f"/console/cases/{case_id}/status", {"status": "closed", "outcome": "withdrawn"}
+        )
     finally:
         await supervisor.close()
     text = "Jangan khawatir, kami akan bantu <b>segera</b>"

@@ -72,8 +72,10 @@ async def test_emergency_live_claim_reply_close_and_back_to_the_bot(
     await expect(operator_message).to_contain_text(reply, timeout=10_000)
     await expect(operator_message).to_contain_text("Sari")
 
+    await console.select_option('#close-form select[name="outcome"]', "resolved_unpaid")
     await console.click("#close-case")
     await expect(console.locator("#case-status")).to_have_attribute("data-status", "closed")
+    await expect(console.locator("#case-outcome")).to_contain_text("resolved without payment")
     await expect(chat_page.locator(".msg.from-bot").last).to_contain_text(
         f"{case.id} is now closed", timeout=10_000
     )

@@ -294,10 +294,17 @@ async def test_an_emergency_through_the_operators_group_and_back(tg: Helpline) -
     assert reloaded is not None and reloaded.assignee == "dewi"
     mark = len(api.calls)
     api.push(in_thread(dewi, "/close"))
+    await api.wait_for("sendMessage", _says("How did it end?"), after=mark)
+    reloaded = await tg.chat.services.cases.get(case.id)
+    assert reloaded is not None and reloaded.is_open, "no outcome, not closed"
+    mark = len(api.calls)
+    api.push(in_thread(dewi, "/close referred_closed"))
     closing = await api.wait_for(
         "sendMessage", lambda p: int(p["chat_id"]) == worker["id"], after=mark
     )
     assert case.id in closing["text"] and "ditutup" in closing["text"]
+    closed = await tg.chat.services.cases.get(case.id)
+    assert closed is not None and closed.outcome == "referred_closed"
     await play(api, worker, "worker: makasih kak\nbot: ~Sama-sama")
 
 

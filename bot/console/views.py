@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.case_facts import (
+    AGAINST,
+    CURRENCIES,
+    GENDERS,
+    OUTCOMES,
+    PACKET_PARTS,
+    SECTORS,
+    VIOLATIONS,
+    Facts,
+)
 from bot.casework import MARK_LABELS, STATUS_LABELS, Casework, CaseworkError, WindowClosed
 from bot.console.auth import SIGNED, Forbidden, allowed, requires, signed_user
 from bot.console.render import render
+from bot.documents import referral_packet as referral_packet_pdf
 from bot.i18n import N_, _, current_locale
 from bot.kb import self_harm_checklist
 from bot.nlu.countries import COUNTRIES
+from bot.nlu.taxonomy import INTENTS_BY_CATEGORY
 from bot.store.cases import (
     REFERRAL_OUTCOMES,
     SELF_HARM,
@@ -43,6 +56,8 @@ DONE_MESSAGES = {
     "shared": N_("Sharing changed."),
     "empty": N_("Nobody is waiting right now."),
     "template": N_("The template message was sent. Reply when the worker answers."),
+    "facts": N_("The case's facts were saved."),
+    "consent": N_("The worker's consent was recorded."),
 }
 
 PRIORITY_LABELS = {
@@ -81,6 +96,11 @@ def _done_message(request: web.Request) -> str:
 
 def _labels() -> dict[str, Any]:
     return {
+        "sector_labels": {k: _(v) for k, v in SECTORS.items()},
+        "against_labels": {k: _(v) for k, v in AGAINST.items()},
+        "violation_labels": {k: _(v.label) for k, v in VIOLATIONS.items()},
+        "case_outcome_labels": {k: _(v) for k, v in OUTCOMES.items()},
+        "gender_labels": {k: _(v) for k, v in GENDERS.items()},
         "status_labels": {k: _(v) for k, v in STATUS_LABELS.items()},
         "priority_labels": {k: _(v) for k, v in PRIORITY_LABELS.items()},
         "outcome_labels": {k: _(v) for k, v in OUTCOME_LABELS.items()},
@@ -200,6 +220,12 @@ async def _case_context(console: Console, case: Case) -> dict[str, Any]:
         "operators": [u for u in users if u.role in CASE_ROLES and not u.disabled],
         "outcomes": REFERRAL_OUTCOMES,
         "next_statuses": [s.value for s in console.casework.next_statuses(case)],
+        "facts": Facts.of(case.facts),
+        "agencies": await console.casework.agencies(),
+        "intents": INTENTS_BY_CATEGORY,
+        "currencies": CURRENCIES,
+        "packet_parts": {k: _(v) for k, v in PACKET_PARTS.items()},
+        "pending_referral": any(r.get("outcome") == "pending" for r in case.referrals),
         **_labels(),
     }
 
@@ -255,7 +281,13 @@ async def _set_status(work: Casework, case_id: str, user: User, value: dict[str,
         status = Status(value.get("status", ""))
     except ValueError:
         raise CaseworkError(_("Choose a status.")) from None
-    await work.set_status(case_id, user, status)
+    await work.set_status(
+        case_id,
+        user,
+        status,
+        outcome=value.get("outcome", ""),
+        close_anyway=value.get("anyway") == "yes",
+    )
     if status == Status.NEW:
         return "released"
     return "closed" if status in (Status.CLOSED, Status.RESOLVED) else "status"
@@ -266,6 +298,13 @@ async def _reopen(work: Casework, case_id: str, user: User, value: dict[str, str
         raise Forbidden("supervise")
     await work.reopen(case_id, user)
     return "reopened"
+
+
+async def _facts(work: Casework, case_id: str, user: User, value: dict[str, str]) -> str:
+    changed = await work.set_facts(case_id, user, value, value.get("violations", "").splitlines())
+    # The audit log says which facts changed (their values are on the case's timeline).
+    value["changed"] = ",".join(sorted(changed))
+    return "facts"
 
 
 def _step(
@@ -300,6 +339,8 @@ CASE_ACTIONS: dict[str, CaseAction] = {
     "share": _step("shared", lambda w, c, u, v: w.share(c, u, v.get("to", ""), share=True)),
     "unshare": _step("shared", lambda w, c, u, v: w.share(c, u, v.get("to", ""), share=False)),
     "reopen": _reopen,
+    "facts": _facts,
+    "consent": _step("consent", lambda w, c, u, v: w.record_consent(c, u, v.get("partner", ""))),
 }
 
 
@@ -314,6 +355,7 @@ async def case_action(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound()
     form = await request.post()
     value = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    value["violations"] = "\n".join(str(v) for v in form.getall("violation", []))
     work = console.casework
     try:
         done = await run(work, case_id, user, value)
@@ -333,6 +375,8 @@ async def case_action(request: web.Request) -> web.StreamResponse:
             **await _case_context(console, case),
         )
     detail = value.get("status") or value.get("to") or value.get("partner") or ""
+    if action == "facts":
+        detail = value.get("changed", "")
     await console.audit.record(user.username, action, case_id, detail, request.remote or "")
     if action == "transfer" and not allowed(user, "supervise"):
         # Handed to a colleague: not this operator's case to read any more.
@@ -376,6 +420,46 @@ async def evidence_file(request: web.Request) -> web.StreamResponse:
     )
 
 
+@requires("cases")
+async def referral_packet(request: web.Request) -> web.StreamResponse:
+    """A PDF of what the operator chose to share with one partner; only with the
+    worker's consent to share with that partner on the case; in the audit log."""
+    console, user = _console(request), _user(request)
+    case_id = request.match_info["case_id"]
+    form = await request.post()
+    partner = str(form.get("partner", ""))
+    parts = {str(p) for p in form.getall("part", [])}
+    try:
+        sections = await console.casework.referral_packet(
+            case_id, user, partner, parts, str(form.get("text", ""))
+        )
+    except CaseworkError as exc:
+        await console.audit.record(
+            user.username, "packet_refused", case_id, partner[:200], request.remote or ""
+        )
+        raise (
+            web.HTTPForbidden(text=str(exc))
+            if exc.status == 403
+            else web.HTTPConflict(text=str(exc))
+        ) from None
+    await console.audit.record(
+        user.username,
+        "packet",
+        case_id,
+        f"{partner[:150]}: {','.join(sorted(parts))}",
+        request.remote or "",
+    )
+    title = _("Referral of case {case} to {partner}").format(case=case_id, partner=partner)
+    body = await asyncio.get_running_loop().run_in_executor(
+        None, referral_packet_pdf, title, sections
+    )
+    return web.Response(
+        body=body,
+        content_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{case_id}-referral.pdf"'},
+    )
+
+
 @requires("supervise")
 async def audit_page(request: web.Request) -> web.StreamResponse:
     console = _console(request)
@@ -408,10 +492,11 @@ async def users_view(request: web.Request, message: str = "") -> web.Response:
 
 
 def routes() -> list[web.RouteDef]:
-    from bot.console import content
+    from bot.console import content, reports
 
     return [
         *content.routes(),
+        *reports.routes(),
         web.get("/console", home),
         web.get("/console/", home),
         web.get("/console/queue", queue_page),
@@ -420,6 +505,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/console/cases", case_list),
         web.get("/console/cases/{case_id}", case_page),
         web.get("/console/cases/{case_id}/timeline", case_timeline),
+        web.post("/console/cases/{case_id}/packet.pdf", referral_packet),
         web.post("/console/cases/{case_id}/{action}", case_action),
         web.get("/console/evidence/{evidence_id}", evidence_file),
         web.get("/console/audit", audit_page),

@@ -11,6 +11,8 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from bot.case_facts import changes
+from bot.store.case_index import CaseIndex
 from bot.store.events import Events
 from bot.store.keys import Keys
 from bot.store.sealing import Sealer
@@ -62,6 +64,10 @@ DETECTED_LATE = "detected_late"  # read as an emergency once the NLU was back
 MARKS = (NOT_SAFE, SELF_HARM, WATCHED, LOCATION_ONLY, LISTEN, DETECTED_LATE)
 
 
+# A text search reads at most this many of the newest cases the other filters leave.
+SEARCH_LIMIT = 5000
+
+
 class CaseError(Exception):
     """A change a case cannot take (a closed case, a status it cannot reach)."""
 
@@ -85,8 +91,17 @@ class Case:
     marks: dict[str, float] = field(default_factory=dict)
     # Operators the assignee (or a supervisor) shared the case with: they may see it.
     shared_with: list[str] = field(default_factory=list)
+    # What operators recorded (bot/case_facts.py: sector, against whom, violations,
+    # amounts, gender, consent) and how the case ended.
+    facts: dict[str, Any] = field(default_factory=dict)
+    outcome: str | None = None
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
+    # When a person first took it, first wrote to the worker, and when it was closed
+    # (for the reports: time to claim, time to the first human reply).
+    claimed_at: float | None = None
+    answered_at: float | None = None
+    closed_at: float | None = None
 
     @property
     def is_open(self) -> bool:
@@ -128,6 +143,8 @@ class CaseStore:
         self._redis, self._keys = redis, keys
         self._events = Events(redis, keys)
         self.sealer = sealer or Sealer.plain()
+        self.index = CaseIndex(redis, keys)
+        self.agencies = Agencies(redis, keys)
 
     async def open(
         self,
@@ -175,6 +192,7 @@ class CaseStore:
     def stage_save(self, pipe: Pipeline, case: Case) -> None:
         case.updated_at = time.time()
         pipe.set(self._keys.case(case.id), self.sealer.seal(case.to_json()))
+        self.index.stage(pipe, case)
         # Open emergencies are indexed: the queue watch checks each has a person or a
         # place in the queue.
         if case.is_open and case.is_critical:
@@ -198,6 +216,18 @@ class CaseStore:
             if case.is_open and case.is_critical:
                 await self._redis.zadd(self._keys.cases_open_critical(), {case.id: case.created_at})
                 count += 1
+        return count
+
+    async def reindex(self) -> int:
+        """Rebuilds the case-list indexes and the reports' counters from every case
+        record (`helpline reindex`); returns how many cases were indexed."""
+        await self.index.clear()
+        count = 0
+        for case in await self.all():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                self.index.stage(pipe, case)
+                await pipe.execute()
+            count += 1
         return count
 
     async def get(self, case_id: str) -> Case | None:
@@ -244,29 +274,63 @@ class CaseStore:
         """Tells open consoles (and the operators' group) that the case changed."""
         await self._events.publish("case", case_id=case_id, kind=kind)
 
-    async def set_status(self, case: Case, status: Status, by: str) -> None:
+    async def set_status(
+        self, case: Case, status: Status, by: str, *, outcome: str | None = None
+    ) -> None:
+        """Moves the case on; a resolved or closed case records ``outcome`` and when."""
         current = Status(case.status)
         if status == current:
             return
         if status not in TRANSITIONS[current]:
             raise CaseError(f"a {current.value} case cannot become {status.value}")
         case.status = status.value
+        change: dict[str, Any] = {"from": current.value, "to": status.value, "by": by}
+        if status not in OPEN_STATUSES:
+            case.closed_at = time.time()
+            if outcome is not None:
+                case.outcome = change["outcome"] = outcome
         await self.save(case)
-        await self.add_event(
-            case.id, "status", {"from": current.value, "to": status.value, "by": by}
-        )
+        await self.add_event(case.id, "status", change)
+
+    async def set_facts(
+        self, case: Case, facts: dict[str, Any], corrections: dict[str, str], by: str
+    ) -> dict[str, Any]:
+        """Records what an operator set (facts) and corrected (category, intent, country);
+        returns what changed, which is also on the timeline."""
+        changed = changes(case.facts, facts)
+        for name, value in corrections.items():
+            if getattr(case, name) != value:
+                changed[name] = [getattr(case, name), value]
+                setattr(case, name, value)
+        if not changed:
+            return {}
+        case.facts = facts
+        await self.save(case)
+        # The gender is the worker's personal data: the timeline says it changed, not what.
+        shown = {k: (["?", "?"] if k == "gender" else v) for k, v in changed.items()}
+        await self.add_event(case.id, "facts", {"by": by, "changed": shown})
+        return changed
+
+    async def mark_answered(self, case: Case) -> None:
+        """The first time a person wrote to the worker on this case."""
+        if case.answered_at is None:
+            case.answered_at = time.time()
+            await self.save(case)
 
     async def reopen(self, case: Case, by: str) -> None:
         if case.is_open:
             raise CaseError(f"{case.id} is open already")
         old = case.status
         case.status = (Status.CLAIMED if case.assignee else Status.NEW).value
+        case.outcome = case.closed_at = None
         await self.save(case)
         await self.add_event(case.id, "reopened", {"from": old, "to": case.status, "by": by})
 
     async def assign(self, case: Case, username: str | None, by: str) -> None:
         old = case.assignee
         case.assignee = username
+        if username and case.claimed_at is None:
+            case.claimed_at = time.time()
         if username and case.status == Status.NEW.value:
             case.status = Status.CLAIMED.value
         elif username is None and case.status == Status.CLAIMED.value:
@@ -290,6 +354,7 @@ class CaseStore:
         if outcome not in REFERRAL_OUTCOMES or not 0 <= index < len(case.referrals):
             raise CaseError("no such referral or outcome")
         case.referrals[index]["outcome"] = outcome
+        case.referrals[index]["outcome_at"] = None if outcome == "pending" else time.time()
         await self.save(case)
         partner = case.referrals[index]["partner"]
         await self.add_event(
@@ -309,8 +374,20 @@ class CaseStore:
     async def search(
         self, filters: CaseFilter, limit: int = 50, offset: int = 0
     ) -> tuple[list[Case], int]:
-        """The cases that match, newest first (a page of them), and how many match."""
-        matching = [c for c in await self.all() if filters.matches(c)]
+        """The cases that match, newest first (a page of them), and how many match.
+        Read from the case-list indexes; a text search reads the newest
+        SEARCH_LIMIT cases the other filters leave (``searched`` tells how many)."""
+        every, any_of = filters.indexes()
+        if not filters.text:
+            ids, total = await self.index.page(every, any_of, offset, limit)
+            found = await self.get_many(ids)
+            return [found[i] for i in ids if i in found], total
+        candidates = await self.index.newest(every, any_of, SEARCH_LIMIT)
+        matching: list[Case] = []
+        for start in range(0, len(candidates), 500):
+            chunk = await self.get_many(candidates[start : start + 500])
+            matching += [chunk[i] for i in candidates[start : start + 500] if i in chunk]
+        matching = [c for c in matching if filters.matches(c)]
         return matching[offset : offset + limit], len(matching)
 
     async def timeline(self, case_id: str) -> list[dict[str, Any]]:
@@ -341,6 +418,8 @@ class CaseStore:
             case.sender = None
             case.summary = ""
             case.details = {"erased_at": time.time()}
+            # What the worker said of themselves goes; the facts of the case stay.
+            case.facts.pop("gender", None)
             await self.save(case)
             await self._redis.delete(self._keys.case_timeline(case.id))
             await self.add_event(case.id, "worker_data_erased", {})
@@ -363,6 +442,26 @@ class CaseFilter:
     # Only the cases this operator may see (theirs, shared with them, or on the queue);
     # empty for supervisors and admins, who see all.
     visible_to: str = ""
+
+    def indexes(self) -> tuple[list[str], list[str]]:
+        """The case-list indexes (bot/store/case_index.py) a case must be in - all of
+        the first list, and one of the second if it is not empty."""
+        every: list[str] = []
+        if self.status == "open":
+            every.append("open")
+        elif self.status:
+            every.append(f"status:{self.status}")
+        for name in ("priority", "country", "category", "assignee"):
+            value = getattr(self, name)
+            if value:
+                every.append(f"{name}:{value}")
+        if not every:
+            every.append("all")
+        any_of: list[str] = []
+        if self.visible_to:
+            user = self.visible_to
+            any_of = [f"assignee:{user}", f"shared:{user}", "unassigned-open"]
+        return every, any_of
 
     def matches(self, case: Case) -> bool:
         if self.visible_to and not visible(case, self.visible_to):
@@ -390,3 +489,25 @@ class CaseFilter:
             ).casefold()
             return needle in haystack
         return True
+
+
+class Agencies:
+    """Recruitment agencies named on cases, with their P3MI licence number where known:
+    the list operators choose from grows as it is used."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis, self._keys = redis, keys
+
+    async def seen(self, name: str, licence: str = "") -> None:
+        key, field_ = self._keys.agencies(), name.casefold()
+        raw = await self._redis.hget(key, field_)
+        known: dict[str, Any] = json.loads(raw) if raw else {"name": name, "licence": ""}
+        known["cases"] = int(known.get("cases", 0)) + 1
+        known["licence"] = licence or known["licence"]
+        await self._redis.hset(key, field_, json.dumps(known, ensure_ascii=False))
+
+    async def all(self) -> list[dict[str, Any]]:
+        """Every agency, most named first."""
+        raw = await self._redis.hvals(self._keys.agencies())
+        found = [json.loads(r) for r in raw]
+        return sorted(found, key=lambda a: (-a["cases"], a["name"].casefold()))

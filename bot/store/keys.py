@@ -15,6 +15,11 @@ RETAINED = {
     "cases:all": "one id per case (the anonymous record stays for the figures)",
     "cases:sender": "a worker's case ids: removed when the worker erases their data",
     "cases:open-critical": "open emergencies only: an id leaves when its case closes",
+    "cases:idx": "case-list indexes: one id per case and dimension, moved as the case "
+    "changes (rebuilt by `helpline reindex`)",
+    "stats:*": "the reports' counters per month and filter, and each case's row of "
+    "contributions: anonymous counts, rebuilt by `helpline reindex`",
+    "agencies": "recruitment agencies named on cases (name, licence, how often)",
     "inbox": "accepted messages: each entry is deleted once handled",
     "escalations:*": "queue streams: an entry is deleted when it is claimed or done",
     "nlu:late": "messages read without the model: deleted once read again",
@@ -103,6 +108,26 @@ class Keys:
 
     def cases_open_critical(self) -> str:
         return self._k("cases", "open-critical")
+
+    def case_index(self, name: str) -> str:
+        """A case-list index (bot/store/case_index.py): ids scored by opening time."""
+        return self._k("cases", "idx", name)
+
+    def case_query(self, digest: str) -> str:
+        """A case-list query's intersection, kept for seconds while pages are read."""
+        return self._k("cases", "query", digest)
+
+    def case_rows(self) -> str:
+        """Each case's contributions to the indexes and counters."""
+        return self._k("stats", "rows")
+
+    def stats(self, suffix: str) -> str:
+        """The reports' counters of one month and filter combination."""
+        return self._k("stats", suffix)
+
+    def agencies(self) -> str:
+        """Recruitment agencies named on cases: the list operators choose from."""
+        return self._k("agencies")
 
     def intake(self, key: str) -> str:
         """Which case a message (or a timer) opened: a retry finds it instead of a second."""

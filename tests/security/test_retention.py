@@ -45,7 +45,7 @@ async def test_a_closed_case_keeps_only_its_anonymous_record(
     operator = User("ana", Role.OPERATOR.value, "Ana", "x")
     await chat.casework.claim(case.id, operator)
 
-    await chat.casework.set_status(case.id, operator, Status.CLOSED)
+    await chat.casework.set_status(case.id, operator, Status.CLOSED, outcome="resolved_paid")
     old = await chat.redis.xadd(
         f"{key_prefix}:whatsapp:dead",
         {"data": "x"},

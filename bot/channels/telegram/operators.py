@@ -2,7 +2,7 @@
 
 Each new escalation is posted with a Claim button; once claimed, the post names who has
 it. In the thread under the post (replies to it), an operator answers the worker; the
-commands /note, /transfer NAME and /close work there too; each action is in the audit
+commands /note, /transfer NAME and /close OUTCOME work there too; each action is in the audit
 log. Unclaimed emergencies are announced again, mentioning the on-call operators.
 
 A group chat is outside the helpline's walls: posts carry the case number, category,
@@ -30,7 +30,8 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, U
 from telegram import User as TelegramUser
 from telegram.error import TelegramError
 
-from bot.casework import MARK_LABELS, Casework, CaseworkError
+from bot.case_facts import OUTCOMES
+from bot.casework import MARK_LABELS, Casework, CaseworkError, PendingReferral
 from bot.i18n import _, use_locale
 from bot.store.audit import AuditLog
 from bot.store.cases import Case, Priority, Status
@@ -133,7 +134,7 @@ class OperatorGroup:
         lines.append(
             _(
                 "Reply to this message to answer the worker. In replies: /note TEXT, "
-                "/transfer NAME, /close."
+                "/transfer NAME, /close OUTCOME."
             )
         )
         return "\n".join(lines)
@@ -396,10 +397,28 @@ class OperatorGroup:
             await work.transfer(case_id, operator, rest.strip().removeprefix("@"))
             await message.reply_text(_("Transferred to {name}.").format(name=rest.strip()))
         elif command == "/close":
-            await work.set_status(case_id, operator, Status.CLOSED)
+            words = rest.split()
+            outcome = words[0].lower() if words else ""
+            if outcome not in OUTCOMES:
+                await message.reply_text(
+                    _("How did it end? Reply /close with one of: {outcomes}.").format(
+                        outcomes=", ".join(OUTCOMES)
+                    )
+                )
+                return
+            anyway = "anyway" in (w.lower() for w in words[1:])
+            try:
+                await work.set_status(
+                    case_id, operator, Status.CLOSED, outcome=outcome, close_anyway=anyway
+                )
+            except PendingReferral as exc:
+                await message.reply_text(
+                    f"{exc} " + _("Reply /close {outcome} anyway.").format(outcome=outcome)
+                )
+                return
             await message.reply_text(_("Closed; the worker got the closing message."))
         elif command.startswith("/"):
-            await message.reply_text(_("In replies: /note TEXT, /transfer NAME, /close."))
+            await message.reply_text(_("In replies: /note TEXT, /transfer NAME, /close OUTCOME."))
         else:
             case = await work.case(case_id)
             if case.assignee is None:
