@@ -152,12 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_kb_parsers(kb_commands, nlu_commands)
 
     from bot.keys_cli import add_parser as add_keys_parser
+    from bot.reports_cli import add_parsers as add_report_parsers
     from bot.retention_cli import add_parser as add_retention_parser
     from bot.users_cli import add_parser as add_users_parser
 
     add_users_parser(commands)
     add_keys_parser(commands)
     add_retention_parser(commands)
+    add_report_parsers(commands)
 
     classify = commands.add_parser(
         "classify", help="classify messages from stdin, one JSON object per line on stdout"

@@ -83,6 +83,23 @@ class QueueWatch:
     def reannounce_seconds(self) -> float:
         return self.limits.reannounce_seconds
 
+    async def past_limit(self) -> list[QueueEntry]:
+        """Who waits on the queue, unclaimed, longer than their limit now (emergencies:
+        until they are raised to supervisors), counted within staffed hours."""
+        now, found = self._clock(), []
+        for entry in await self.queue.entries():
+            if entry.holder is not None:
+                continue
+            escalation = entry.escalation
+            limit = (
+                self.limits.supervisor_after_seconds
+                if escalation.priority == "critical"
+                else self.limits.for_kind(escalation.kind)
+            )
+            if self.hours.staffed_seconds(escalation.created_at, now) >= limit:
+                found.append(entry)
+        return found
+
     async def run(self, seconds: float) -> None:
         await every(seconds, self.tick, "queue watch")
 
