@@ -189,7 +189,7 @@ def describe_facts(facts: Facts) -> str:
         if facts.agency:
             against += f" {facts.agency}"
             if facts.agency_licence:
-                against += f" ({_('licence')} {facts.agency_licence})"
+                against += " (" + _("licence") + f" {facts.agency_licence})"
         lines.append(_("Against") + ": " + against)
     if facts.violations:
         named = ", ".join(_(VIOLATIONS[v].label) for v in facts.violations if v in VIOLATIONS)

@@ -95,7 +95,7 @@ def markdown(data: Figures) -> str:
         lines += ["| " + " | ".join(row) + " |" for row in table[1:]]
         lines.append("")
     shared = export_table(data, "country")
-    lines += [f"## {_('For partners: cases by country (suppressed)')}", ""]
+    lines += ["## " + _("For partners: cases by country (suppressed)"), ""]
     lines.append("| month | " + " | ".join(shared.columns) + " | total |")
     lines.append("|" + "---|" * (len(shared.columns) + 2))
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in shared.rows]
