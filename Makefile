@@ -4,7 +4,7 @@ VENV := .venv
 RASA_VENV := .venv-rasa
 BIN := $(VENV)/bin
 
-.PHONY: run test setup model locales i18n-extract i18n-update lint format evaluate bench clean
+.PHONY: run test setup model locales i18n-extract i18n-update lint format evaluate bench clean users-add
 
 run: setup
 	$(BIN)/helpline run
@@ -24,9 +24,17 @@ $(RASA_VENV)/.installed: requirements/rasa.lock scripts/setup-rasa-venv.sh
 model: $(VENV)/.installed $(RASA_VENV)/.installed
 	$(BIN)/helpline nlu train
 
-# Compiled catalogs are built, never committed.
+# Compiled catalogs are built, never committed. English is the source language: its
+# catalog holds only the few strings worded differently, so only Indonesian is counted.
 locales: $(VENV)/.installed
-	$(BIN)/pybabel compile -d locales -D messages --statistics
+	$(BIN)/pybabel compile -d locales -D messages -l en
+	$(BIN)/pybabel compile -d locales -D messages -l id --statistics
+
+# A console account: make users-add NAME=sari ROLE=operator (asks for the password).
+users-add:
+	@test -n "$(NAME)" -a -n "$(ROLE)" || { echo "usage: make users-add NAME=sari ROLE=operator|supervisor|editor|admin"; exit 2; }
+	@$(MAKE) -s $(VENV)/.installed
+	$(BIN)/helpline users add "$(NAME)" --role "$(ROLE)"
 
 # After changing user-facing strings: extract them, then merge into both catalogs.
 i18n-extract: $(VENV)/.installed

@@ -33,6 +33,21 @@ def _say(message: str) -> None:
 SHUTDOWN_GRACE_SECONDS = 3.0
 
 
+def first_admin_notice(base: str, password: str) -> str:
+    """The first admin's password, in a frame that stands out in a scrolling terminal."""
+    lines = [
+        "FIRST SIGN-IN (shown only now - copy it)",
+        f"console:  {base}/console",
+        "user:     admin",
+        f"password: {password}",
+        "Then: change it (`helpline users passwd admin` or the account page) and add",
+        "operators: `make users-add NAME=sari ROLE=operator`.",
+    ]
+    width = max(len(line) for line in lines)
+    rule = "+" + "-" * (width + 2) + "+"
+    return "\n".join(["", rule, *(f"| {line.ljust(width)} |" for line in lines), rule, ""])
+
+
 async def _serve(settings: Settings) -> None:
     app = create_app(settings)
     # Requests still running when a stop begins get this long (a web chat POST waiting
@@ -48,13 +63,7 @@ async def _serve(settings: Settings) -> None:
         f"\nThe helpline is running:\n  web chat:  {base}/chat\n  console:   {base}/console"
         f"\n  health:    {base}/healthz"
     )
-    password = await ensure_first_admin(app[CONSOLE].users)
-    if password:
-        _say(
-            f"Console: sign in as 'admin' with the password {password} (shown only now; "
-            "change it with `helpline users passwd admin`, add operators with "
-            "`helpline users add NAME --role operator`)."
-        )
+    password = await ensure_first_admin(app[CONSOLE].users, settings.operators_locale)
     if settings.telegram_token:
         mode = "webhook" if settings.telegram_webhook_secret else "long polling"
         group = settings.telegram_operators_chat
@@ -77,6 +86,9 @@ async def _serve(settings: Settings) -> None:
             "HELPLINE_WHATSAPP_VERIFY_TOKEN from your Meta app, and point its webhook "
             "at HELPLINE_PUBLIC_URL/whatsapp/webhook."
         )
+    if password:
+        # Last, and framed: the one thing to copy before it scrolls away.
+        _say(first_admin_notice(base, password))
     _say("Press Ctrl-C to stop.")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

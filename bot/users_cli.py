@@ -61,7 +61,7 @@ async def _with_store(settings: Settings, url: str, action: str, args: argparse.
                 _password(args),
                 Role(args.role),
                 args.name or "",
-                args.locale,
+                args.locale or settings.operators_locale,
                 args.telegram or "",
             )
             print(f"added {user.username} ({user.role})", file=sys.stderr)
@@ -121,7 +121,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument("username")
     add.add_argument("--role", choices=[r.value for r in Role], default=Role.OPERATOR.value)
     add.add_argument("--name", help="the name workers and colleagues see")
-    add.add_argument("--locale", choices=["id", "en"], default="id")
+    add.add_argument(
+        "--locale", choices=["id", "en"], help="default: HELPLINE_OPERATORS_LOCALE"
+    )
     add.add_argument(
         "--telegram", help="Telegram user id (digits; /whoami in the operators' group tells it)"
     )
@@ -146,13 +148,14 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         parser.set_defaults(func=users_command)
 
 
-async def ensure_first_admin(store: UserStore) -> str | None:
-    """On a helpline with no users yet, an admin with a random password (returned once)."""
+async def ensure_first_admin(store: UserStore, locale: str = "id") -> str | None:
+    """On a helpline with no users yet, an admin with a random password (returned once),
+    speaking ``locale`` (the operators' language) in the console."""
     if await store.count():
         return None
     password = strong_password()
     try:
-        await store.add("admin", password, Role.ADMIN, "Admin", "en")
+        await store.add("admin", password, Role.ADMIN, "Admin", locale)
     except UserError:
         return None
     return password

@@ -3,8 +3,13 @@ sign-in and its failures, CSRF, roles, and the relay from claim to close."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -304,3 +309,35 @@ async def test_the_case_page_offers_exactly_the_statuses_transitions_allows(
     case = await desk.casework.case(case_id)
     assert case.status == Status.WAITING.value
     assert await _offered(operator, case_id) == {s.value for s in TRANSITIONS[Status.WAITING]}
+
+
+async def test_an_account_speaks_the_operators_language_until_it_chooses_another(
+    desk: Chat, operator: Operator, tmp_path: Path
+) -> None:
+    settings = desk.helpline.settings
+    env = dict(
+        os.environ,
+        HELPLINE_REDIS_URL=settings.redis_url or "",
+        HELPLINE_KEY_PREFIX=settings.key_prefix,
+        HELPLINE_DATA_DIR=str(tmp_path),
+        HELPLINE_OPERATORS_LOCALE="en",
+    )
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "bot.cli", "users", "add", "wati", "--role", "operator",
+         "--password-stdin"],
+        input=PASSWORD, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    added = await desk.console.users.get("wati")
+    assert added is not None and added.locale == "en", "HELPLINE_OPERATORS_LOCALE by default"
+
+    status, page, _ = await operator.post("/console/account/language", {"locale": "id"})
+    assert status == 200 and "Bahasa" in page
+    assert (await desk.console.users.get("sari")).locale == "id"  # type: ignore[union-attr]
+    _status, queue = await operator.get("/console/queue")
+    assert 'lang="id"' in queue, "the account's language, over the browser's (English)"
+    status, page, _ = await operator.post("/console/account/language", {"locale": "xx"})
+    assert status == 400
+    actions = [e.action for e in await desk.console.audit.recent(user="sari")]
+    assert "account_language" in actions

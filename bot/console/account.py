@@ -19,7 +19,7 @@ from aiohttp import web
 
 from bot.console import auth, views
 from bot.console.render import render
-from bot.i18n import _
+from bot.i18n import SUPPORTED, _
 from bot.store.console_sessions import ENROL, FULL, SECOND_FACTOR
 from bot.store.logins import Wait
 from bot.store.users import (
@@ -213,6 +213,8 @@ async def account_action(request: web.Request) -> web.StreamResponse:
     assert user is not None
     action = request.match_info["action"]
     form = await request.post()
+    if action == "language":
+        return await _set_language(request, console, user, str(form.get("locale", "")))
     current = str(form.get("current", ""))
     if await console.users.authenticate(user.username, current) is None:
         return _account_error(request, user, _("Your current password is not right."))
@@ -238,6 +240,20 @@ async def account_action(request: web.Request) -> web.StreamResponse:
     assert fresh is not None
     # The change ended every session of this user; this browser gets a new one.
     raise await _session(request, console, fresh, FULL, f"/console/account?done={action}")
+
+
+async def _set_language(
+    request: web.Request, console: Console, user: User, locale: str
+) -> web.StreamResponse:
+    """The console's language for this account (no password needed; sessions stay)."""
+    if locale not in SUPPORTED:
+        return _account_error(request, user, _("Choose a language from the list."))
+    await console.users.set_locale(user.username, locale)
+    await console.audit.record(user.username, "account_language", "", locale, request.remote or "")
+    response = web.HTTPSeeOther("/console/account?done=language")
+    # The account's language now rules; a choice made earlier on a page no longer does.
+    response.del_cookie(auth.LANG_COOKIE, path="/console")
+    raise response
 
 
 def _account_error(request: web.Request, user: User, message: str) -> web.Response:

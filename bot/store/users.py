@@ -231,6 +231,13 @@ class UserStore:
         await self.save(user)
         return user
 
+    async def set_locale(self, username: str, locale: str) -> User:
+        """The language the console speaks to this user."""
+        user = await self._existing(username)
+        user.locale = locale
+        await self.save(user)
+        return user
+
     async def set_role(self, username: str, role: Role) -> User:
         user = await self._existing(username)
         if user.role != role.value:
