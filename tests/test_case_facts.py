@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from bot.i18n import use_locale
 from bot.reports import (
     SUPPRESS_BELOW,
     SUPPRESSED,
@@ -280,6 +281,10 @@ async def test_the_case_list_from_the_indexes_equals_filtering_every_case(desk: 
         CaseFilter(status="open", visible_to="dewi"),
         CaseFilter(status="", visible_to="ana", country="taiwan"),
         CaseFilter(status="", text="kata3"),
+        CaseFilter(status="open", assignee="none", country="taiwan"),
+        CaseFilter(status="open", priority="high"),
+        CaseFilter(status="", text=everything[7].id),
+        CaseFilter(status="open", text=everything[7].id[:-2].lower()),
     ]
     for case_filter in filters:
         expected = [c.id for c in everything if case_filter.matches(c)]
@@ -478,9 +483,10 @@ async def test_a_referral_packet_needs_the_workers_consent_and_carries_what_was_
     ) as response:
         assert response.status == 200 and response.content_type == "application/pdf"
         assert (await response.read()).startswith(b"%PDF")
-    sections = dict(
-        await desk.casework.referral_packet(case.id, SARI, "KJRI Hong Kong", {"facts"}, "")
-    )
+    with use_locale("en"):
+        sections = dict(
+            await desk.casework.referral_packet(case.id, SARI, "KJRI Hong Kong", {"facts"}, "")
+        )
     assert "passport or documents held" in sections["Case facts"]
     assert "What the worker told us first" not in sections, "only what the operator chose"
     timeline = await desk.services.cases.timeline(case.id)

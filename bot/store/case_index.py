@@ -69,9 +69,12 @@ local old = redis.call('HGET', rows, id)
 if old then apply(cjson.decode(old), -1) end
 if new == '' then
   redis.call('HDEL', rows, id)
+  redis.call('ZREM', prefix .. 'cases:idx:ids', id)
 else
   apply(cjson.decode(new), 1)
   redis.call('HSET', rows, id, new)
+  -- Case numbers in one lexicographic index: a search by number is a range read.
+  redis.call('ZADD', prefix .. 'cases:idx:ids', 0, id)
 end
 return 1
 """
@@ -178,7 +181,8 @@ def row_of(case: Case) -> Row:
         f"assignee:{case.assignee or 'none'}",
     ]
     if case.is_open:
-        indexes.append("open")
+        # The open cases' most asked-for narrowings, ready-made.
+        indexes += ["open", f"open-priority:{case.priority}"]
         if case.assignee is None:
             indexes.append("unassigned-open")
     indexes += [f"shared:{name}" for name in case.shared_with]
@@ -242,6 +246,13 @@ class CaseIndex:
             pipe.delete(scratch, scratch + ":any")
             found = await pipe.execute()
         return list(found[-3]), int(found[-2])
+
+    async def numbers(self, start: str, limit: int) -> list[str]:
+        """Case numbers that begin with ``start`` (upper case), in order."""
+        found = await self._redis.zrangebylex(
+            self._keys.case_index("ids"), f"[{start}", f"[{start}\xff", start=0, num=limit
+        )
+        return [str(number) for number in found]
 
     async def newest(self, every: list[str], any_of: list[str], limit: int) -> list[str]:
         """The newest ``limit`` ids of a query (what a text search reads)."""

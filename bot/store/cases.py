@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -66,6 +67,8 @@ MARKS = (NOT_SAFE, SELF_HARM, WATCHED, LOCATION_ONLY, LISTEN, DETECTED_LATE)
 
 # A text search reads at most this many of the newest cases the other filters leave.
 SEARCH_LIMIT = 5000
+# What a search for a case number looks like: "PMI-2026-00042", or its beginning.
+CASE_NUMBER = re.compile(r"^(?i:pmi)-\d{1,4}(-\d{0,6})?$")
 
 
 class CaseError(Exception):
@@ -382,12 +385,18 @@ class CaseStore:
             ids, total = await self.index.page(every, any_of, offset, limit)
             found = await self.get_many(ids)
             return [found[i] for i in ids if i in found], total
-        candidates = await self.index.newest(every, any_of, SEARCH_LIMIT)
+        if CASE_NUMBER.match(filters.text.strip()):
+            # A case number, or its beginning: read from the index of numbers.
+            numbers = await self.index.numbers(filters.text.strip().upper(), SEARCH_LIMIT)
+            candidates = sorted(numbers, reverse=True)
+        else:
+            candidates = await self.index.newest(every, any_of, SEARCH_LIMIT)
         matching: list[Case] = []
         for start in range(0, len(candidates), 500):
             chunk = await self.get_many(candidates[start : start + 500])
             matching += [chunk[i] for i in candidates[start : start + 500] if i in chunk]
         matching = [c for c in matching if filters.matches(c)]
+        matching.sort(key=lambda c: c.created_at, reverse=True)
         return matching[offset : offset + limit], len(matching)
 
     async def timeline(self, case_id: str) -> list[dict[str, Any]]:
@@ -447,11 +456,20 @@ class CaseFilter:
         """The case-list indexes (bot/store/case_index.py) a case must be in - all of
         the first list, and one of the second if it is not empty."""
         every: list[str] = []
+        names = ["priority", "country", "category", "assignee"]
         if self.status == "open":
-            every.append("open")
+            # Ready-made narrowings of the open cases (bot/store/case_index.py).
+            if self.assignee == "none":
+                every.append("unassigned-open")
+                names.remove("assignee")
+            elif self.priority:
+                every.append(f"open-priority:{self.priority}")
+                names.remove("priority")
+            else:
+                every.append("open")
         elif self.status:
             every.append(f"status:{self.status}")
-        for name in ("priority", "country", "category", "assignee"):
+        for name in names:
             value = getattr(self, name)
             if value:
                 every.append(f"{name}:{value}")
