@@ -14,6 +14,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from bot.casework import Casework
 from bot.channels.base import Channel, ChannelKind
 from bot.channels.telegram import TelegramChannel
@@ -222,7 +224,19 @@ class Helpline:
                 self.followups.run(settings.queue_watch_seconds, settings.nlu_recheck_seconds)
             ),
             asyncio.create_task(follow(self.events, self._reloader())),
+            asyncio.create_task(self._index_cases()),
         ]
+
+    async def _index_cases(self) -> None:
+        """Cases stored before the case-list indexes existed get them (once, by one
+        process); until then the case list and the reports miss those cases."""
+        cases = self.services.cases
+        try:
+            if await cases.index.missing() and await cases.index.claim_rebuild():
+                log.info("indexing the cases stored before the indexes existed...")
+                log.info("indexed %d cases", await cases.reindex())
+        except RedisError as exc:
+            log.error("indexing the cases failed (run `helpline reindex`): %s", exc)
 
     async def stop(self) -> None:
         self.shutting_down.set()

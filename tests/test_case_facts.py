@@ -39,6 +39,7 @@ from bot.store.cases import Case, CaseFilter, CaseStore, Priority, Status
 from bot.store.users import Role, User
 from tests.chat import Chat
 from tests.console import Operator
+from tests.eventually import eventually
 
 SARI = User("sari", Role.OPERATOR.value, "Sari", "x")
 BOSS = User("susi", Role.SUPERVISOR.value, "Susi", "x")
@@ -493,3 +494,21 @@ async def test_a_referral_packet_needs_the_workers_consent_and_carries_what_was_
     assert any(e["kind"] == "packet" and e["partner"] == "KJRI Hong Kong" for e in timeline)
     audit = {e.action for e in await desk.console.audit.recent(case_id=case.id)}
     assert {"packet", "packet_refused", "consent"} <= audit
+
+
+async def test_cases_stored_before_the_indexes_are_indexed_when_the_helpline_starts(
+    desk: Chat,
+) -> None:
+    store = desk.services.cases
+    cases = await _seed(store, desk.redis, 12, random.Random(1))
+    await store.index.clear()  # as a helpline before issue 21 left them
+    assert await store.index.missing()
+    assert (await store.search(CaseFilter(status="open")))[1] == 0
+    async with Chat.serve(desk.helpline.settings) as again:
+        found = await eventually(
+            lambda: again.services.cases.search(CaseFilter(status="open")),
+            lambda result: result[1] == len(cases),
+            what="the cases indexed at start",
+        )
+    assert {c.id for c in found[0]} == {c.id for c in cases}
+    assert not await store.index.missing()

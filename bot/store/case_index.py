@@ -201,6 +201,18 @@ class CaseIndex:
         row = row_of(case).encode()
         pipe.eval(_SWAP, 1, self._keys.case_rows(), case.id, self._keys.prefix + ":", row)
 
+    async def missing(self) -> bool:
+        """Whether cases exist that no row counts (stored before the indexes were)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hlen(self._keys.case_rows())
+            pipe.zcard(self._keys.cases_all())
+            rows, cases = await pipe.execute()
+        return int(rows) == 0 and int(cases) > 0
+
+    async def claim_rebuild(self) -> bool:
+        """One process rebuilds; the others see the mark (it lapses after an hour)."""
+        return bool(await self._redis.set(self._keys.reindexing(), "1", nx=True, ex=3600))
+
     async def close(self) -> None:
         await self._redis.aclose()
 

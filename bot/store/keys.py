@@ -125,6 +125,10 @@ class Keys:
         """The reports' counters of one month and filter combination."""
         return self._k("stats", suffix)
 
+    def reindexing(self) -> str:
+        """Taken by the process that rebuilds the indexes and counters at start."""
+        return self._k("reindexing")
+
     def agencies(self) -> str:
         """Recruitment agencies named on cases: the list operators choose from."""
         return self._k("agencies")
