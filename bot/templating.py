@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -20,10 +21,20 @@ TEMPLATE_DIRS = (
 )
 
 
+# The zone the console shows times in (HELPLINE_TIMEZONE; set by the console at start).
+_zone: list[dt.tzinfo] = [dt.UTC]
+
+
+def use_timezone(name: str) -> None:
+    _zone[0] = ZoneInfo(name)
+
+
 def _when(timestamp: float | None) -> str:
+    """A moment in the helpline's time zone, with the zone's name ("14:05 WIB")."""
     if not timestamp:
         return ""
-    return i18n.format_datetime(dt.datetime.fromtimestamp(float(timestamp), tz=dt.UTC))
+    local = dt.datetime.fromtimestamp(float(timestamp), tz=_zone[0])
+    return f"{i18n.format_datetime(local)} {local.tzname()}"
 
 
 def _ago(timestamp: float | None) -> str:

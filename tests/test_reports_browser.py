@@ -61,9 +61,9 @@ async def test_an_operator_records_facts_and_a_supervisor_sees_the_report_change
     await facts.locator('input[value="wages_withheld"]').check()
     await facts.locator('button[type="submit"]').click()
     await expect(console.locator(".done")).to_contain_text("facts were saved")
-    await expect(console.locator("#timeline")).to_contain_text(
-        f"country: {case.country or '-'} → taiwan"
-    )
+    before = {"hong_kong": "Hong Kong", None: "-"}[case.country]
+    await expect(console.locator("#timeline")).to_contain_text(f"Country: {before} → Taiwan")
+    await expect(console.locator("#case-country")).to_have_text("Taiwan")
 
     await console.select_option('#close-form select[name="outcome"]', "resolved_unpaid")
     await console.click("#close-case")
@@ -74,9 +74,8 @@ async def test_an_operator_records_facts_and_a_supervisor_sees_the_report_change
     await expect(violations).to_contain_text("passport or documents held")
     await expect(violations).to_contain_text("wages withheld")
     await expect(boss.locator("#report-outcome table")).to_contain_text("resolved without payment")
-    await expect(boss.locator("#report-country table")).to_contain_text("taiwan")
-    if case.country:
-        await expect(boss.locator("#report-country table")).not_to_contain_text(case.country)
+    await expect(boss.locator("#report-country table")).to_contain_text("Taiwan")
+    await expect(boss.locator("#report-country table")).not_to_contain_text("Hong Kong")
     await expect(boss.locator("#report-sector table")).to_contain_text("domestic work")
 
     async with boss.expect_download() as downloading:

@@ -23,6 +23,7 @@ from bot.sse import StreamLimits, TooManyStreams, client_gone, frame, open_strea
 from bot.store.events import Events
 from bot.store.feeds import EventFeed
 from bot.store.users import User
+from bot.templating import use_timezone
 
 if TYPE_CHECKING:
     from bot.helpline import Helpline
@@ -68,6 +69,7 @@ class Console:
             STREAMS_PER_USER, settings.streams_per_address, settings.streams_total
         )
         self._closing = helpline.shutting_down
+        use_timezone(settings.timezone)
 
     def setup(self, app: web.Application) -> None:
         from bot.console import views

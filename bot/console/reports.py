@@ -13,6 +13,7 @@ from aiohttp import web
 from bot import charts
 from bot.case_facts import OUTCOMES, SECTORS, VIOLATIONS
 from bot.console.auth import SIGNED, requires
+from bot.console.labels import labels
 from bot.console.render import render
 from bot.console.views import PRIORITY_LABELS
 from bot.i18n import _
@@ -146,6 +147,7 @@ async def reports_page(request: web.Request) -> web.StreamResponse:
         channels=CHANNELS,
         dimensions=DIMENSIONS,
         priority_labels={k: _(v) for k, v in PRIORITY_LABELS.items()},
+        **labels(),
     )
 
 

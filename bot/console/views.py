@@ -21,6 +21,7 @@ from bot.case_facts import (
 )
 from bot.casework import MARK_LABELS, STATUS_LABELS, Casework, CaseworkError, WindowClosed
 from bot.console.auth import SIGNED, Forbidden, allowed, requires, signed_user
+from bot.console.labels import labels
 from bot.console.render import render
 from bot.documents import referral_packet as referral_packet_pdf
 from bot.i18n import N_, _, current_locale
@@ -96,6 +97,7 @@ def _done_message(request: web.Request) -> str:
 
 def _labels() -> dict[str, Any]:
     return {
+        **labels(),
         "sector_labels": {k: _(v) for k, v in SECTORS.items()},
         "against_labels": {k: _(v) for k, v in AGAINST.items()},
         "violation_labels": {k: _(v.label) for k, v in VIOLATIONS.items()},
