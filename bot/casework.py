@@ -54,6 +54,8 @@ from flows.onboarding import privacy_notice
 log = logging.getLogger(__name__)
 
 MAX_REPLY = 4000
+# The bot's answers to the message that opened a case come just before it is stored.
+BOT_LOOKBACK_MS = 60_000
 
 # How the console names each status.
 STATUS_LABELS = {
@@ -138,6 +140,32 @@ class Casework:
 
     async def timeline(self, case_id: str) -> list[dict[str, Any]]:
         return await self.services.cases.timeline(case_id)
+
+    async def story(self, case: Case) -> list[dict[str, Any]]:
+        """The case's timeline with what the bot said to the worker meanwhile (from the
+        conversation's transcript, while the case was open), in order; each run of the
+        bot's messages is one entry {"kind": "bot", "messages": [...]} (the console shows
+        it folded)."""
+        timeline = await self.services.cases.timeline(case.id)
+        if case.sender is None:
+            return timeline
+        start = f"{max(0, int(case.created_at * 1000) - BOT_LOOKBACK_MS)}-0"
+        until = case.closed_at or float("inf")
+        said = [
+            {"kind": "bot_message", "at": float(m.get("ts") or 0), "text": m.get("text", "")}
+            for _id, m in await self.services.outbox.read(case.sender, after=start, count=500)
+            if m.get("from") == "bot" and float(m.get("ts") or 0) <= until
+        ]
+        merged = sorted(timeline + said, key=lambda e: float(e.get("at") or 0))
+        story: list[dict[str, Any]] = []
+        for entry in merged:
+            if entry["kind"] != "bot_message":
+                story.append(entry)
+            elif story and story[-1]["kind"] == "bot":
+                story[-1]["messages"].append(entry)
+            else:
+                story.append({"kind": "bot", "at": entry["at"], "messages": [entry]})
+        return story
 
     async def agencies(self) -> list[dict[str, Any]]:
         """The recruitment agencies named on cases so far, most named first."""

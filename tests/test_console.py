@@ -341,3 +341,21 @@ async def test_an_account_speaks_the_operators_language_until_it_chooses_another
     assert status == 400
     actions = [e.action for e in await desk.console.audit.recent(user="sari")]
     assert "account_language" in actions
+
+
+async def test_the_case_page_tells_the_whole_story_with_the_bots_words_folded(
+    desk: Chat, operator: Operator
+) -> None:
+    worker, case_id = await _emergency(desk)
+    said_by_bot = [m["text"] for m in worker.last if m.get("from") == "bot"]
+    assert said_by_bot
+    _status, page = await operator.get(f"/console/cases/{case_id}")
+    folded = page[page.index('<details class="bot-messages">') :]
+    folded = folded[: folded.index("</details>")]
+    assert "message" in folded and "from the bot" in folded
+    assert said_by_bot[0].split("\n")[0][:40] in folded.replace("&#39;", "'")
+    assert '<details class="bot-messages" open' not in page, "folded by default"
+    # Times are in the helpline's zone, named.
+    zone = desk.helpline.settings.timezone
+    named = {"Asia/Jakarta": "WIB", "UTC": "UTC"}.get(zone, "")
+    assert re.search(rf"\d\d?[:.]\d\d[^<]{{0,6}} {named}</dd>", page), zone

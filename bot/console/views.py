@@ -201,7 +201,7 @@ async def case_list(request: web.Request) -> web.StreamResponse:
 
 
 async def _case_context(console: Console, case: Case) -> dict[str, Any]:
-    timeline = await console.casework.timeline(case.id)
+    timeline = await console.casework.story(case)
     entry = await console.casework.queued(case.id)
     users = await console.users.all()
     checklist = self_harm_checklist() if SELF_HARM in case.marks else None
@@ -274,7 +274,7 @@ async def case_timeline(request: web.Request) -> web.StreamResponse:
         await console.audit.record(
             user.username, "view_timeline", case.id, remote=request.remote or ""
         )
-    timeline = await console.casework.timeline(case.id)
+    timeline = await console.casework.story(case)
     return render(request, "_timeline.html", case=case, timeline=timeline, **_labels())
 
 
