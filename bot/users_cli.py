@@ -121,9 +121,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument("username")
     add.add_argument("--role", choices=[r.value for r in Role], default=Role.OPERATOR.value)
     add.add_argument("--name", help="the name workers and colleagues see")
-    add.add_argument(
-        "--locale", choices=["id", "en"], help="default: HELPLINE_OPERATORS_LOCALE"
-    )
+    add.add_argument("--locale", choices=["id", "en"], help="default: HELPLINE_OPERATORS_LOCALE")
     add.add_argument(
         "--telegram", help="Telegram user id (digits; /whoami in the operators' group tells it)"
     )
