@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   var body = document.body;
-  if (!body.dataset.user || typeof EventSource === "undefined") { return; }
+  if (!body.dataset.user) { return; }
   var alertBox = document.getElementById("alert");
   var caseId = body.dataset.case;
   var title = document.title;
@@ -38,19 +38,116 @@
     } catch (e) { /* sound is a bonus */ }
   }
 
-  function announce(text, ev) {
-    alertBox.textContent = text + (ev.case_id ? ": " + ev.case_id : "") +
-      (ev.summary ? " - " + ev.summary : "");
+  // Who waits unclaimed, as the live events told: case id -> what to say. The banner
+  // shows one as a link with a Claim button, several as one line ("3 emergencies
+  // unclaimed") with "Take the next"; a claim anywhere takes the case off it.
+  var pending = {};
+  var dismissed = false;
+
+  function csrf() {
+    var field = document.querySelector('input[name="csrf_token"]');
+    return field ? field.value : "";
+  }
+
+  function postButton(action, label, id) {
+    var form = document.createElement("form");
+    form.method = "post";
+    form.action = action;
+    form.className = "inline";
+    var token = document.createElement("input");
+    token.type = "hidden";
+    token.name = "csrf_token";
+    token.value = csrf();
+    var button = document.createElement("button");
+    button.type = "submit";
+    button.id = id;
+    button.textContent = label;
+    form.appendChild(token);
+    form.appendChild(button);
+    return form;
+  }
+
+  function draw() {
+    var ids = Object.keys(pending);
+    alertBox.textContent = "";
+    if (!ids.length || dismissed) {
+      alertBox.hidden = true;
+      document.title = title;
+      return;
+    }
+    var link = document.createElement("a");
+    if (ids.length === 1) {
+      var one = pending[ids[0]];
+      link.href = "/console/cases/" + ids[0];
+      link.textContent = one.text + ": " + ids[0] + (one.summary ? " - " + one.summary : "");
+      alertBox.appendChild(link);
+      alertBox.appendChild(postButton("/console/cases/" + ids[0] + "/claim", body.dataset.msgClaim, "alert-claim"));
+    } else {
+      var critical = ids.filter(function (id) { return pending[id].critical; }).length;
+      link.href = "/console/queue";
+      link.textContent = (critical === ids.length ? body.dataset.msgManyEmergencies : body.dataset.msgManyWaiting)
+        .replace("{n}", String(ids.length));
+      alertBox.appendChild(link);
+      alertBox.appendChild(postButton("/console/queue/next", body.dataset.msgNext, "alert-next"));
+    }
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "link alert-close";
+    close.textContent = body.dataset.msgDismiss;
+    close.addEventListener("click", function () { dismissed = true; draw(); });
+    alertBox.appendChild(close);
     alertBox.hidden = false;
-    document.title = "(!) " + title;
+    document.title = "(" + ids.length + ") " + title;
+  }
+
+  function announce(text, ev) {
+    if (!ev.case_id) { return; }
+    pending[ev.case_id] = {
+      text: text,
+      summary: ev.summary || "",
+      critical: ev.priority === "critical" || !ev.priority
+    };
+    dismissed = false;
+    draw();
     beep();
   }
 
-  alertBox.addEventListener("click", function () {
-    alertBox.hidden = true;
-    document.title = title;
+  function settled(ev) {
+    if (ev.case_id && pending[ev.case_id] &&
+        ["claimed", "done", "transferred"].indexOf(ev.action) >= 0) {
+      delete pending[ev.case_id];
+      draw();
+    }
+  }
+
+  // Keyboard: n takes the next, c claims the open case, q goes to the queue (not while
+  // typing); Ctrl+Enter (or Cmd+Enter) in the reply box sends it.
+  document.addEventListener("keydown", function (e) {
+    var target = e.target;
+    var typing = target && (target.tagName === "TEXTAREA" || target.tagName === "INPUT" ||
+      target.tagName === "SELECT" || target.isContentEditable);
+    if (typing) {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && target.form && target.form.id === "reply-form") {
+        e.preventDefault();
+        target.form.requestSubmit();
+      }
+      return;
+    }
+    if (e.ctrlKey || e.metaKey || e.altKey) { return; }
+    if (e.key === "n") {
+      var next = postButton("/console/queue/next", "", "key-next");
+      next.hidden = true;
+      document.body.appendChild(next);
+      next.requestSubmit();
+    } else if (e.key === "c") {
+      var claim = document.getElementById("claim");
+      if (claim) { claim.click(); }
+    } else if (e.key === "q") {
+      window.location.href = "/console/queue";
+    }
   });
 
+  if (typeof EventSource === "undefined") { return; }
   var source = new EventSource("/console/events");
   source.addEventListener("ready", function () {
     body.classList.remove("offline");
@@ -63,6 +160,7 @@
     if (ev.type === "escalation" || ev.type === "queue" || ev.type === "supervisor") {
       refresh("queue");
     }
+    if (ev.type === "queue") { settled(ev); }
     if (caseId && ev.case_id === caseId) { refresh("timeline"); }
     var marks = ev.marks || [];
     if (ev.type === "escalation" && ev.priority === "critical" &&
