@@ -19,10 +19,12 @@ from typing import Any
 from bot.case_facts import OUTCOMES, PACKET_PARTS, Facts, FactsError, describe_facts, parse_facts
 from bot.delivery import Delivery
 from bot.i18n import N_, _, format_datetime, use_locale
+from bot.kb import fill, fill_money
 from bot.messages import Outbound
 from bot.nlu.countries import COUNTRIES
 from bot.nlu.taxonomy import CATEGORY_OF_INTENT
 from bot.services import Services
+from bot.store.canned import CannedReplies
 from bot.store.cases import (
     DETECTED_LATE,
     LISTEN,
@@ -111,6 +113,7 @@ class Casework:
     queue: RedisEscalationQueue
     delivery: Delivery
     users: UserStore
+    canned: CannedReplies
 
     @property
     def _sessions(self) -> SessionStore:
@@ -166,6 +169,43 @@ class Casework:
             else:
                 story.append({"kind": "bot", "at": entry["at"], "messages": [entry]})
         return story
+
+    async def inserts(self, case: Case) -> dict[str, list[dict[str, str]]]:
+        """What an operator can insert into a reply on this case, in the worker's
+        language and filled in for the case's country: {"canned": [{name, title,
+        text}], "kb": [{title, text}]}."""
+        lang = case.locale or "id"
+        if case.sender is not None:
+            lang = (await self._sessions.load(case.sender)).locale or lang
+        kb = self.services.kb
+        values = self._values(case.country)
+        canned = [
+            {"name": c.name, "title": c.title, "text": fill_money(fill(c.text(lang), values), lang)}
+            for c in await self.canned.all()
+            if c.fits(case.country)
+        ]
+        answers = []
+        for topic in sorted(kb.titles):
+            answer = kb.answer(topic, case.country, lang)
+            if answer is not None:
+                answers.append({"title": kb.title(topic, lang), "text": answer.text})
+        return {"canned": canned, "kb": answers}
+
+    async def canned_text(self, case: Case, name: str) -> str:
+        """A canned reply by its name, filled in for this case (the operators' group)."""
+        found = await self.canned.get(name.strip().lower())
+        if found is None or not found.fits(case.country):
+            missing = _("There is no canned reply {name} for this case.")
+            raise CaseworkError(missing.format(name=name))
+        lang = case.locale or "id"
+        if case.sender is not None:
+            lang = (await self._sessions.load(case.sender)).locale or lang
+        return fill_money(fill(found.text(lang), self._values(case.country)), lang)
+
+    def _values(self, country: str | None) -> dict[str, str]:
+        kb = self.services.kb
+        referral = kb.referral(country) or kb.referral("indonesia")
+        return referral.values() if referral else {}
 
     async def agencies(self) -> list[dict[str, Any]]:
         """The recruitment agencies named on cases so far, most named first."""

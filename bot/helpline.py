@@ -35,6 +35,7 @@ from bot.services import FlowSettings, Services
 from bot.staffing import OnDuty, StaffedHours
 from bot.store.audit import AuditLog
 from bot.store.audit_throttle import AuditThrottle
+from bot.store.canned import CannedReplies
 from bot.store.cases import CaseStore
 from bot.store.connection import SENTINEL_SCHEME, answers, check, connect_redis
 from bot.store.console_sessions import ENROLMENT_SECONDS, ConsoleSessions, TotpEnrolments
@@ -170,7 +171,9 @@ class Helpline:
             rate_limit_per_minute=settings.rate_limit_per_minute,
             late=self.late,
         )
-        self.casework = Casework(services, self.queue, self.delivery, self.users)
+        self.casework = Casework(
+            services, self.queue, self.delivery, self.users, CannedReplies(redis, keys)
+        )
         self.queue_watch = QueueWatch(
             self.queue,
             self.casework,

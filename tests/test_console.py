@@ -359,3 +359,40 @@ async def test_the_case_page_tells_the_whole_story_with_the_bots_words_folded(
     zone = desk.helpline.settings.timezone
     named = {"Asia/Jakarta": "WIB", "UTC": "UTC"}.get(zone, "")
     assert re.search(rf"\d\d?[:.]\d\d[^<]{{0,6}} {named}</dd>", page), zone
+
+
+async def test_editors_keep_canned_replies_and_operators_insert_them_filled_in(
+    desk: Chat, operator: Operator
+) -> None:
+    editor = await Operator.signed_in(desk, "edi", Role.EDITOR)
+    try:
+        reply = {
+            "name": "embassy",
+            "title": "The embassy's hotline",
+            "country": "",
+            "text_id": "Hubungi {embassy_name} di {embassy_hotline}.",
+            "text_en": "Call {embassy_name} on {embassy_hotline}.",
+        }
+        status, page, _ = await editor.post("/console/content/canned/save", reply)
+        assert status == 200 and "The embassy&#39;s hotline" in page
+        status, page, _ = await editor.post(
+            "/console/content/canned/save", {**reply, "name": "Bad Name!"}
+        )
+        assert status == 400 and "Not saved" in page
+        only_tw = {**reply, "name": "taiwan-only", "title": "Taiwan only", "country": "taiwan"}
+        await editor.post("/console/content/canned/save", only_tw)
+    finally:
+        await editor.close()
+    assert (await operator.post("/console/content/canned/save", reply))[0] == 403
+
+    worker = await desk.new_worker()
+    await worker.say("tolong majikan saya pukul saya setiap hari, saya di hong kong")
+    case = await desk.services.cases.open_case_of(worker.sender)
+    assert case is not None and case.country == "hong_kong"
+    _status, page = await operator.get(f"/console/cases/{case.id}")
+    # Filled in for Hong Kong, in the worker's language (Indonesian: they wrote in it).
+    assert "Hubungi KJRI Hong Kong di +852 6773 0466." in page
+    assert 'data-name="taiwan-only"' not in page, "a reply for another country is not offered"
+    assert 'id="kb-insert"' in page and "kb-text" in page
+    audit = [e.action for e in await desk.console.audit.recent(user="edi")]
+    assert "canned_save" in audit

@@ -1,7 +1,8 @@
 """The console at a desk and on a phone (390 px), in Chromium (issue 22): emergencies
 raise one banner that merges repeats and never covers the case page, claimed from the
 banner with one click; "take the next" and claiming from the keyboard, Ctrl+Enter sends
-a reply; the shortcuts are listed on the page."""
+a reply, a canned reply goes in with a few keystrokes; the shortcuts are listed on the
+page."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import re
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from bot.store.canned import Canned
 from bot.store.users import Role
 from tests.chat import Chat
 from tests.console import PASSWORD
@@ -23,6 +25,9 @@ async def test_the_banner_merges_emergencies_and_the_keyboard_claims_and_sends(
     desk: Chat, browser: Browser, where: str
 ) -> None:
     await desk.console.users.add("sari", PASSWORD, Role.OPERATOR, "Sari", "en")
+    await desk.casework.canned.save(
+        Canned("safe", "Somewhere safe?", {"id": "Are you somewhere safe now?"})
+    )
     context = await browser.new_context(
         viewport={"width": WIDTHS[where], "height": 844}, locale="en-US"
     )
@@ -52,12 +57,18 @@ async def test_the_banner_merges_emergencies_and_the_keyboard_claims_and_sends(
         await expect(console).to_have_url(re.compile(rf"/console/cases/{case_a.id}"))
         await expect(console.locator("#assignee")).to_have_text("sari")
 
+        # A canned reply in a few keystrokes: Alt+/, its name, Enter; then Ctrl+Enter.
         reply = console.locator('#reply-form textarea[name="text"]')
-        await reply.fill("We are here. Are you safe now?")
+        await reply.fill("We are here. ")
+        await reply.press("Alt+/")
+        await expect(console.locator("#canned-pick")).to_be_focused()
+        await console.keyboard.type("safe")
+        await console.keyboard.press("Enter")
+        await expect(reply).to_have_value("We are here. Are you somewhere safe now?")
         await reply.press("Control+Enter")
         await expect(console.locator(".done")).to_contain_text("Your reply was sent")
         seen = await first.until(lambda seen: seen[-1].get("from") == "operator")
-        assert seen[-1]["text"] == "We are here. Are you safe now?"
+        assert seen[-1]["text"] == "We are here. Are you somewhere safe now?"
 
         # The queue from the keyboard, and the next emergency with "n".
         await console.locator("h1").click()

@@ -16,6 +16,7 @@ import pytest
 
 from bot.channels.telegram import TelegramChannel
 from bot.net import free_port
+from bot.store.canned import Canned
 from bot.store.users import Role
 from tests.chat import Chat, channel_of
 from tests.conftest import make_settings
@@ -580,3 +581,45 @@ async def test_by_default_no_word_of_the_worker_reaches_the_group(tg: Helpline) 
     assert "not registered" in refused["text"]
     audited = [e.action for e in await tg.chat.console.audit.recent(case_id=case.id)]
     assert "claim" in audited
+
+
+async def test_take_the_next_and_a_canned_reply_from_the_group(tg: Helpline) -> None:
+    api = tg.telegram
+    ana = await _operator(tg, "ana", "ana_ops")
+    await tg.chat.casework.canned.save(
+        Canned("embassy", "The embassy", {"id": "Hubungi {embassy_name} di {embassy_hotline}."})
+    )
+    worker = person(6301, "id")
+    emergency = "worker: tolong majikan sy mukul sy td malam, sy di hongkong\nbot: ~999"
+    await play(api, worker, emergency)
+    case = await tg.chat.services.cases.open_case_of(f"telegram:{worker['id']}")
+    assert case is not None
+    alert = await api.wait_for(
+        "sendMessage", lambda p: int(p["chat_id"]) == GROUP and case.id in p["text"]
+    )
+    assert "/canned NAME" in alert["text"]
+
+    def said(user: dict[str, Any], words: str, **extra: Any) -> dict[str, Any]:
+        return message(user, chat_id=GROUP, chat_type="supergroup", text=words, **extra)
+
+    mark = len(api.calls)
+    api.push(said(ana, "/next"))
+    await api.wait_for("sendMessage", _says(f"Case {case.id} is yours"), after=mark)
+    claimed = await tg.chat.services.cases.get(case.id)
+    assert claimed is not None and claimed.assignee == "ana"
+
+    chat = {"id": GROUP, "type": "supergroup"}
+    thread = {"message_id": _message_id_of(api, alert), "date": 0, "chat": chat}
+    mark = len(api.calls)
+    api.push(said(ana, "/canned embassy", reply_to_message=thread))
+    relayed = await api.wait_for(
+        "sendMessage", lambda p: int(p["chat_id"]) == worker["id"], after=mark
+    )
+    assert relayed["text"].endswith("Hubungi KJRI Hong Kong di +852 6773 0466.")
+    mark = len(api.calls)
+    api.push(said(ana, "/canned nothing-like-it", reply_to_message=thread))
+    await api.wait_for("sendMessage", _says("no canned reply"), after=mark)
+
+    mark = len(api.calls)
+    api.push(said(ana, "/next"))
+    await api.wait_for("sendMessage", _says("Nobody is waiting"), after=mark)

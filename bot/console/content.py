@@ -273,6 +273,7 @@ def as_int(raw: object) -> int:
 
 
 def routes() -> list[web.RouteDef]:
+    from bot.console import content_canned as canned
     from bot.console import content_examples as examples
     from bot.console import content_referrals as referrals
 
@@ -286,4 +287,5 @@ def routes() -> list[web.RouteDef]:
         web.post("/console/content/referral/{country}/{action}", referrals.referral_action),
         web.get("/console/content/examples", examples.examples),
         web.post("/console/content/examples", examples.propose_example),
+        *canned.routes(),
     ]

@@ -223,6 +223,7 @@ async def _case_context(console: Console, case: Case) -> dict[str, Any]:
         "outcomes": REFERRAL_OUTCOMES,
         "next_statuses": [s.value for s in console.casework.next_statuses(case)],
         "facts": Facts.of(case.facts),
+        "inserts": await console.casework.inserts(case),
         "agencies": await console.casework.agencies(),
         "intents": INTENTS_BY_CATEGORY,
         "currencies": CURRENCIES,

@@ -20,6 +20,7 @@ RETAINED = {
     "stats:*": "the reports' counters per month and filter, and each case's row of "
     "contributions: anonymous counts, rebuilt by `helpline reindex`",
     "agencies": "recruitment agencies named on cases (name, licence, how often)",
+    "canned": "canned replies: content, kept until an editor deletes one",
     "inbox": "accepted messages: each entry is deleted once handled",
     "escalations:*": "queue streams: an entry is deleted when it is claimed or done",
     "nlu:late": "messages read without the model: deleted once read again",
@@ -128,6 +129,10 @@ class Keys:
     def reindexing(self) -> str:
         """Taken by the process that rebuilds the indexes and counters at start."""
         return self._k("reindexing")
+
+    def canned(self) -> str:
+        """Canned replies for operators (bot/store/canned.py)."""
+        return self._k("canned")
 
     def agencies(self) -> str:
         """Recruitment agencies named on cases: the list operators choose from."""

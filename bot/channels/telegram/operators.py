@@ -2,7 +2,8 @@
 
 Each new escalation is posted with a Claim button; once claimed, the post names who has
 it. In the thread under the post (replies to it), an operator answers the worker; the
-commands /note, /transfer NAME and /close OUTCOME work there too; each action is in the audit
+commands /note, /canned NAME, /transfer NAME and /close OUTCOME work there too (and /next
+anywhere in the group takes the next waiting case); each action is in the audit
 log. Unclaimed emergencies are announced again, mentioning the on-call operators.
 
 A group chat is outside the helpline's walls: posts carry the case number, category,
@@ -134,7 +135,7 @@ class OperatorGroup:
         lines.append(
             _(
                 "Reply to this message to answer the worker. In replies: /note TEXT, "
-                "/transfer NAME, /close OUTCOME."
+                "/canned NAME, /transfer NAME, /close OUTCOME."
             )
         )
         return "\n".join(lines)
@@ -374,6 +375,9 @@ class OperatorGroup:
                     ).format(id=user.id)
                 )
             return
+        if (message.text or "").split("@", 1)[0].strip().lower() == "/next":
+            await self._next(message)
+            return
         reply_to = message.reply_to_message
         if reply_to is None or not message.text:
             return
@@ -390,6 +394,10 @@ class OperatorGroup:
         command = command.split("@", 1)[0].lower()
         work = self.casework
         action = {"/note": "note", "/transfer": "transfer", "/close": "close"}.get(command)
+        if command == "/canned":
+            # A canned reply by its name, filled in for the worker's country and language.
+            text = await work.canned_text(await work.case(case_id), rest)
+            command, action = "", "reply"
         if command == "/note":
             await work.note(case_id, operator, rest)
             await message.reply_text(_("Note added."))
@@ -418,7 +426,9 @@ class OperatorGroup:
                 return
             await message.reply_text(_("Closed; the worker got the closing message."))
         elif command.startswith("/"):
-            await message.reply_text(_("In replies: /note TEXT, /transfer NAME, /close OUTCOME."))
+            await message.reply_text(
+                _("In replies: /note TEXT, /canned NAME, /transfer NAME, /close OUTCOME.")
+            )
         else:
             case = await work.case(case_id)
             if case.assignee is None:
@@ -429,6 +439,22 @@ class OperatorGroup:
         if action is not None:
             # From the group as from the console: every action is in the audit log.
             await self.audit.record(operator.username, action, case_id, "telegram", "telegram")
+
+    async def _next(self, message: Message) -> None:
+        """/next in the group: the oldest waiting escalation of the highest priority,
+        claimed for the operator who asked."""
+        operator = await self._operator(message.from_user)
+        if operator is None:
+            await message.reply_text(_("You are not registered as an operator of this helpline."))
+            return
+        case = await self.casework.claim_next(operator)
+        if case is None:
+            await message.reply_text(_("Nobody is waiting right now."))
+            return
+        await self.audit.record(operator.username, "claim", case.id, "next", "telegram")
+        await message.reply_text(
+            _("Case {case} is yours. Reply to its post to answer the worker.").format(case=case.id)
+        )
 
     async def _tell(self, update: Update, text: str) -> None:
         if update.callback_query is not None:

@@ -120,12 +120,60 @@
     }
   }
 
+  // Inserting a canned reply (by its name, Alt+/ to get there) or a knowledge-base
+  // answer into the reply box, at the cursor.
+  var replyBox = document.getElementById("reply-text");
+  // Where the operator's cursor was in the reply box when they went to pick something.
+  var caret = null;
+  if (replyBox) {
+    replyBox.addEventListener("blur", function () {
+      caret = [replyBox.selectionStart, replyBox.selectionEnd];
+    });
+  }
+  function insert(text) {
+    if (!replyBox || !text) { return; }
+    var at = caret ? caret[0] : replyBox.value.length, end = caret ? caret[1] : at;
+    replyBox.value = replyBox.value.slice(0, at) + text + replyBox.value.slice(end);
+    caret = null;
+    replyBox.focus();
+    replyBox.selectionStart = replyBox.selectionEnd = at + text.length;
+  }
+  var pick = document.getElementById("canned-pick");
+  function pickCanned() {
+    var name = pick.value.trim();
+    pick.value = "";
+    var found = document.querySelector('.canned-text[data-name="' + CSS.escape(name) + '"]');
+    if (found) { insert(found.textContent); }
+  }
+  if (pick) {
+    pick.addEventListener("keydown", function (e) {
+      if (e.key === "Enter") { e.preventDefault(); pickCanned(); }
+    });
+    // A suggestion chosen from the list with the mouse.
+    pick.addEventListener("input", function (e) {
+      if (!e.inputType || e.inputType === "insertReplacementText") { pickCanned(); }
+    });
+  }
+  var kbPick = document.getElementById("kb-insert");
+  if (kbPick) {
+    kbPick.addEventListener("change", function () {
+      var found = document.querySelector('.kb-text[data-index="' + kbPick.value + '"]');
+      if (found) { insert(found.textContent); }
+      kbPick.value = "";
+    });
+  }
+
   // Keyboard: n takes the next, c claims the open case, q goes to the queue (not while
   // typing); Ctrl+Enter (or Cmd+Enter) in the reply box sends it.
   document.addEventListener("keydown", function (e) {
     var target = e.target;
     var typing = target && (target.tagName === "TEXTAREA" || target.tagName === "INPUT" ||
       target.tagName === "SELECT" || target.isContentEditable);
+    if (e.key === "/" && e.altKey && pick) {
+      e.preventDefault();
+      pick.focus();
+      return;
+    }
     if (typing) {
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && target.form && target.form.id === "reply-form") {
         e.preventDefault();
