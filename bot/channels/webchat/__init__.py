@@ -364,6 +364,15 @@ def _page_texts(lang: str, exit_url: str, media_max: str) -> dict[str, str]:
             "This file is too large to send. Try a smaller photo or a shorter video."
         ),
         "file_failed": _("The file could not be sent. Please try again."),
+        # Shown next to the text box when a message did not go through (it stays there).
+        "send_offline": _(
+            "Your message was not sent: the connection failed. Check your internet, then try again."
+        ),
+        "send_busy": _(
+            "Your message was not sent: too many messages in a short time. Wait a "
+            "minute, then try again."
+        ),
+        "send_failed": _("Your message was not sent. Please try again in a moment."),
     }
 
 
