@@ -12,9 +12,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.case_facts import OUTCOMES, PACKET_PARTS, Facts, FactsError, describe_facts, parse_facts
 from bot.delivery import Delivery
@@ -114,6 +116,8 @@ class Casework:
     delivery: Delivery
     users: UserStore
     canned: CannedReplies
+    # The helpline's time zone (HELPLINE_TIMEZONE): follow-up dates are days there.
+    timezone: str = "UTC"
 
     @property
     def _sessions(self) -> SessionStore:
@@ -444,6 +448,60 @@ class Casework:
             facts.consent = [*facts.consent, partner]
             await self.services.cases.set_facts(case, facts.as_dict(), {}, by=user.username)
         return case
+
+    async def set_due(self, case_id: str, user: User, day: str) -> Case:
+        """A follow-up date (YYYY-MM-DD, a day in the helpline's time zone; "" clears
+        it): the case is listed as due from that day on, and overdue after it."""
+        case = await self._open_case(case_id)
+        self._may_work_on(case, user)
+        due_at = None
+        if day.strip():
+            try:
+                date = dt.date.fromisoformat(day.strip())
+            except ValueError:
+                raise CaseworkError(_("Give the follow-up date as a day.")) from None
+            start = dt.datetime.combine(date, dt.time(), tzinfo=ZoneInfo(self.timezone))
+            due_at = start.timestamp()
+        await self.services.cases.set_due(case, due_at, by=user.username)
+        return case
+
+    async def due(self, user: User, now: float | None = None) -> list[Case]:
+        """Cases due for follow-up today or overdue: an operator's own (and those shared
+        with them), every one for supervisors."""
+        zone = ZoneInfo(self.timezone)
+        today = dt.datetime.fromtimestamp(now or time.time(), tz=zone).date()
+        tomorrow = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+        found = await self.services.cases.due_by(tomorrow.timestamp() - 1)
+        if user.role in SUPERVISING:
+            return found
+        return [c for c in found if c.assignee == user.username or user.username in c.shared_with]
+
+    async def follow_up(self, case_id: str, user: User) -> str:
+        """A gentle word to the worker from the case page: on WhatsApp outside the
+        24-hour window the approved template instead. Returns which went out."""
+        case = await self._open_case(case_id)
+        self._may_work_on(case, user)
+        if case.sender is None:
+            raise Conflict(_("The worker erased their data: there is nobody to write to."))
+        if WATCHED in case.marks:
+            raise Conflict(
+                _("The worker may be watched: write to them yourself, neutrally, instead.")
+            )
+        if await self.delivery.window_closed(case.sender):
+            await self.send_template(case_id, user)
+            return "template"
+        session = await self._sessions.load(case.sender)
+        if session.stopped_at is not None:
+            raise Conflict(_("The worker asked us to stop writing to them."))
+        await self.services.cases.add_event(case.id, "follow_up", {"by": user.username})
+        await self._tell_worker(
+            case,
+            lambda: _(
+                "Hello, this is the helpline about your case {case}. How are things now? "
+                "You can answer here whenever you are ready."
+            ).format(case=case.id),
+        )
+        return "sent"
 
     async def referral_packet(
         self, case_id: str, user: User, partner: str, parts: set[str], note: str

@@ -172,7 +172,12 @@ class Helpline:
             late=self.late,
         )
         self.casework = Casework(
-            services, self.queue, self.delivery, self.users, CannedReplies(redis, keys)
+            services,
+            self.queue,
+            self.delivery,
+            self.users,
+            CannedReplies(redis, keys),
+            timezone=settings.timezone,
         )
         self.queue_watch = QueueWatch(
             self.queue,

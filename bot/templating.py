@@ -37,6 +37,20 @@ def _when(timestamp: float | None) -> str:
     return f"{i18n.format_datetime(local)} {local.tzname()}"
 
 
+def _day(timestamp: float | None) -> str:
+    """The day a moment falls on in the helpline's time zone."""
+    if not timestamp:
+        return ""
+    return i18n.format_date(dt.datetime.fromtimestamp(float(timestamp), tz=_zone[0]))
+
+
+def _iso_day(timestamp: float | None) -> str:
+    """The same day as YYYY-MM-DD (for a date field)."""
+    if not timestamp:
+        return ""
+    return dt.datetime.fromtimestamp(float(timestamp), tz=_zone[0]).date().isoformat()
+
+
 def _ago(timestamp: float | None) -> str:
     if not timestamp:
         return ""
@@ -66,5 +80,7 @@ def environment() -> Environment:
     )
     env.filters["when"] = _when
     env.filters["ago"] = _ago
+    env.filters["day"] = _day
+    env.filters["iso_day"] = _iso_day
     env.filters["number"] = i18n.format_number
     return env

@@ -4,12 +4,14 @@ sign-in and its failures, CSRF, roles, and the relay from claim to close."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -396,3 +398,50 @@ async def test_editors_keep_canned_replies_and_operators_insert_them_filled_in(
     assert 'id="kb-insert"' in page and "kb-text" in page
     audit = [e.action for e in await desk.console.audit.recent(user="edi")]
     assert "canned_save" in audit
+
+
+async def test_a_follow_up_date_lists_the_case_as_due_then_overdue_and_a_gentle_word(
+    desk: Chat, operator: Operator
+) -> None:
+    worker, case_id = await _emergency(desk)
+    await operator.post(f"/console/cases/{case_id}/claim")
+    zone = ZoneInfo(desk.helpline.settings.timezone)
+    today = dt.datetime.now(tz=zone).date()
+    status, page, _ = await operator.post(f"/console/cases/{case_id}/due", {"day": "someday"})
+    assert status == 409 and "as a day" in page
+    status, page, _ = await operator.post(
+        f"/console/cases/{case_id}/due", {"day": today.isoformat()}
+    )
+    assert status == 200 and "Follow-up date saved" in page and 'id="due-day"' in page
+    _status, queue = await operator.get("/console/queue")
+    due = queue[queue.index('id="due"') :]
+    assert case_id in due and "overdue" not in due
+
+    last_week = (today - dt.timedelta(days=7)).isoformat()
+    await operator.post(f"/console/cases/{case_id}/due", {"day": last_week})
+    _status, queue = await operator.get("/console/queue")
+    assert "overdue since" in queue[queue.index('id="due"') :]
+    colleague = await Operator.signed_in(desk, "dewi")
+    supervisor = await Operator.signed_in(desk, "susi", Role.SUPERVISOR)
+    try:
+        _status, theirs = await colleague.get("/console/queue")
+        assert case_id not in theirs[theirs.index('id="due"') :], "not their case"
+        _status, everyone = await supervisor.get("/console/queue")
+        assert case_id in everyone[everyone.index('id="due"') :]
+    finally:
+        await colleague.close()
+        await supervisor.close()
+
+    status, page, _ = await operator.post(f"/console/cases/{case_id}/follow_up")
+    assert status == 200 and "got a follow-up message" in page
+    # In the worker's language (Indonesian), naming the case.
+    seen = await worker.until(lambda seen: "Bagaimana" in seen[-1]["text"])
+    assert case_id in seen[-1]["text"]
+    kinds = await _timeline_kinds(desk, case_id)
+    assert "due" in kinds and "follow_up" in kinds
+
+    await operator.post(
+        f"/console/cases/{case_id}/status", {"status": "closed", "outcome": "resolved_unpaid"}
+    )
+    _status, queue = await operator.get("/console/queue")
+    assert case_id not in queue[queue.index('id="due"') :], "a closed case is not due"

@@ -49,6 +49,7 @@ EVENT_LABELS = {
     "reopened": N_("%(name)s reopened the case"),
     "packet": N_("%(name)s made a referral packet for %(partner)s"),
     "requeued": N_("Put back on the queue"),
+    "follow_up": N_("%(name)s sent the worker a follow-up"),
 }
 
 

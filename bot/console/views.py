@@ -58,6 +58,8 @@ DONE_MESSAGES = {
     "empty": N_("Nobody is waiting right now."),
     "template": N_("The template message was sent. Reply when the worker answers."),
     "facts": N_("The case's facts were saved."),
+    "due": N_("Follow-up date saved."),
+    "followed": N_("The worker got a follow-up message."),
     "consent": N_("The worker's consent was recorded."),
 }
 
@@ -136,12 +138,15 @@ async def _queue_context(console: Console) -> dict[str, Any]:
 
 @requires("cases")
 async def queue_page(request: web.Request) -> web.StreamResponse:
-    context = await _queue_context(_console(request))
+    console = _console(request)
+    context = await _queue_context(console)
     done = request.query.get("done", "")
     return render(
         request,
         "queue.html",
         done=_(DONE_MESSAGES[done]) if done in DONE_MESSAGES else "",
+        due=await console.casework.due(_user(request)),
+        now=time.time(),
         **context,
     )
 
@@ -303,6 +308,11 @@ async def _reopen(work: Casework, case_id: str, user: User, value: dict[str, str
     return "reopened"
 
 
+async def _follow_up(work: Casework, case_id: str, user: User, value: dict[str, str]) -> str:
+    sent = await work.follow_up(case_id, user)
+    return "template" if sent == "template" else "followed"
+
+
 async def _facts(work: Casework, case_id: str, user: User, value: dict[str, str]) -> str:
     changed = await work.set_facts(case_id, user, value, value.get("violations", "").splitlines())
     # The audit log says which facts changed (their values are on the case's timeline).
@@ -343,6 +353,8 @@ CASE_ACTIONS: dict[str, CaseAction] = {
     "unshare": _step("shared", lambda w, c, u, v: w.share(c, u, v.get("to", ""), share=False)),
     "reopen": _reopen,
     "facts": _facts,
+    "due": _step("due", lambda w, c, u, v: w.set_due(c, u, v.get("day", ""))),
+    "follow_up": _follow_up,
     "consent": _step("consent", lambda w, c, u, v: w.record_consent(c, u, v.get("partner", ""))),
 }
 

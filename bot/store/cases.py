@@ -105,6 +105,8 @@ class Case:
     claimed_at: float | None = None
     answered_at: float | None = None
     closed_at: float | None = None
+    # When the case should be looked at again (waiting for the worker or a partner).
+    due_at: float | None = None
 
     @property
     def is_open(self) -> bool:
@@ -202,6 +204,11 @@ class CaseStore:
             pipe.zadd(self._keys.cases_open_critical(), {case.id: case.created_at})
         else:
             pipe.zrem(self._keys.cases_open_critical(), case.id)
+        # Open cases with a follow-up date, by that date.
+        if case.is_open and case.due_at is not None:
+            pipe.zadd(self._keys.cases_due(), {case.id: case.due_at})
+        else:
+            pipe.zrem(self._keys.cases_due(), case.id)
 
     def stage_event(self, pipe: Pipeline, case_id: str, kind: str, data: dict[str, Any]) -> None:
         entry = json.dumps({"kind": kind, "at": time.time(), **data}, ensure_ascii=False)
@@ -313,6 +320,18 @@ class CaseStore:
         shown = {k: (["?", "?"] if k == "gender" else v) for k, v in changed.items()}
         await self.add_event(case.id, "facts", {"by": by, "changed": shown})
         return changed
+
+    async def set_due(self, case: Case, due_at: float | None, by: str) -> None:
+        """Sets (or, with None, clears) when the case should be looked at again."""
+        case.due_at = due_at
+        await self.save(case)
+        await self.add_event(case.id, "due", {"by": by, "due_at": due_at})
+
+    async def due_by(self, until: float) -> list[Case]:
+        """Open cases whose follow-up date is ``until`` or earlier, the most overdue first."""
+        ids = await self._redis.zrangebyscore(self._keys.cases_due(), "-inf", until)
+        found = await self.get_many([str(i) for i in ids])
+        return [found[str(i)] for i in ids if str(i) in found and found[str(i)].is_open]
 
     async def mark_answered(self, case: Case) -> None:
         """The first time a person wrote to the worker on this case."""

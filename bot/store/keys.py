@@ -15,6 +15,7 @@ RETAINED = {
     "cases:all": "one id per case (the anonymous record stays for the figures)",
     "cases:sender": "a worker's case ids: removed when the worker erases their data",
     "cases:open-critical": "open emergencies only: an id leaves when its case closes",
+    "cases:due": "open cases with a follow-up date: an id leaves when its case closes",
     "cases:idx": "case-list indexes: one id per case and dimension, moved as the case "
     "changes (rebuilt by `helpline reindex`)",
     "stats:*": "the reports' counters per month and filter, and each case's row of "
@@ -109,6 +110,10 @@ class Keys:
 
     def cases_open_critical(self) -> str:
         return self._k("cases", "open-critical")
+
+    def cases_due(self) -> str:
+        """Open cases with a follow-up date, scored by it."""
+        return self._k("cases", "due")
 
     def case_index(self, name: str) -> str:
         """A case-list index (bot/store/case_index.py): ids scored by opening time."""
