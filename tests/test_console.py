@@ -445,3 +445,35 @@ async def test_a_follow_up_date_lists_the_case_as_due_then_overdue_and_a_gentle_
     )
     _status, queue = await operator.get("/console/queue")
     assert case_id not in queue[queue.index('id="due"') :], "a closed case is not due"
+
+
+async def test_search_finds_a_case_by_any_message_and_forgets_it_on_erasure(
+    desk: Chat, operator: Operator
+) -> None:
+    worker, case_id = await _emergency(desk)
+    await operator.post(f"/console/cases/{case_id}/claim")
+    await worker.say("paspor saya ditahan agensi Sejahtera")
+    await eventually(
+        lambda: _timeline_kinds(desk, case_id),
+        lambda kinds: kinds.count("worker_message") >= 1,
+        what="the worker's message on the case",
+    )
+    await operator.post(f"/console/cases/{case_id}/note", {"text": "called KJRI shelter"})
+    for query in ("Sejahtera", "paspor ditahan", "shelter"):
+        _status, page = await operator.get(f"/console/cases?status=&q={query}")
+        assert case_id in page, query
+    _status, page = await operator.get("/console/cases?status=&q=Makmur")
+    assert case_id not in page
+    stored = await desk.redis.keys(f"{desk.helpline.keys.prefix}:cases:word:*")
+    assert stored and not any(b"sejahtera" in k.lower() for k in map(str.encode, stored))
+
+    await worker.say("hapus data saya")
+    await worker.press("delete:confirm")
+    await eventually(
+        lambda: desk.services.cases.get(case_id),
+        lambda case: case is not None and case.sender is None,
+        what="the worker's data erased",
+    )
+    _status, page = await operator.get("/console/cases?status=&q=Sejahtera")
+    assert case_id not in page, "an erased worker's words are not found any more"
+    assert not await desk.redis.exists(desk.helpline.keys.case_words(case_id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -14,6 +15,7 @@ from redis.asyncio.client import Pipeline
 
 from bot.case_facts import changes
 from bot.store.case_index import CaseIndex
+from bot.store.case_words import INDEXED_KINDS, CaseWords
 from bot.store.events import Events
 from bot.store.keys import Keys
 from bot.store.sealing import Sealer
@@ -107,6 +109,9 @@ class Case:
     closed_at: float | None = None
     # When the case should be looked at again (waiting for the worker or a partner).
     due_at: float | None = None
+    # The worker's answer to "how helpful was this?" after closing: {"score": 1-5,
+    # "comment": "...", "at": ...}.
+    rating: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_open(self) -> bool:
@@ -149,6 +154,8 @@ class CaseStore:
         self._events = Events(redis, keys)
         self.sealer = sealer or Sealer.plain()
         self.index = CaseIndex(redis, keys)
+        # Keyed by the data key: after rotating it, `helpline reindex` rebuilds the index.
+        self.words = CaseWords(redis, keys, self.sealer.keys[0] if self.sealer.keys else b"")
         self.agencies = Agencies(redis, keys)
 
     async def open(
@@ -213,6 +220,8 @@ class CaseStore:
     def stage_event(self, pipe: Pipeline, case_id: str, kind: str, data: dict[str, Any]) -> None:
         entry = json.dumps({"kind": kind, "at": time.time(), **data}, ensure_ascii=False)
         pipe.rpush(self._keys.case_timeline(case_id), self.sealer.seal(entry))
+        if kind in INDEXED_KINDS and data.get("text"):
+            self.words.stage(pipe, case_id, str(data["text"]))
 
     async def open_critical(self) -> list[str]:
         """Ids of the open emergency cases."""
@@ -234,8 +243,12 @@ class CaseStore:
         await self.index.clear()
         count = 0
         for case in await self.all():
+            await self.words.forget(case.id)
             async with self._redis.pipeline(transaction=True) as pipe:
                 self.index.stage(pipe, case)
+                for entry in await self.timeline(case.id):
+                    if entry.get("kind") in INDEXED_KINDS and entry.get("text"):
+                        self.words.stage(pipe, case.id, str(entry["text"]))
                 await pipe.execute()
             count += 1
         return count
@@ -276,8 +289,9 @@ class CaseStore:
 
     async def add_event(self, case_id: str, kind: str, data: dict[str, Any]) -> None:
         """Append to the case's timeline: messages, notes, status changes, referrals."""
-        entry = json.dumps({"kind": kind, "at": time.time(), **data}, ensure_ascii=False)
-        await self._redis.rpush(self._keys.case_timeline(case_id), self.sealer.seal(entry))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            self.stage_event(pipe, case_id, kind, data)
+            await pipe.execute()
         await self.published(case_id, kind)
 
     async def published(self, case_id: str, kind: str) -> None:
@@ -332,6 +346,16 @@ class CaseStore:
         ids = await self._redis.zrangebyscore(self._keys.cases_due(), "-inf", until)
         found = await self.get_many([str(i) for i in ids])
         return [found[str(i)] for i in ids if str(i) in found and found[str(i)].is_open]
+
+    async def rate(self, case: Case, score: int | None = None, comment: str = "") -> None:
+        """The worker's answer to the satisfaction question (a score, then perhaps a
+        comment)."""
+        if score is not None:
+            case.rating = {"score": score, "at": time.time()}
+        if comment:
+            case.rating["comment"] = comment
+        await self.save(case)
+        await self.add_event(case.id, "rating", dict(case.rating))
 
     async def mark_answered(self, case: Case) -> None:
         """The first time a person wrote to the worker on this case."""
@@ -404,17 +428,25 @@ class CaseStore:
             ids, total = await self.index.page(every, any_of, offset, limit)
             found = await self.get_many(ids)
             return [found[i] for i in ids if i in found], total
+        said: set[str] = set()
         if CASE_NUMBER.match(filters.text.strip()):
             # A case number, or its beginning: read from the index of numbers.
             numbers = await self.index.numbers(filters.text.strip().upper(), SEARCH_LIMIT)
             candidates = sorted(numbers, reverse=True)
         else:
-            candidates = await self.index.newest(every, any_of, SEARCH_LIMIT)
+            # Words said anywhere in a case (the blind index), and the newest cases'
+            # number, summary, intent, country and operator.
+            said = await self.words.find(filters.text) or set()
+            newest = await self.index.newest(every, any_of, SEARCH_LIMIT)
+            candidates = newest + sorted(said - set(newest))
+        plain = dataclasses.replace(filters, text="")
         matching: list[Case] = []
         for start in range(0, len(candidates), 500):
             chunk = await self.get_many(candidates[start : start + 500])
             matching += [chunk[i] for i in candidates[start : start + 500] if i in chunk]
-        matching = [c for c in matching if filters.matches(c)]
+        matching = [
+            c for c in matching if filters.matches(c) or (c.id in said and plain.matches(c))
+        ]
         matching.sort(key=lambda c: c.created_at, reverse=True)
         return matching[offset : offset + limit], len(matching)
 
@@ -448,8 +480,10 @@ class CaseStore:
             case.details = {"erased_at": time.time()}
             # What the worker said of themselves goes; the facts of the case stay.
             case.facts.pop("gender", None)
+            case.rating.pop("comment", None)
             await self.save(case)
             await self._redis.delete(self._keys.case_timeline(case.id))
+            await self.words.forget(case.id)
             await self.add_event(case.id, "worker_data_erased", {})
         await self._redis.delete(self._keys.cases_of(sender))
         return len(cases)

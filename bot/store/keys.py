@@ -15,6 +15,8 @@ RETAINED = {
     "cases:all": "one id per case (the anonymous record stays for the figures)",
     "cases:sender": "a worker's case ids: removed when the worker erases their data",
     "cases:open-critical": "open emergencies only: an id leaves when its case closes",
+    "cases:word": "the blind index of words said in cases: an id leaves with the case's "
+    "timeline (erasure, retention)",
     "cases:due": "open cases with a follow-up date: an id leaves when its case closes",
     "cases:idx": "case-list indexes: one id per case and dimension, moved as the case "
     "changes (rebuilt by `helpline reindex`)",
@@ -110,6 +112,14 @@ class Keys:
 
     def cases_open_critical(self) -> str:
         return self._k("cases", "open-critical")
+
+    def case_word(self, digest: str) -> str:
+        """The cases whose messages have one word (by its keyed hash)."""
+        return self._k("cases", "word", digest)
+
+    def case_words(self, case_id: str) -> str:
+        """The hashes of the words said in one case."""
+        return self._k("case", case_id, "words")
 
     def cases_due(self) -> str:
         """Open cases with a follow-up date, scored by it."""

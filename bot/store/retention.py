@@ -104,6 +104,7 @@ class Retention:
         ]
         await self._cases.save(case)
         await self._redis.delete(self._keys.case_timeline(case.id))
+        await self._cases.words.forget(case.id)
         if refs:
             await self._binary.delete(*(self._keys.evidence(r) for r in refs))
 
