@@ -193,8 +193,14 @@ class InboxRunner:
 
     async def _read(self) -> None:
         limit = self._workers * 8
+        # After an outage: a read Redis carried out whose reply was lost (the connection
+        # died with Redis) left entries delivered to this process that it never saw.
+        recovering = False
         while True:
             try:
+                if recovering:
+                    await self._recover()
+                    recovering = False
                 while len(self._queued) >= limit:
                     self._room.clear()
                     await self._room.wait()
@@ -206,7 +212,17 @@ class InboxRunner:
                 if being_cancelled():
                     raise asyncio.CancelledError from exc
                 log.warning("inbox unavailable, retrying: %s", exc)
+                recovering = True
                 await asyncio.sleep(1)
+
+    async def _recover(self) -> None:
+        """Routes what Redis delivered to this process and it is not handling: in seconds
+        after Redis is back, not after the 60 s backstop, and in order."""
+        found = [e for e in await self.inbox.own_pending(self.consumer) if e[0] not in self._queued]
+        if found:
+            log.warning("found %d messages delivered while Redis went away", len(found))
+        for entry_id, inbound in found:
+            self._route(entry_id, inbound)
 
     async def _beat(self) -> None:
         await self.liveness.beat(self.consumer)

@@ -118,6 +118,17 @@ class Inbox:
             for key, data in read_entries(answer, self._sealer.unseal)
         ]
 
+    async def own_pending(self, consumer: str, count: int = 100) -> list[tuple[str, Inbound]]:
+        """What Redis delivered to ``consumer`` and it has not acknowledged - also entries
+        whose delivery the consumer never saw (Redis went down before the reply)."""
+        answer = await self._redis.xreadgroup(
+            GROUP, consumer, {self._keys.inbox(): "0"}, count=count
+        )
+        return [
+            (key, Inbound.from_json(data))
+            for key, data in read_entries(answer, self._sealer.unseal)
+        ]
+
     async def reclaim(self, consumer: str, min_idle_ms: int) -> list[tuple[str, Inbound]]:
         """Entries another worker took and never acknowledged (it died)."""
         answer: Any = await self._redis.xautoclaim(
