@@ -98,22 +98,6 @@ def _topology(args: argparse.Namespace) -> int:
     return topology(args.check)
 
 
-def _kb_check(args: argparse.Namespace) -> int:
-    from bot.kb import KnowledgeBase
-
-    kb = KnowledgeBase.load()
-    problems = kb.check()
-    for problem in problems:
-        print(problem)
-    unverified = sum(a.unverified for a in kb.answers.values())
-    print(
-        f"{len(kb.answers)} answers, {len(kb.referrals)} referral countries, "
-        f"{unverified} answers marked unverified, {len(problems)} problems",
-        file=sys.stderr,
-    )
-    return 1 if problems else 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="helpline", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -145,8 +129,6 @@ def build_parser() -> argparse.ArgumentParser:
     shape.set_defaults(func=_topology)
     kb = commands.add_parser("kb", help="knowledge-base content")
     kb_commands = kb.add_subparsers(dest="kb_command", required=True)
-    check = kb_commands.add_parser("check", help="validate the kb/ content")
-    check.set_defaults(func=_kb_check)
     from bot.kb_cli import add_parsers as add_kb_parsers
 
     add_kb_parsers(kb_commands, nlu_commands)

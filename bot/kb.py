@@ -1,11 +1,14 @@
 """The knowledge base: reviewed answers per topic x country x language, and referrals.
 
-Seeded from kb/ (topics/<topic>.yml, referrals.yml). Every entry carries its source and
-a last-reviewed date; figures nobody has re-checked are marked unverified.
+Seeded from kb/ (topics/<topic>.yml, referrals.yml, figures.yml). Every entry carries its
+source and a last-reviewed date; figures nobody has re-checked are marked unverified. The
+amounts, limits and numbers the answers state live once, in figures.yml, each with its own
+source and review dates; answers write {figure:<id>}.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -39,6 +42,11 @@ INTERACTIVE_LIMIT = 1024
 _FIELD = re.compile(r"\{(\w*)\}")
 # An amount of money, formatted by Babel in the reader's language: {money:HKD:5100}.
 _MONEY = re.compile(r"\{money:([A-Z]{3}):(\d+(?:\.\d+)?)\}")
+# A figure from kb/figures.yml: {figure:hk_minimum_allowable_wage}.
+_AMOUNT = re.compile(r"\d+(?:\.\d+)?")
+_FIGURE = re.compile(r"\{figure:(\w+)\}")
+# A figure's next review is announced this many days ahead (`helpline kb check`, the console).
+REVIEW_WARNING_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,9 @@ class Answer:
     source: str
     reviewed: str
     unverified: bool
+    # When the figures the text states were last checked (ISO date, the oldest of them);
+    # empty when it states none. For the worker, next to the source.
+    figures_checked: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,18 +95,139 @@ def _entry(data: dict[str, Any]) -> Answer:
     )
 
 
+@dataclass(frozen=True)
+class Figure:
+    """An amount, limit or number an answer states (kb/figures.yml), with where it comes
+    from and when it must be checked again: figures are what goes stale."""
+
+    id: str
+    value: str
+    kind: str  # money, percent, hours, days, months, years, fraction, number, phone
+    currency: str = ""  # money only: HKD, TWD, MYR, SGD, SAR...
+    effective: str = ""  # the date the value applies from, when known
+    source_name: str = ""
+    source_url: str = ""  # empty: the source cited has no address
+    checked: str = ""
+    next_review: str = ""
+    unverified: bool = False
+    note: str = ""
+
+    def render(self, lang: str) -> str:
+        """As the answer shows it: money in the reader's number format, else the value."""
+        if self.kind == "money":
+            return fill_money(f"{{money:{self.currency}:{self.value}}}", lang)
+        return self.value
+
+    def problems(self) -> list[str]:
+        found = []
+        if not self.value.strip():
+            found.append("no value")
+        if self.kind not in FIGURE_KINDS:
+            found.append(f"unknown kind {self.kind!r}")
+        if self.kind == "money" and (
+            self.currency not in CURRENCY_SYMBOLS or not _AMOUNT.fullmatch(self.value)
+        ):
+            found.append(
+                f"money needs a known currency and an amount: {self.currency} {self.value}"
+            )
+        if not self.source_name.strip():
+            found.append("no source")
+        for name in ("checked", "next_review") + (("effective",) if self.effective else ()):
+            if _date(getattr(self, name)) is None:
+                found.append(f"{name} is not a date (YYYY-MM-DD)")
+        return found
+
+
+FIGURE_KINDS = frozenset(
+    {"money", "percent", "hours", "days", "months", "years", "fraction", "number", "phone"}
+)
+
+
+@dataclass(frozen=True)
+class FigureReview:
+    """A figure whose next review is near (``days_left`` >= 0) or past (overdue)."""
+
+    figure: Figure
+    days_left: int
+
+    @property
+    def overdue(self) -> bool:
+        return self.days_left < 0
+
+
+def figure_of(figure_id: str, data: dict[str, Any]) -> Figure:
+    source = data.get("source") or {}
+    if not isinstance(source, dict):
+        source = {"name": source}
+    return Figure(
+        id=figure_id,
+        value=_text(data.get("value")),
+        kind=_text(data.get("kind")),
+        currency=_text(data.get("currency")),
+        effective=_text(data.get("effective")),
+        source_name=_text(source.get("name")),
+        source_url=_text(source.get("url")),
+        checked=_text(data.get("checked")),
+        next_review=_text(data.get("next_review")),
+        unverified=bool(data.get("unverified", False)),
+        note=_text(data.get("note")),
+    )
+
+
+def _text(value: Any) -> str:
+    """A YAML scalar as text (dates as YYYY-MM-DD); nothing as ""."""
+    return "" if value is None else str(value).strip()
+
+
+def _date(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def figures_due(
+    figures: dict[str, Figure], today: dt.date, within_days: int = REVIEW_WARNING_DAYS
+) -> list[FigureReview]:
+    """Figures past their next review date or within ``within_days`` of it, soonest first."""
+    due = []
+    for figure in figures.values():
+        when = _date(figure.next_review)
+        if when is not None and (when - today).days <= within_days:
+            due.append(FigureReview(figure, (when - today).days))
+    return sorted(due, key=lambda r: (r.days_left, r.figure.id))
+
+
+def fill_figures(text: str, figures: dict[str, Figure], lang: str) -> str:
+    """Figure placeholders as the answer shows them; an unknown one is left as it is."""
+
+    def value(match: re.Match[str]) -> str:
+        found = figures.get(match.group(1))
+        return found.render(lang) if found else match.group(0)
+
+    return _FIGURE.sub(value, text)
+
+
+def figures_checked(text: str, figures: dict[str, Figure]) -> str:
+    """The oldest checked date of the figures a text states ("" when it states none)."""
+    dates = [figures[f].checked for f in _FIGURE.findall(text) if f in figures]
+    return min(dates, default="")
+
+
 class KnowledgeBase:
     def __init__(
         self,
         answers: dict[tuple[str, str, str], Answer],
         titles: dict[str, dict[str, str]],
         referrals: dict[str, Referral],
+        figures: dict[str, Figure] | None = None,
     ) -> None:
         self.answers, self.titles, self.referrals = answers, titles, referrals
+        self.figures: dict[str, Figure] = figures or {}
 
     @classmethod
     def load(cls, root: Path = KB_DIR) -> KnowledgeBase:
-        """From the seed files: kb/topics/*.yml and kb/referrals.yml."""
+        """From the seed files: kb/topics/*.yml, kb/referrals.yml and kb/figures.yml."""
         topics = [
             yaml.safe_load(path.read_text("utf-8"))
             for path in sorted((root / "topics").glob("*.yml"))
@@ -104,11 +236,17 @@ class KnowledgeBase:
         countries: dict[str, Any] = {}
         if ref_path.exists():
             countries = yaml.safe_load(ref_path.read_text("utf-8")).get("countries") or {}
-        return cls.from_data(topics, countries)
+        return cls.from_data(topics, countries, load_figures(root))
 
     @classmethod
-    def from_data(cls, topics: list[dict[str, Any]], countries: dict[str, Any]) -> KnowledgeBase:
-        """From topic documents and the referral directory, in the kb/ files' shapes."""
+    def from_data(
+        cls,
+        topics: list[dict[str, Any]],
+        countries: dict[str, Any],
+        figures: dict[str, Any] | None = None,
+    ) -> KnowledgeBase:
+        """From topic documents, the referral directory and the figures, in the kb/ files'
+        shapes (``figures``: figures.yml's "figures" mapping)."""
         answers: dict[tuple[str, str, str], Answer] = {}
         titles: dict[str, dict[str, str]] = {}
         for data in topics:
@@ -118,11 +256,13 @@ class KnowledgeBase:
                 for lang, entry in (by_lang or {}).items():
                     answers[(topic, country, lang)] = _entry(entry or {})
         referrals = {country: referral_of(country, info) for country, info in countries.items()}
-        return cls(answers, titles, referrals)
+        known = {fid: figure_of(fid, data or {}) for fid, data in (figures or {}).items()}
+        return cls(answers, titles, referrals, known)
 
     def replace(self, other: KnowledgeBase) -> None:
         """Take another's content in place: everything holding this object sees it at once."""
         self.answers, self.titles, self.referrals = other.answers, other.titles, other.referrals
+        self.figures = other.figures
 
     def title(self, topic: str, lang: str) -> str:
         names = self.titles.get(topic, {})
@@ -133,16 +273,26 @@ class KnowledgeBase:
         for key in ((topic, country or GENERAL, lang), (topic, GENERAL, lang)):
             found = self.answers.get(key)
             if found:
-                referral = self.referrals.get(key[1]) or self.referrals.get("indonesia")
                 return Answer(
-                    text=fill_money(
-                        fill(found.text, referral.values() if referral else {}), key[2]
-                    ),
+                    text=self.render(found.text, key[1], key[2]),
                     source=found.source,
                     reviewed=found.reviewed,
                     unverified=found.unverified,
+                    figures_checked=figures_checked(found.text, self.figures),
                 )
         return None
+
+    def render(self, text: str, country: str, lang: str) -> str:
+        """A text as the worker reads it: the country's referral placeholders, figures and
+        money filled in (the referrals of anywhere when the country has none)."""
+        referral = self.referrals.get(country) or self.referrals.get("indonesia")
+        filled = fill(text, referral.values() if referral else {})
+        return fill_money(fill_figures(filled, self.figures, lang), lang)
+
+    def figures_due(
+        self, today: dt.date, within_days: int = REVIEW_WARNING_DAYS
+    ) -> list[FigureReview]:
+        return figures_due(self.figures, today, within_days)
 
     def referral(self, country: str | None) -> Referral | None:
         return self.referrals.get(country or "") if country else None
@@ -158,7 +308,7 @@ class KnowledgeBase:
                     if entry is None or not entry.text:
                         problems.append(f"{where}: missing")
                         continue
-                    problems += [f"{where}: {p}" for p in _check_entry(entry)]
+                    problems += [f"{where}: {p}" for p in _check_entry(entry, self.figures)]
         for country in COUNTRIES:
             ref = self.referrals.get(country)
             if ref is None:
@@ -173,6 +323,8 @@ class KnowledgeBase:
         anywhere = self.referrals.get("indonesia")
         if anywhere is None or not is_number(anywhere.embassy_hotline):
             problems.append("referrals/indonesia: no hotline that works from anywhere")
+        for figure in self.figures.values():
+            problems += [f"figures/{figure.id}: {p}" for p in figure.problems()]
         return problems
 
 
@@ -196,7 +348,7 @@ class Problem:
         return self.message
 
 
-def _check_entry(entry: Answer) -> list[Problem]:
+def _check_entry(entry: Answer, figures: dict[str, Figure]) -> list[Problem]:
     problems = []
     names = set(_FIELD.findall(entry.text))
     unknown = names - PLACEHOLDERS
@@ -212,7 +364,10 @@ def _check_entry(entry: Answer) -> list[Problem]:
                     f"unknown currency {currency} in a money placeholder",
                 )
             )
-    stray = _FIELD.sub("", _MONEY.sub("", entry.text))
+    unknown_figures = sorted(set(_FIGURE.findall(entry.text)) - set(figures))
+    if unknown_figures:
+        problems.append(Problem(ProblemKind.PLACEHOLDER, f"unknown figure(s) {unknown_figures}"))
+    stray = _FIELD.sub("", _MONEY.sub("", _FIGURE.sub("", entry.text)))
     if "{" in stray or "}" in stray:
         problems.append(
             Problem(
@@ -221,7 +376,7 @@ def _check_entry(entry: Answer) -> list[Problem]:
         )
     # Filled with the longest plausible values, the text must still fit the channels.
     longest = {name: "x" * 60 for name in PLACEHOLDERS}
-    size = len(fill(fill_money(entry.text, "en"), longest))
+    size = len(fill(fill_money(fill_figures(entry.text, figures, "en"), "en"), longest))
     if size > INTERACTIVE_LIMIT:
         problems.append(
             Problem(
@@ -317,8 +472,17 @@ def self_harm_checklist(root: Path = KB_DIR) -> Checklist | None:
     )
 
 
-def entry_problems(entry: Answer) -> list[Problem]:
-    """What is wrong with one answer (empty when it may be published)."""
+def entry_problems(entry: Answer, figures: dict[str, Figure] | None = None) -> list[Problem]:
+    """What is wrong with one answer (empty when it may be published); ``figures``: the
+    ones its {figure:<id>} placeholders may name."""
     if not entry.text.strip():
         return [Problem(ProblemKind.EMPTY, "empty text")]
-    return _check_entry(entry)
+    return _check_entry(entry, figures or {})
+
+
+def load_figures(root: Path = KB_DIR) -> dict[str, Any]:
+    """kb/figures.yml's "figures" mapping, as the file has it ({} without the file)."""
+    path = root / "figures.yml"
+    if not path.exists():
+        return {}
+    return dict((yaml.safe_load(path.read_text("utf-8")) or {}).get("figures") or {})

@@ -1,15 +1,17 @@
-"""`helpline kb import|export` and `helpline nlu export-examples`: the content in Redis
-and the files in the repository (kb/, nlu/), both ways."""
+"""`helpline kb check|import|export` and `helpline nlu export-examples`: the content in
+Redis and the files in the repository (kb/, nlu/), both ways, and whether it is fit to serve."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from bot.config import Settings
-from bot.kb import KB_DIR
+from bot.kb import KB_DIR, REVIEW_WARNING_DAYS, FigureReview, KnowledgeBase
 from bot.nlu_model.proposed import export_proposed
 from bot.nlu_model.rasa_env import project_dir
 from bot.store.connection import connect_redis
@@ -17,6 +19,62 @@ from bot.store.kb_store import KBStore
 from bot.store.keys import Keys
 from bot.store.proposals import ExampleProposals
 from bot.users_cli import redis_url
+
+
+def kb_check(
+    kb: KnowledgeBase,
+    *,
+    today: dt.date,
+    strict: bool = False,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """`helpline kb check`: problems on ``out``, exit 1 when there are any. A figure past
+    its next review date is a warning, and a problem with ``strict`` (CI); one due within
+    REVIEW_WARNING_DAYS is a warning."""
+    out, err = out or sys.stdout, err or sys.stderr
+    problems = kb.check()
+    due = kb.figures_due(today)
+    overdue = [review for review in due if review.overdue]
+    if strict:
+        problems += [_review_line(review) for review in overdue]
+    for problem in problems:
+        print(problem, file=out)
+    for review in due:
+        if not (strict and review.overdue):
+            print(f"warning: {_review_line(review)}", file=out)
+    unverified = sum(a.unverified for a in kb.answers.values())
+    print(
+        f"{len(kb.answers)} answers, {len(kb.referrals)} referral countries, "
+        f"{unverified} answers marked unverified, {len(problems)} problems",
+        file=err,
+    )
+    figures = kb.figures.values()
+    print(
+        f"{len(kb.figures)} figures: {sum(f.unverified for f in figures)} unverified, "
+        f"{sum(not f.source_url for f in figures)} without a source URL, "
+        f"{len(overdue)} past their review date, "
+        f"{len(due) - len(overdue)} due within {REVIEW_WARNING_DAYS} days"
+        + ("" if strict or not overdue else " (--strict fails on past review dates)"),
+        file=err,
+    )
+    return 1 if problems else 0
+
+
+def _review_line(review: FigureReview) -> str:
+    figure = review.figure
+    when = (
+        f"past its review date {figure.next_review} ({-review.days_left} days ago)"
+        if review.overdue
+        else f"due for review on {figure.next_review} (in {review.days_left} days)"
+    )
+    value = f"{figure.currency} {figure.value}" if figure.currency else figure.value
+    return f"figures/{figure.id}: {when}; value {value}, checked {figure.checked}"
+
+
+def check_command(args: argparse.Namespace) -> int:
+    kb = KnowledgeBase.load(Path(args.dir))
+    return kb_check(kb, today=dt.date.today(), strict=args.strict)
 
 
 async def _run(settings: Settings, url: str, args: argparse.Namespace) -> int:
@@ -59,6 +117,14 @@ def add_parsers(
     kb: argparse._SubParsersAction[argparse.ArgumentParser],
     nlu: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> None:
+    check = kb.add_parser("check", help="validate the kb/ content")
+    check.add_argument("--dir", default=str(KB_DIR))
+    check.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail (exit 1) on figures past their next review date, as CI should",
+    )
+    check.set_defaults(func=check_command)
     imp = kb.add_parser("import", help="the kb/ files into the helpline's store")
     imp.add_argument("--dir", default=str(KB_DIR))
     imp.add_argument("--force", action="store_true", help="overwrite console edits too")

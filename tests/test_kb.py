@@ -33,7 +33,7 @@ def _with(kb: KnowledgeBase, text: str, **changes: object) -> KnowledgeBase:
     answers = dict(kb.answers)
     old = answers[("wages", "taiwan", "en")]
     answers[("wages", "taiwan", "en")] = dataclasses.replace(old, text=text, **changes)  # type: ignore[arg-type]
-    return KnowledgeBase(answers, kb.titles, kb.referrals)
+    return KnowledgeBase(answers, kb.titles, kb.referrals, kb.figures)
 
 
 @pytest.mark.parametrize(
@@ -58,6 +58,6 @@ def test_the_check_finds_what_is_wrong(
 def test_a_missing_language_is_reported(kb: KnowledgeBase) -> None:
     answers: dict[tuple[str, str, str], Answer] = dict(kb.answers)
     del answers[("health", "malaysia", "id")]
-    assert KnowledgeBase(answers, kb.titles, kb.referrals).check() == [
+    assert KnowledgeBase(answers, kb.titles, kb.referrals, kb.figures).check() == [
         "health/malaysia/id: missing"
     ]

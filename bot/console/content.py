@@ -17,11 +17,12 @@ from bot.kb import (
     INTERACTIVE_LIMIT,
     TOPICS,
     Answer,
+    Figure,
     KnowledgeBase,
     ProblemKind,
     entry_problems,
-    fill,
-    fill_money,
+    figure_of,
+    figures_due,
 )
 from bot.nlu.countries import COUNTRIES
 from bot.store.kb_store import (
@@ -88,7 +89,19 @@ async def overview(request: web.Request) -> web.StreamResponse:
         places=PLACES,
         referrals=referrals,
         state_labels=_labels(),
+        figures_due=figures_due(
+            _published_figures(entries) or console_of(request).kb.figures, dt.date.today()
+        ),
     )
+
+
+def _published_figures(entries: dict[str, Entry]) -> dict[str, Figure]:
+    """The figures as published in the store (kb/figures.yml, imported)."""
+    return {
+        key.removeprefix("figure/"): figure_of(key.removeprefix("figure/"), entry.published)
+        for key, entry in entries.items()
+        if key.startswith("figure/") and entry.published is not None
+    }
 
 
 def _labels() -> dict[str, str]:
@@ -101,8 +114,7 @@ def _labels() -> dict[str, str]:
 
 
 def _preview(text: str, country: str, lang: str, kb: KnowledgeBase) -> str:
-    referral = kb.referrals.get(country) or kb.referrals.get("indonesia")
-    return fill_money(fill(text, referral.values() if referral else {}), lang)
+    return kb.render(text, country, lang)
 
 
 async def _answer_page(
@@ -164,11 +176,11 @@ def _answer_form(form: Any) -> dict[str, Any]:
     }
 
 
-def _answer_errors(content: dict[str, Any]) -> dict[str, str]:
+def _answer_errors(content: dict[str, Any], kb: KnowledgeBase) -> dict[str, str]:
     """Problems by the form field they belong to."""
     answer = Answer(content["text"], content["source"], content["reviewed"], content["unverified"])
     errors: dict[str, str] = {}
-    for problem in entry_problems(answer):
+    for problem in entry_problems(answer, kb.figures):
         if problem.kind == ProblemKind.NO_SOURCE:
             errors["source"] = _("Give the source of this information.")
         elif problem.kind == ProblemKind.NO_REVIEWED:
@@ -201,7 +213,7 @@ async def answer_action(request: web.Request) -> web.StreamResponse:
     try:
         if action == "save":
             content = _answer_form(form)
-            errors = _answer_errors(content)
+            errors = _answer_errors(content, console.kb)
             if errors:
                 return await _answer_page(
                     request, topic, country, lang, status=422, form=content, errors=errors
@@ -260,7 +272,7 @@ async def preview(request: web.Request) -> web.StreamResponse:
             "text": rendered,
             "length": len(rendered),
             "limits": {"chat": CHAT_LIMIT, "whatsapp": INTERACTIVE_LIMIT},
-            "problem": _answer_errors(content).get("text", ""),
+            "problem": _answer_errors(content, console_of(request).kb).get("text", ""),
         }
     )
 

@@ -1,15 +1,18 @@
 """The knowledge base as editors keep it: in Redis, with drafts, publishing and history.
 
-An entry is one answer ("answer/<topic>/<country>/<lang>") or one country's referral
-record ("referral/<country>"). Each has a published content, maybe a draft, a version
-number that every save raises (two editors saving the same entry: the second, holding
-an old version, is told), and a history of every draft, publish, rollback and import
-with who and when. The bot serves only published content; publishing tells every bot
-process to reload (an event), so the new text is served at once.
+An entry is one answer ("answer/<topic>/<country>/<lang>"), one country's referral
+record ("referral/<country>") or one figure an answer states ("figure/<id>"). Each has a
+published content, maybe a draft, a version number that every save raises (two editors
+saving the same entry: the second, holding an old version, is told), and a history of
+every draft, publish, rollback and import with who and when. The bot serves only
+published content; publishing tells every bot process to reload (an event), so the new
+text is served at once.
 
 The kb/ files stay the seed and the exchange format: ``import_files`` fills the store
 (never over an entry edited in the console since the last import, unless forced), and
 ``export_files`` writes the published content back as kb/ files, for review in git.
+Figures travel the same way (kb/figures.yml); they are edited in the file, not in the
+console.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import yaml
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from bot.kb import KB_DIR, KnowledgeBase
+from bot.kb import KB_DIR, KnowledgeBase, load_figures
 from bot.store.events import Events
 from bot.store.keys import Keys
 
@@ -74,6 +77,10 @@ def answer_key(topic: str, country: str, lang: str) -> str:
 
 def referral_key(country: str) -> str:
     return f"referral/{country}"
+
+
+def figure_key(figure_id: str) -> str:
+    return f"figure/{figure_id}"
 
 
 class KBStore:
@@ -206,6 +213,7 @@ class KBStore:
             t: {"topic": t, "title": names, "answers": {}} for t, names in titles.items()
         }
         countries: dict[str, Any] = {}
+        figures: dict[str, Any] = {}
         for key, entry in entries.items():
             if entry.published is None:
                 continue
@@ -216,7 +224,9 @@ class KBStore:
                 doc["answers"].setdefault(country, {})[lang] = entry.published
             elif parts[0] == "referral":
                 countries[parts[1]] = entry.published
-        return KnowledgeBase.from_data(list(topics.values()), countries)
+            elif parts[0] == "figure":
+                figures[parts[1]] = entry.published
+        return KnowledgeBase.from_data(list(topics.values()), countries, figures)
 
     async def generation(self) -> int:
         return int(await self._redis.get(self._k("generation")) or 0)
@@ -242,6 +252,8 @@ class KBStore:
             directory = yaml.safe_load(ref_path.read_text("utf-8")) or {}
             for country, info in (directory.get("countries") or {}).items():
                 contents[referral_key(country)] = _plain(info)
+        for figure_id, data in load_figures(root).items():
+            contents[figure_key(figure_id)] = _plain(data)
         # One time for the whole import, so no imported translation looks stale.
         now = time.time()
         for key, content in contents.items():
@@ -265,11 +277,13 @@ class KBStore:
         return report
 
     async def export_files(self, root: Path) -> int:
-        """The published content as kb/ files (topics/<topic>.yml, referrals.yml)."""
+        """The published content as kb/ files (topics/<topic>.yml, referrals.yml,
+        figures.yml)."""
         entries = await self.all()
         titles = json.loads(await self._redis.get(self._k("titles")) or "{}")
         topics: dict[str, dict[str, Any]] = {}
         countries: dict[str, Any] = {}
+        figures: dict[str, Any] = {}
         for key, entry in sorted(entries.items()):
             if entry.published is None:
                 continue
@@ -280,6 +294,8 @@ class KBStore:
                     topic, {"topic": topic, "title": titles.get(topic, {}), "answers": {}}
                 )
                 doc["answers"].setdefault(country, {})[lang] = entry.published
+            elif parts[0] == "figure":
+                figures[parts[1]] = entry.published
             else:
                 countries[parts[1]] = entry.published
         (root / "topics").mkdir(parents=True, exist_ok=True)
@@ -290,7 +306,10 @@ class KBStore:
         if countries:
             text = yaml.safe_dump({"countries": countries}, allow_unicode=True, sort_keys=False)
             (root / "referrals.yml").write_text(header + text, "utf-8")
-        return len(topics) + (1 if countries else 0)
+        if figures:
+            text = yaml.safe_dump({"figures": figures}, allow_unicode=True, sort_keys=False)
+            (root / "figures.yml").write_text(header + text, "utf-8")
+        return len(topics) + (1 if countries else 0) + (1 if figures else 0)
 
 
 @dataclass
