@@ -28,6 +28,9 @@ class Turn:
     # The worker's open case when it is waiting in the queue for a person (set by
     # dispatch before the flows run).
     waiting_case: Case | None = None
+    # The conversation's first message, after the welcome: a question's answer may
+    # need the country, which is asked for after it (flows/router.py).
+    first_contact: bool = False
 
     @property
     def locale(self) -> str:

@@ -8,6 +8,7 @@ from bot.i18n import N_, _
 from bot.messages import Button
 from bot.store.cases import Priority
 from flows.base import Turn
+from flows.onboarding import country_buttons, set_country
 from flows.waiting import wait_notice
 
 AGAINST = {
@@ -58,7 +59,13 @@ _JUST_ASKING = re.compile(
 )
 
 
-def _ask_next(turn: Turn) -> None:
+def party_of(text: str) -> str | None:
+    """Whom the worker's words are about: "employer", "agency", "other" or None."""
+    return next((name for name, words in _PARTIES if words.search(text)), None)
+
+
+def ask_next(turn: Turn) -> None:
+    """Asks for what the report still lacks; the summary to confirm once it has it all."""
     data = turn.session.data
     if "against" not in data:
         turn.session.step = "against"
@@ -75,6 +82,12 @@ def _ask_next(turn: Turn) -> None:
             _("Since when has this been going on? You can also write it."),
             [Button(_(label), f"complaint:since:{key}") for key, label in SINCE.items()],
         )
+    elif turn.session.country is None and not data.get("country_asked"):
+        # A report that started the conversation: the case needs the country. Asked
+        # once; "Another country" (or no answer) goes on without it.
+        turn.session.step = "country"
+        data["country_asked"] = True
+        turn.say(_("Which country are you working in?"), country_buttons())
     else:
         turn.session.step = "confirm"
         summary = _("Against: {against}\nWhat happened: {what}\nSince: {since}").format(
@@ -95,7 +108,7 @@ def start(turn: Turn, intent: str | None, text: str = "") -> None:
     data = turn.session.data
     data["intent"] = intent or "complaint_employer"
     text = text.strip()
-    party = next((name for name, words in _PARTIES if words.search(text)), None)
+    party = party_of(text)
     if party:
         data["against"] = party
     words = len(text.split())
@@ -104,7 +117,7 @@ def start(turn: Turn, intent: str | None, text: str = "") -> None:
         match = _SINCE_IN_TEXT.search(text)
         if match:
             data["since"] = match.group(0)
-    _ask_next(turn)
+    ask_next(turn)
 
 
 def on_text(turn: Turn) -> None:
@@ -118,9 +131,11 @@ def on_text(turn: Turn) -> None:
     elif step == "against" and text:
         data["against"] = "other"
         data.setdefault("against_text", text)
+    elif step == "country" and turn.classification and turn.classification.country:
+        set_country(turn, turn.classification.country)
     elif step == "confirm":
         turn.say(_("Please use the buttons: open the case, or cancel."))
-    _ask_next(turn)
+    ask_next(turn)
 
 
 def on_button(turn: Turn, action: str, value: str | None) -> None:
@@ -129,13 +144,13 @@ def on_button(turn: Turn, action: str, value: str | None) -> None:
         data["against"] = value
     elif action == "since" and value in SINCE:
         data["since"] = _(SINCE[value])
-    _ask_next(turn)
+    ask_next(turn)
 
 
 async def confirm(turn: Turn) -> None:
     data, session = turn.session.data, turn.session
     if not {"against", "what", "since"} <= set(data):
-        _ask_next(turn)
+        ask_next(turn)
         return
     # A retry of this confirmation (after a crash) finds this case again (its key).
     escalated = await turn.escalate(

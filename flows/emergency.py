@@ -119,27 +119,26 @@ async def start(turn: Turn, intent: str, *, marks: tuple[str, ...] = ()) -> None
     # Already an emergency on record, nothing new: short, no second full script.
     known = not (escalated.opened or escalated.raised or escalated.new_marks)
     if self_harm:
-        _self_harm_words(turn)
+        help_text = _self_harm_words()
     elif known:
-        turn.say(
-            _(
-                "Our team already has your case {case} as an emergency. If you are in "
-                "danger right now, call:"
-            ).format(case=case.id)
-            + "\n"
-            + numbers_text(turn)
-        )
+        help_text = _(
+            "Our team already has your case {case} as an emergency. If you are in "
+            "danger right now, call:"
+        ).format(case=case.id)
     else:
-        turn.say(
-            _("Your safety comes first. If you are in danger right now, call:")
-            + "\n"
-            + numbers_text(turn)
-        )
+        help_text = _("Your safety comes first. If you are in danger right now, call:")
+    help_text += "\n" + (crisis_text(turn) if self_harm else numbers_text(turn))
     if turn.country is None:
+        # The question for the country goes with the numbers it would change: one
+        # message, so that a first contact stays within three (issue 22).
         turn.say(
-            _("Which country are you in? I will give you the local emergency numbers."),
+            help_text
+            + "\n\n"
+            + _("Which country are you in? I will give you the local emergency numbers."),
             country_buttons(),
         )
+    else:
+        turn.say(help_text)
     await _person_coming(turn, case, known=known)
     turn.say(_("Are you safe now?"), safe_buttons())
     if session.is_new:
@@ -148,14 +147,10 @@ async def start(turn: Turn, intent: str, *, marks: tuple[str, ...] = ()) -> None
         session.privacy_pending = True
 
 
-def _self_harm_words(turn: Turn) -> None:
-    turn.say(
-        _(
-            "Thank you for telling me. You are not alone, and what you feel matters. "
-            "If you might hurt yourself now, please call:"
-        )
-        + "\n"
-        + crisis_text(turn)
+def _self_harm_words() -> str:
+    return _(
+        "Thank you for telling me. You are not alone, and what you feel matters. "
+        "If you might hurt yourself now, please call:"
     )
 
 

@@ -40,21 +40,36 @@ def privacy_notice() -> str:
     )
 
 
-def welcome(turn: Turn) -> None:
-    """Greets a first contact in the detected language, with the privacy notice."""
+def short_privacy_notice() -> str:
+    """The notice as first contact gives it: what we keep, who sees it, for how long, and
+    how to erase it. The full notice is behind the Privacy button."""
+    return _(
+        "Privacy: we keep your messages, language and country to help you; only our NGO "
+        "staff see them. Your profile is erased after 180 days without contact, or at "
+        'once if you send "delete my data".'
+    )
+
+
+def introduce(turn: Turn) -> None:
+    """First contact, in one short message: who we are and the privacy notice. What the
+    first message asked for comes right after it (flows/router.py)."""
     turn.say(
         _(
             "Hello, welcome to the helpline for Indonesian migrant workers. I am a bot; "
-            "people from our NGO are behind me. I can answer questions about your rights, "
-            "take a report, and connect you to a person. If you are in danger, tell me "
-            "at once."
+            "people from our NGO are behind me. If you are in danger, tell me at once."
         )
+        + "\n\n"
+        + short_privacy_notice()
     )
-    turn.say(privacy_notice())
     turn.session.privacy_shown = True
+
+
+def welcome(turn: Turn) -> None:
+    """A first contact that asks nothing yet (a greeting, Telegram's /start): the
+    introduction, then the country if we do not know it, else the menu."""
+    introduce(turn)
     if turn.session.country is None:
-        turn.session.flow, turn.session.step = "onboarding", "country"
-        turn.say(_("Which country are you working in?"), country_buttons())
+        ask_country(turn)
     else:
         turn.say(_("How can I help you?"), menu_buttons())
 
@@ -76,10 +91,12 @@ def ask_country(turn: Turn) -> None:
 
 
 def set_country(turn: Turn, country: str) -> bool:
-    """True when the country was understood and stored."""
+    """True when the country was understood and stored. A flow that asked for it (a
+    complaint) goes on; the onboarding question ends."""
     if country == "other":
         turn.session.country = None
-        turn.session.clear_flow()
+        if turn.session.flow == "onboarding":
+            turn.session.clear_flow()
         turn.say(
             _(
                 "We focus on Hong Kong, Taiwan, Malaysia, Singapore and Saudi Arabia, but "

@@ -77,15 +77,104 @@ async def _emergency(turn: Turn) -> None:
     await emergency.start(turn, _intent(turn))
 
 
+async def _talk_to_a_person(turn: Turn) -> None:
+    if turn.session.is_new:
+        onboarding.introduce(turn)  # a first contact gets the privacy notice here too
+    await handoff.start(turn)
+
+
+# What a first message may be that asks for nothing yet: the welcome's own next step
+# (the country, else the menu) answers it.
+_SMALL_TALK = ("greet", "thanks", "goodbye", "affirm", "deny")
+
+
 async def _first_contact(turn: Turn) -> None:
-    """Greets, shows the privacy notice, and keeps a real question for after the country."""
-    if _category(turn) in ("rights_question", "complaint") and turn.session.country is None:
-        turn.session.data["pending"] = {"intent": _intent(turn), "text": turn.inbound.text}
+    """First contact is short (issue 22): one message with the welcome and the privacy
+    notice, then what the first message asked for, as it would be answered any other
+    time - a question gets its answer, a report starts the intake. Only a greeting (or
+    thanks, yes, no) gets the country question, or the menu when the country is known.
+    Emergencies never come here: their route is first, and the notice waits until after
+    the help (flows/emergency.py)."""
+    if _intent(turn) in _SMALL_TALK:
         onboarding.welcome(turn)
         return
-    onboarding.welcome(turn)
-    if _category(turn) in ("rights_question", "complaint"):
-        await _by_intent(turn, _intent(turn), turn.inbound.text)
+    onboarding.introduce(turn)
+    turn.first_contact = True
+    await _route_text(turn)  # the first-contact route is behind us now
+
+
+# Answer first, then offer help (issue 22). A message the model reads as a rights
+# question or a complaint is one of three things, told apart by its intent and two
+# cues in its words - whether it is put as a question, and whom it is about:
+#   1. a report: a complaint intent, not put as a question, or naming the act of
+#      reporting ("saya mau lapor majikan", "gaji sy blm dibayar 3 bulan", "how do I
+#      complain about my agency?"): the complaint intake starts at once;
+#   2. a question about a grievance: a complaint intent put as a question ("my employer
+#      did not pay me for 2 months, is that legal?", "majikan gak kasih libur, boleh
+#      gitu?"), or a rights intent naming the employer or the agency ("boleh gak
+#      majikan tahan paspor saya?"): the rights answer, then "Do you want to report
+#      this?" ("yes" starts the intake with the worker's words);
+#   3. any other rights question ("berapa gaji minimum di hong kong?"): the answer,
+#      then "Did this help?".
+# Put as a question: a question mark, or the words that open or close a question when
+# the mark is left out ("boleh gak", "is it"). A complaint put as a question is answered
+# from the best rights topic the model also saw in it (at least RIGHTS_TOPIC_FLOOR); with
+# none, it is taken as a report.
+_QUESTION = re.compile(
+    r"\?|\b(?:apakah|bolehkah|bisakah|(?:boleh|wajar) (?:gak|ga|nggak|tidak)|"
+    r"is (?:it|that|this)|are they|can (?:they|he|she|my))\b",
+    re.IGNORECASE,
+)
+_REPORTING = re.compile(
+    r"\b(?:report|complain|complaint|lapor|melapor|laporkan|ngadu|mengadu|adukan|"
+    r"pengaduan|aduan)\b",
+    re.IGNORECASE,
+)
+RIGHTS_TOPIC_FLOOR = 0.1
+# Whom a grievance is against, as the complaint intent it would open.
+_COMPLAINT_OF_PARTY = {"employer": "complaint_employer", "agency": "complaint_agency"}
+
+
+def _topic_asked_about(turn: Turn) -> str | None:
+    """The rights topic of a complaint put as a question; None for a report."""
+    text = turn.inbound.text
+    if not _QUESTION.search(text) or _REPORTING.search(text):
+        return None
+    ranking = turn.classification.ranking if turn.classification else []
+    for intent, score in ranking:
+        if score >= RIGHTS_TOPIC_FLOOR and (topic := rights.topic_of(intent)):
+            return topic
+    return None
+
+
+async def _rights_or_complaint(turn: Turn) -> None:
+    intent, text = _intent(turn), turn.inbound.text
+    if intent.startswith("complaint_"):
+        topic = _topic_asked_about(turn)
+        if topic is None:
+            complaint.start(turn, intent, text)
+        else:
+            await _answer(turn, topic, rights.Report(intent=intent, text=text))
+        return
+    topic = rights.topic_of(intent)
+    if topic is None:
+        smalltalk.menu(turn)
+        return
+    party = complaint.party_of(text)
+    grievance = _COMPLAINT_OF_PARTY.get(party or "")
+    await _answer(turn, topic, rights.Report(intent=grievance, text=text) if grievance else None)
+
+
+async def _answer(turn: Turn, topic: str, report: rights.Report | None) -> None:
+    """The answer, then its one question. A first contact whose country we do not know
+    gets the general answer first, then the question for the country: once it is
+    given, the answer for that country follows (``_set_country``)."""
+    if not (turn.first_contact and turn.country is None):
+        rights.answer(turn, topic, report=report)
+        return
+    if rights.answer(turn, topic, ask=False):
+        onboarding.ask_country(turn)
+        turn.session.data["pending"] = {"topic": topic, "report": report}
 
 
 async def _active_flow(turn: Turn) -> None:
@@ -105,7 +194,10 @@ async def _active_flow(turn: Turn) -> None:
     elif session.flow == "location" and intent in ("affirm", "deny"):
         await attachments.answer_danger(turn, intent == "affirm")
     elif session.flow == "rights" and intent in ("affirm", "deny"):
-        rights.helped(turn, intent == "affirm")
+        if rights.report_offered(turn) is not None:
+            _report_answered(turn, intent == "affirm")
+        else:
+            rights.helped(turn, intent == "affirm")
     elif session.flow == "privacy" and intent == "deny":
         privacy.cancel(turn)
     elif session.flow == "onboarding":
@@ -128,15 +220,6 @@ def _awaits_text(turn: Turn) -> bool:
         "affirm",
         "deny",
     )
-
-
-async def _by_intent(turn: Turn, intent: str, text: str) -> None:
-    if intent.startswith("complaint_"):
-        complaint.start(turn, intent, text)
-    elif (topic := rights.topic_of(intent)) is not None:
-        rights.answer(turn, topic)
-    else:
-        smalltalk.menu(turn)
 
 
 async def _language(turn: Turn) -> None:
@@ -164,7 +247,7 @@ def _is(intent: str) -> Callable[[Turn], bool]:
 
 TEXT_ROUTES: tuple[Route, ...] = (
     Route("emergency", lambda t: bool(t.classification and t.classification.emergency), _emergency),
-    Route("talk to a person", _is("request_human"), handoff.start),
+    Route("talk to a person", _is("request_human"), _talk_to_a_person),
     Route(
         "delete my data", lambda t: bool(_DELETE_WORDS.search(t.inbound.text)), privacy.ask_delete
     ),
@@ -182,14 +265,9 @@ TEXT_ROUTES: tuple[Route, ...] = (
     Route("nlu unavailable", lambda t: _intent(t) == UNKNOWN, smalltalk.nlu_down),
     Route("unsure", lambda t: bool(t.classification and t.classification.uncertain), _uncertain),
     Route(
-        "complaint",
-        lambda t: _category(t) == "complaint",
-        lambda t: complaint.start(t, _intent(t), t.inbound.text),
-    ),
-    Route(
-        "rights question",
-        lambda t: _category(t) == "rights_question",
-        lambda t: _by_intent(t, _intent(t), t.inbound.text),
+        "rights question or complaint",
+        lambda t: _category(t) in ("rights_question", "complaint"),
+        _rights_or_complaint,
     ),
     Route("greeting", _is("greet"), smalltalk.greet),
     Route("thanks", _is("thanks"), smalltalk.thanks),
@@ -217,12 +295,35 @@ async def _set_country(turn: Turn, country: str) -> None:
         smalltalk.unknown_button(turn)
         return
     turn.session.data.pop("pending", None)
-    if pending:
-        await _by_intent(turn, pending["intent"], pending["text"])
+    if pending and "topic" not in pending:
+        # Kept by a version before issue 22: the first message, not yet answered.
+        if (topic := rights.topic_of(pending["intent"])) is not None:
+            rights.answer(turn, topic)
+        else:
+            complaint.start(turn, pending["intent"], pending["text"])
+    elif pending and turn.session.country is None:
+        # "Another country": the general answer given before stands.
+        rights.follow_up(turn, pending["topic"], pending.get("report"))
+    elif pending:
+        rights.answer(turn, pending["topic"], report=pending.get("report"))
     elif turn.session.flow == "emergency":
         await emergency.country_given(turn)
+    elif turn.session.flow == "complaint":
+        complaint.ask_next(turn)
     elif turn.session.flow is None:
         smalltalk.menu(turn)
+
+
+def _report_answered(turn: Turn, yes: bool) -> None:
+    """The answer to "Do you want to report this?": yes starts the intake with the
+    worker's own words; no ends it there."""
+    offered = rights.report_offered(turn)
+    if not yes:
+        smalltalk.menu(turn)
+    elif offered is None:
+        complaint.start(turn, None)
+    else:
+        complaint.start(turn, offered["intent"], offered["text"])
 
 
 async def handle_payload(turn: Turn, payload: str) -> None:
@@ -254,6 +355,8 @@ async def handle_payload(turn: Turn, payload: str) -> None:
         rights.answer(turn, rest)
     elif head == "helped" and rest in ("yes", "no"):
         rights.helped(turn, rest == "yes")
+    elif head == "report" and rest in ("yes", "no"):
+        _report_answered(turn, rest == "yes")
     elif head == "human" and not rest:
         await handoff.start(turn)
     elif head == "safe" and rest in ("yes", "no"):
