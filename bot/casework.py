@@ -22,7 +22,7 @@ from bot.case_facts import OUTCOMES, PACKET_PARTS, Facts, FactsError, describe_f
 from bot.delivery import Delivery
 from bot.i18n import N_, _, format_datetime, use_locale
 from bot.kb import fill, fill_money
-from bot.messages import Outbound
+from bot.messages import Button, Outbound
 from bot.nlu.countries import COUNTRIES
 from bot.nlu.taxonomy import CATEGORY_OF_INTENT
 from bot.services import Services
@@ -53,6 +53,7 @@ from bot.store.escalations import (
 from bot.store.evidence import Evidence
 from bot.store.sessions import BOT, SessionStore, operator_owner
 from bot.store.users import CASE_ROLES, SUPERVISING, User, UserStore
+from flows.feedback import survey_buttons, survey_question
 from flows.onboarding import privacy_notice
 
 log = logging.getLogger(__name__)
@@ -630,6 +631,7 @@ class Casework:
                 '"menu" to see what it can do.'
             ).format(case=case.id),
         )
+        await self._tell_worker(case, lambda: survey_question(case.id), survey_buttons(case.id))
         return case
 
     async def _open_case(self, case_id: str) -> Case:
@@ -689,7 +691,9 @@ class Casework:
                 )
             )
 
-    async def _tell_worker(self, case: Case, text: Callable[[], str]) -> None:
+    async def _tell_worker(
+        self, case: Case, text: Callable[[], str], buttons: Callable[[], list[Button]] | None = None
+    ) -> None:
         """A message to the worker from the helpline, in the worker's language. Not to a
         worker who may be watched (the code word): a message that names the helpline
         could put them in danger; the operator writes to them neutrally instead."""
@@ -701,5 +705,6 @@ class Casework:
         session = await self._sessions.load(case.sender)
         locale = session.locale or case.locale or "id"
         with use_locale(locale):
-            message = Outbound(text=text(), locale=locale)
+            shown = tuple(buttons()) if buttons else ()
+            message = Outbound(text=text(), buttons=shown, locale=locale)
         await self.delivery.deliver(case.sender, [message])

@@ -155,6 +155,14 @@ class Figures:
         ]
         return sorted(rows, key=lambda r: (-r["cases"], -r["violations"], r["agency"]))
 
+    def ratings(self) -> tuple[dict[str, int], float | None]:
+        """How workers rated the help after closing: {score: count} and the average."""
+        counts = {str(score): int(self.total(f"rating:{score}")) for score in range(1, 6)}
+        answered = sum(counts.values())
+        if not answered:
+            return counts, None
+        return counts, sum(int(s) * n for s, n in counts.items()) / answered
+
     def money_rows(self) -> list[dict[str, Any]]:
         """Per country and currency: owed and recovered (in units, not cents)."""
         rows: list[dict[str, Any]] = []

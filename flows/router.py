@@ -19,6 +19,7 @@ from flows import (
     cases,
     complaint,
     emergency,
+    feedback,
     handoff,
     onboarding,
     privacy,
@@ -200,6 +201,8 @@ async def _active_flow(turn: Turn) -> None:
             rights.helped(turn, intent == "affirm")
     elif session.flow == "privacy" and intent == "deny":
         privacy.cancel(turn)
+    elif session.flow == "feedback":
+        await feedback.comment(turn, turn.inbound.text)
     elif session.flow == "onboarding":
         country = turn.classification.country if turn.classification else None
         if country:
@@ -214,7 +217,7 @@ async def _active_flow(turn: Turn) -> None:
 
 def _awaits_text(turn: Turn) -> bool:
     flow = turn.session.flow
-    if flow in ("complaint", "onboarding"):
+    if flow in ("complaint", "onboarding", "feedback"):
         return True
     return flow in ("emergency", "rights", "privacy", "location") and _intent(turn) in (
         "affirm",
@@ -367,6 +370,10 @@ async def handle_payload(turn: Turn, payload: str) -> None:
         await cases.show(turn)
     elif head == "privacy" and not rest:
         privacy.show(turn)
+    elif head == "rate" and rest == "skip":
+        feedback.skip(turn)
+    elif head == "rate" and action and value:
+        await feedback.rate(turn, action, value)
     elif head == "delete" and not rest:
         privacy.ask_delete(turn)
     elif head == "delete" and rest == "confirm" and session.flow == "privacy":

@@ -210,6 +210,8 @@ async def _churn(store: CaseStore, cases: list[Case], rng: random.Random) -> Non
             await store.save(case)
         if rng.random() < 0.4:
             await store.set_status(case, Status.CLOSED, by="x", outcome="resolved_paid")
+            if rng.random() < 0.5:
+                await store.rate(case, rng.randint(1, 5))
         if not case.is_open and rng.random() < 0.25:
             await store.reopen(case, by="x")
 
@@ -401,6 +403,9 @@ async def test_reports_page_charts_and_the_monthly_report(
         )
         assert f'id="total-cases">{int(data.total("cases"))}<' in page
         assert "/console/reports/chart/category.svg?country=hong_kong" in page
+        counts, average = data.ratings()
+        if average is not None:
+            assert f"Average {average:.1f} of 5, from {sum(counts.values())} answers" in page
         for chart in ("category", "country", "sector", "violation", "outcome", "agencies"):
             async with supervisor.session.get(
                 f"{desk.base}/console/reports/chart/{chart}.svg?country=hong_kong"

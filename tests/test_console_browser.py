@@ -1,6 +1,7 @@
 """The operator console in a real browser (Chromium driven by Playwright), beside the
 worker's web chat: an emergency appears live, is claimed, answered and closed, and the
-worker's next message is answered by the bot again."""
+worker answers the satisfaction question and their next message is answered by the bot
+again."""
 
 from __future__ import annotations
 
@@ -76,9 +77,20 @@ async def test_emergency_live_claim_reply_close_and_back_to_the_bot(
     await console.click("#close-case")
     await expect(console.locator("#case-status")).to_have_attribute("data-status", "closed")
     await expect(console.locator("#case-outcome")).to_contain_text("resolved without payment")
-    await expect(chat_page.locator(".msg.from-bot").last).to_contain_text(
+    await expect(chat_page.locator(".msg.from-bot").nth(-2)).to_contain_text(
         f"{case.id} is now closed", timeout=10_000
     )
+
+    # One question after closing: how helpful was it (1-5), then an optional comment.
+    survey = chat_page.locator(".msg.from-bot").last
+    await expect(survey).to_contain_text("how helpful")
+    await chat_page.click(f'.chip[data-payload="rate:{case.id}:4"]')
+    await expect(chat_page.locator(".msg.from-bot").last).to_contain_text("what we could do")
+    await worker_says(chat_page, "you answered fast, thank you")
+    await expect(chat_page.locator(".msg.from-bot").last).to_contain_text("Thank you for telling")
+    await console.reload()
+    await expect(console.locator("#case-rating")).to_contain_text("4/5")
+    await expect(console.locator("#case-rating")).to_contain_text("you answered fast")
 
     # The next message is the bot's again.
     before = await chat_page.locator(".msg.from-bot").count()

@@ -142,6 +142,8 @@ async def reports_page(request: web.Request) -> web.StreamResponse:
         outcomes=_named(data.by("outcome"), "outcome"),
         agencies=data.agencies(),
         money=data.money_rows(),
+        ratings=data.ratings()[0],
+        rating_average=data.ratings()[1],
         countries=COUNTRIES,
         sector_names=_labels("sector"),
         channels=CHANNELS,

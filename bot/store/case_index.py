@@ -163,6 +163,8 @@ def row_of(case: Case) -> Row:
         fields.append((f"reply:{case.priority}:{waited}", 1))
     if not case.is_open:
         fields.append((f"outcome:{case.outcome or 'unrecorded'}", 1))
+    if case.rating.get("score"):
+        fields.append((f"rating:{int(case.rating['score'])}", 1))
     for referral in case.referrals:
         partner = str(referral.get("partner") or "unknown")
         outcome = str(referral.get("outcome") or "pending")
