@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import textwrap
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -39,6 +40,10 @@ PLACEHOLDERS = frozenset(
 )
 CHAT_LIMIT = 4096
 INTERACTIVE_LIMIT = 1024
+# What one phone screen shows of a chat bubble (about 20 lines of 35 characters at
+# 390 px): an answer longer than this goes out in parts, each behind a "More" button.
+SCREEN_CHARS = 700
+SHORT_SOURCE_CHARS = 70
 _FIELD = re.compile(r"\{(\w*)\}")
 # An amount of money, formatted by Babel in the reader's language: {money:HKD:5100}.
 _MONEY = re.compile(r"\{money:([A-Z]{3}):(\d+(?:\.\d+)?)\}")
@@ -376,7 +381,18 @@ def _check_entry(entry: Answer, figures: dict[str, Figure]) -> list[Problem]:
         )
     # Filled with the longest plausible values, the text must still fit the channels.
     longest = {name: "x" * 60 for name in PLACEHOLDERS}
-    size = len(fill(fill_money(fill_figures(entry.text, figures, "en"), "en"), longest))
+    filled = fill(fill_money(fill_figures(entry.text, figures, "en"), "en"), longest)
+    size = len(filled)
+    # Each part a worker sees must fit one phone screen (with room for the source line).
+    screen = max((len(part) for part in screen_parts(filled)), default=0)
+    if screen > SCREEN_CHARS:
+        problems.append(
+            Problem(
+                ProblemKind.TOO_LONG,
+                f"a sentence or paragraph of {screen} characters cannot be split to fit "
+                f"one phone screen ({SCREEN_CHARS})",
+            )
+        )
     if size > INTERACTIVE_LIMIT:
         problems.append(
             Problem(
@@ -389,6 +405,33 @@ def _check_entry(entry: Answer, figures: dict[str, Figure]) -> list[Problem]:
     if not entry.reviewed:
         problems.append(Problem(ProblemKind.NO_REVIEWED, "no last-reviewed date"))
     return problems
+
+
+def screen_parts(text: str, limit: int = SCREEN_CHARS) -> list[str]:
+    """The text in parts that each fit one phone screen: whole paragraphs where they fit,
+    else whole sentences; a single sentence longer than a screen stays whole (and `kb
+    check` reports it)."""
+    pieces: list[str] = []
+    for paragraph in text.split("\n\n"):
+        if len(paragraph) <= limit:
+            pieces.append(paragraph)
+        else:
+            pieces += [s for s in re.split(r"(?<=[.!?])\s+", paragraph) if s]
+    parts: list[str] = []
+    for piece in pieces:
+        glue = "\n\n" if "\n\n" + piece in "\n\n" + text else " "
+        if parts and len(parts[-1]) + len(glue) + len(piece) <= limit:
+            parts[-1] += glue + piece
+        else:
+            parts.append(piece)
+    return parts
+
+
+def short_source(source: str) -> str:
+    """A source as a worker reads it: the name of the law or body, without the full
+    citation (what comes before the first comma, semicolon, bracket or dash)."""
+    head = re.split(r"\s*[;(:]\s*|,\s+|\s+-\s+|\s+—\s+", source.strip(), maxsplit=1)[0]
+    return textwrap.shorten(head, SHORT_SOURCE_CHARS, placeholder="...")
 
 
 def fill(text: str, values: dict[str, str]) -> str:

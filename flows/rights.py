@@ -6,7 +6,7 @@ import datetime as dt
 from typing import TypedDict
 
 from bot.i18n import _, format_date
-from bot.kb import TOPICS
+from bot.kb import TOPICS, screen_parts, short_source
 from bot.messages import Button
 from flows.base import Turn, human_button, menu_buttons
 
@@ -47,13 +47,48 @@ def answer(turn: Turn, topic: str, *, report: Report | None = None, ask: bool = 
             [human_button()],
         )
         return False
-    footer = _("Source: {source}. Last reviewed: {date}.").format(
-        source=found.source, date=_reviewed(found.reviewed)
+    # One phone screen at a time (the rest behind "More"), a short source line a worker
+    # reads - with when its figures were last checked - and the full citation one tap away.
+    parts = screen_parts(found.text)
+    footer = _("Source: {source}, checked {date}.").format(
+        source=short_source(found.source),
+        date=_reviewed(found.figures_checked or found.reviewed),
     )
-    turn.say(found.text + "\n\n" + footer)
+    buttons = [Button(_("More"), f"more:{topic}:1")] if len(parts) > 1 else []
+    buttons.append(Button(_("Full source"), f"source:{topic}"))
+    turn.say(parts[0] + "\n\n" + footer, buttons)
     if ask:
         follow_up(turn, topic, report)
     return True
+
+
+def more(turn: Turn, topic: str, part: int) -> None:
+    """The next screen of a long answer ("More")."""
+    found = turn.services.kb.answer(topic, turn.country, turn.locale)
+    parts = screen_parts(found.text) if found else []
+    if not 0 < part < len(parts):
+        turn.say(_("That was all of it."))
+        return
+    buttons = [Button(_("More"), f"more:{topic}:{part + 1}")] if part + 1 < len(parts) else []
+    turn.say(parts[part], buttons)
+
+
+def full_source(turn: Turn, topic: str) -> None:
+    """The full citation of an answer, and when it was reviewed."""
+    found = turn.services.kb.answer(topic, turn.country, turn.locale)
+    if found is None:
+        turn.say(_("That was all of it."))
+        return
+    turn.say(
+        _("Source: {source}. Last reviewed: {date}.").format(
+            source=found.source, date=_reviewed(found.reviewed)
+        )
+        + (
+            " " + _("Figures checked: {date}.").format(date=_reviewed(found.figures_checked))
+            if found.figures_checked
+            else ""
+        )
+    )
 
 
 def follow_up(turn: Turn, topic: str, report: Report | None = None) -> None:

@@ -356,6 +356,10 @@ async def handle_payload(turn: Turn, payload: str) -> None:
         smalltalk.menu(turn)
     elif head == "topic" and rest in TOPICS:
         rights.answer(turn, rest)
+    elif head == "more" and action in TOPICS and value.isdigit():
+        rights.more(turn, action, int(value))
+    elif head == "source" and rest in TOPICS:
+        rights.full_source(turn, rest)
     elif head == "helped" and rest in ("yes", "no"):
         rights.helped(turn, rest == "yes")
     elif head == "report" and rest in ("yes", "no"):
