@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import re
 import statistics
@@ -30,18 +29,16 @@ from pathlib import Path
 import aiohttp
 import pyotp
 
-from bench.stack import _wait_http
+from bench.stack import KEY_PREFIX, bot_process
 from bot.net import free_port
 from bot.nlu.countries import COUNTRIES
 from bot.nlu_model.metrics import percentile
-from bot.nlu_model.rasa_env import stop_process
 from bot.redis_server import private_redis
 from bot.store.cases import Case, CaseStore, Priority, Status
 from bot.store.connection import connect_redis
 from bot.store.keys import Keys
 from bot.store.sealing import Sealer
 
-PREFIX = "scale"
 PASSWORD = "bench supervisor password"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 TOTP_SECRET = re.compile(r'id="totp-secret">([A-Z2-7 ]+)<')
@@ -109,7 +106,7 @@ async def _seed(redis_url: str, count: int, start: int, data_dir: Path) -> float
     """Adds ``count`` cases, sealed with the helpline's key as it seals them; returns
     the seconds it took."""
     redis = connect_redis(redis_url)
-    store = CaseStore(redis, Keys(PREFIX), Sealer.load(None, data_dir))
+    store = CaseStore(redis, Keys(KEY_PREFIX), Sealer.load(None, data_dir))
     rng, now = random.Random(start), time.time()
     began = time.perf_counter()
     for first in range(start, start + count, 500):
@@ -208,32 +205,17 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=20)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    with tempfile.TemporaryDirectory() as tmp, private_redis(Path(tmp) / "redis") as url:
-        port = free_port()
-        env = dict(
-            os.environ,
-            HELPLINE_REDIS_URL=url,
-            HELPLINE_NLU_URL=f"http://127.0.0.1:{free_port()}",
-            HELPLINE_PORT=str(port),
-            HELPLINE_KEY_PREFIX=PREFIX,
-            HELPLINE_DATA_DIR=tmp,
-            HELPLINE_STAFFED_HOURS="always",
-        )
-        _add_user(env, "boss", "supervisor")
-        _add_user(env, "op7", "operator")
-        bot = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "run"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            _wait_http(f"{base}/healthz", 60)
-            asyncio.run(_run(base, url, Path(tmp), sizes, args.requests))
-        finally:
-            stop_process(bot)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        private_redis(Path(tmp) / "redis") as url,
+        # No Rasa: the console does not need it (its URL is a closed port).
+        bot_process(
+            url, f"http://127.0.0.1:{free_port()}", tmp, HELPLINE_STAFFED_HOURS="always"
+        ) as stack,
+    ):
+        _add_user(stack.env, "boss", "supervisor")
+        _add_user(stack.env, "op7", "operator")
+        asyncio.run(_run(stack.base, url, Path(tmp), sizes, args.requests))
     return 0
 
 

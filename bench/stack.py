@@ -48,34 +48,43 @@ def _wait_http(url: str, seconds: float) -> None:
 
 @contextmanager
 def helpline_stack(**extra_env: str) -> Iterator[Stack]:
+    """A private Redis, the Rasa server with the trained model, and the bot."""
     project = RasaProject.default()
     model, _ = project.train()
     with (
         tempfile.TemporaryDirectory() as tmp,
         private_redis(Path(tmp) / "redis") as redis_url,
         rasa_server(project, free_port(), model=model) as nlu_url,
+        bot_process(redis_url, nlu_url, tmp, **extra_env) as stack,
     ):
-        port = free_port()
-        env = dict(
-            os.environ,
-            HELPLINE_REDIS_URL=redis_url,
-            HELPLINE_NLU_URL=nlu_url,
-            HELPLINE_PORT=str(port),
-            HELPLINE_RATE_LIMIT="1000",
-            HELPLINE_KEY_PREFIX=KEY_PREFIX,
-            HELPLINE_DATA_DIR=tmp,
-            **extra_env,
-        )
-        bot = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "run"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            _wait_http(f"{base}/healthz", 60)
-            yield Stack(base, redis_url, bot, env)
-        finally:
-            stop_process(bot)
+        yield stack
+
+
+@contextmanager
+def bot_process(redis_url: str, nlu_url: str, tmp: str, **extra_env: str) -> Iterator[Stack]:
+    """`helpline run` as its own process on the given Redis and Rasa (data folder
+    ``tmp``), until it has answered /healthz."""
+    port = free_port()
+    env = dict(
+        os.environ,
+        HELPLINE_REDIS_URL=redis_url,
+        HELPLINE_NLU_URL=nlu_url,
+        HELPLINE_PORT=str(port),
+        HELPLINE_RATE_LIMIT="1000",
+        HELPLINE_KEY_PREFIX=KEY_PREFIX,
+        HELPLINE_DATA_DIR=tmp,
+        **extra_env,
+    )
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(f"{base}/healthz", 60)
+        yield Stack(base, redis_url, bot, env)
+    finally:
+        stop_process(bot)

@@ -14,12 +14,13 @@ from tests.chat import Chat
 from tests.console import PASSWORD
 
 
-async def sign_in(page: Page, base: str, username: str) -> None:
+async def sign_in(page: Page, base: str, username: str, landing: str = r"/console/queue$") -> None:
+    """Signs in with the password; ``landing``: where that leads (a pattern)."""
     await page.goto(f"{base}/console")
     await page.fill('input[name="username"]', username)
     await page.fill('input[name="password"]', PASSWORD)
     await page.click('#login button[type="submit"]')
-    await expect(page).to_have_url(re.compile(r"/console/queue$"))
+    await expect(page).to_have_url(re.compile(landing))
 
 
 async def worker_says(page: Page, text: str) -> None:

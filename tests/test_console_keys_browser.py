@@ -1,8 +1,8 @@
 """The console at a desk and on a phone (390 px), in Chromium (issue 22): emergencies
 raise one banner that merges repeats and never covers the case page, claimed from the
 banner with one click; "take the next" and claiming from the keyboard, Ctrl+Enter sends
-a reply, a canned reply goes in with a few keystrokes; the shortcuts are listed on the
-page."""
+a reply, a canned reply goes in with a few keystrokes, a follow-up date and closing with
+an outcome fit the screen; the shortcuts are listed on the page."""
 
 from __future__ import annotations
 
@@ -69,6 +69,20 @@ async def test_the_banner_merges_emergencies_and_the_keyboard_claims_and_sends(
         await expect(console.locator(".done")).to_contain_text("Your reply was sent")
         seen = await first.until(lambda seen: seen[-1].get("from") == "operator")
         assert seen[-1]["text"] == "We are here. Are you somewhere safe now?"
+
+        # A follow-up date, then the case closes with its outcome.
+        await console.fill('#due-form input[name="day"]', "2026-12-24")
+        await console.click('#due-form button[type="submit"]')
+        await expect(console.locator(".done")).to_contain_text("Follow-up date saved")
+        await expect(console.locator("#due-day")).to_contain_text("2026")
+        assert await _too_wide(console) == []
+        await console.select_option('#close-form select[name="outcome"]', "information_given")
+        await console.click("#close-case")
+        await expect(console.locator("#case-outcome")).to_contain_text("information given")
+        # The worker is asked how helpful it was (buttons 1-5).
+        await first.until(
+            lambda seen: f"rate:{case_a.id}:5" in str(seen[-1].get("buttons")),
+        )
 
         # The queue from the keyboard, and the next emergency with "n".
         await console.locator("h1").click()

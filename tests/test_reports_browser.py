@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 
 import pyotp
 from playwright.async_api import BrowserContext, Page, expect
@@ -20,11 +19,7 @@ from tests.test_console_browser import sign_in
 
 async def supervisor_signs_in(page: Page, base: str, username: str) -> None:
     """Password, then the second factor they must set up at their first sign-in."""
-    await page.goto(f"{base}/console")
-    await page.fill('input[name="username"]', username)
-    await page.fill('input[name="password"]', PASSWORD)
-    await page.click('#login button[type="submit"]')
-    await expect(page).to_have_url(re.compile(r"/console/account/2fa"))
+    await sign_in(page, base, username, landing=r"/console/account/2fa")
     secret = (await page.locator("#totp-secret").inner_text()).replace(" ", "")
     await page.fill('#enrol-form input[name="code"]', pyotp.TOTP(secret).now())
     await page.click('#enrol-form button[type="submit"]')
