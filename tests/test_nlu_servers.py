@@ -111,3 +111,29 @@ async def test_with_every_server_down_the_lexicon_still_reads(
         assert not await nlu.is_ready()
         found = await nlu.classify("tolong majikan mukul saya, saya takut mati")
         assert not found.nlu_available and found.emergency
+
+
+async def test_one_hung_server_leaves_the_nlu_ready_and_answering(
+    relays: tuple[list[Relay], str | None],
+) -> None:
+    """A server that takes connections and never answers (a frozen process, a black-holed
+    host) is waited for within the time limit only: readiness is the other server's, and
+    messages are read by the model through it."""
+
+    async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)
+        await asyncio.sleep(60)
+
+    hung = await asyncio.start_server(hang, "127.0.0.1", 0)
+    port = hung.sockets[0].getsockname()[1]
+    servers, token = relays
+    try:
+        urls = f"http://127.0.0.1:{port},{servers[0].url}"
+        async with NLUClient(urls, token=token, timeout=1.0) as nlu:
+            started = time.monotonic()
+            assert await nlu.is_ready(within=1.0), "one server answers: ready"
+            assert time.monotonic() - started < 1.5
+            found = await nlu.classify("berapa gaji minimum di hong kong")
+            assert found.nlu_available and found.intent == "rights_wages"
+    finally:
+        hung.close()
