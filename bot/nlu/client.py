@@ -172,13 +172,16 @@ class NLUClient:
 
     async def is_ready(self, within: float | None = None) -> bool:
         """True when a server answers and has a model loaded (``within`` seconds: all
-        servers are asked at once, and a slow one counts as not ready)."""
-        asks = [self._ready(server) for server in self._servers]
-        try:
-            found = await asyncio.wait_for(asyncio.gather(*asks), within)
-        except TimeoutError:
-            return False
-        return any(found)
+        servers are asked at once, and a slow one counts as not ready - the others still
+        count: one hung server does not make the NLU unready while another answers)."""
+
+        async def ask(server: _Server) -> bool:
+            try:
+                return await asyncio.wait_for(self._ready(server), within)
+            except TimeoutError:
+                return False
+
+        return any(await asyncio.gather(*(ask(server) for server in self._servers)))
 
     async def _ready(self, server: _Server) -> bool:
         try:
