@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from bot.case_facts import OUTCOMES, PACKET_PARTS, Facts, FactsError, describe_facts, parse_facts
 from bot.delivery import Delivery
 from bot.i18n import N_, _, format_datetime, use_locale
-from bot.kb import fill, fill_money
+from bot.kb import fill, fill_figures, fill_money
 from bot.messages import Button, Outbound
 from bot.nlu.countries import COUNTRIES
 from bot.nlu.taxonomy import CATEGORY_OF_INTENT
@@ -185,7 +185,7 @@ class Casework:
         kb = self.services.kb
         values = self._values(case.country)
         canned = [
-            {"name": c.name, "title": c.title, "text": fill_money(fill(c.text(lang), values), lang)}
+            {"name": c.name, "title": c.title, "text": self._filled(c.text(lang), values, lang)}
             for c in await self.canned.all()
             if c.fits(case.country)
         ]
@@ -205,7 +205,13 @@ class Casework:
         lang = case.locale or "id"
         if case.sender is not None:
             lang = (await self._sessions.load(case.sender)).locale or lang
-        return fill_money(fill(found.text(lang), self._values(case.country)), lang)
+        return self._filled(found.text(lang), self._values(case.country), lang)
+
+    def _filled(self, text: str, values: dict[str, str], lang: str) -> str:
+        """A canned reply with the knowledge base's placeholders, figures and money
+        filled in for the worker's country and language."""
+        figures = self.services.kb.figures
+        return fill_money(fill(fill_figures(text, figures, lang), values), lang)
 
     def _values(self, country: str | None) -> dict[str, str]:
         kb = self.services.kb

@@ -383,6 +383,9 @@ async def test_editors_keep_canned_replies_and_operators_insert_them_filled_in(
         assert status == 400 and "Not saved" in page
         only_tw = {**reply, "name": "taiwan-only", "title": "Taiwan only", "country": "taiwan"}
         await editor.post("/console/content/canned/save", only_tw)
+        figure = "{figure:hk_minimum_allowable_wage}"
+        wage = {**reply, "name": "wage", "text_id": f"Gaji minimum: {figure}."}
+        await editor.post("/console/content/canned/save", wage)
     finally:
         await editor.close()
     assert (await operator.post("/console/content/canned/save", reply))[0] == 403
@@ -394,6 +397,7 @@ async def test_editors_keep_canned_replies_and_operators_insert_them_filled_in(
     _status, page = await operator.get(f"/console/cases/{case.id}")
     # Filled in for Hong Kong, in the worker's language (Indonesian: they wrote in it).
     assert "Hubungi KJRI Hong Kong di +852 6773 0466." in page
+    assert "Gaji minimum: HK$5.100." in page, "figures from kb/figures.yml, as workers read them"
     assert 'data-name="taiwan-only"' not in page, "a reply for another country is not offered"
     assert 'id="kb-insert"' in page and "kb-text" in page
     audit = [e.action for e in await desk.console.audit.recent(user="edi")]
