@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot import charts
 from bot.case_facts import OUTCOMES, SECTORS, VIOLATIONS
 from bot.console.auth import SIGNED, requires
 from bot.console.labels import labels
@@ -83,6 +82,10 @@ def _named(values: dict[str, float], prefix: str) -> dict[str, float]:
 
 
 def _draw(name: str, data: Figures) -> bytes:
+    # matplotlib is loaded with the first chart drawn, not with every bot process (it
+    # costs tens of megabytes a process that never draws one would carry).
+    from bot import charts
+
     months = list(data.per_month)
     if name in ("category", "country"):
         title = _("Cases by category") if name == "category" else _("Cases by country")

@@ -23,7 +23,6 @@ from bot.casework import MARK_LABELS, STATUS_LABELS, Casework, CaseworkError, Wi
 from bot.console.auth import SIGNED, Forbidden, allowed, requires, signed_user
 from bot.console.labels import labels
 from bot.console.render import render
-from bot.documents import referral_packet as referral_packet_pdf
 from bot.i18n import N_, _, current_locale
 from bot.kb import self_harm_checklist
 from bot.nlu.countries import COUNTRIES
@@ -464,6 +463,8 @@ async def referral_packet(request: web.Request) -> web.StreamResponse:
         f"{partner[:150]}: {','.join(sorted(parts))}",
         request.remote or "",
     )
+    from bot.documents import referral_packet as referral_packet_pdf  # matplotlib: on use
+
     title = _("Referral of case {case} to {partner}").format(case=case_id, partner=partner)
     body = await asyncio.get_running_loop().run_in_executor(
         None, referral_packet_pdf, title, sections
