@@ -187,6 +187,10 @@ def row_of(case: Case) -> Row:
         indexes += ["open", f"open-priority:{case.priority}"]
         if case.assignee is None:
             indexes.append("unassigned-open")
+        else:
+            indexes.append(f"open-assignee:{case.assignee}")
+        # What an operator sees of the open cases: theirs, shared with them, unclaimed.
+        indexes += [f"open-shared:{name}" for name in case.shared_with]
     indexes += [f"shared:{name}" for name in case.shared_with]
     month = month_of(case.created_at)
     return Row((month, country, sector, channel), fields, indexes, case.created_at)
@@ -249,12 +253,15 @@ class CaseIndex:
             return list(ids), int(total)
         scratch = self._keys.case_query(uuid.uuid4().hex)
         async with self._redis.pipeline(transaction=True) as pipe:
-            if any_of:
-                union = scratch + ":any"
-                pipe.zunionstore(union, [self._name(n) for n in any_of], aggregate="MIN")
-                names.append(union)
             # MIN keeps the opening time as the score (SUM would add them up).
-            pipe.zinterstore(scratch, names, aggregate="MIN")
+            if any_of and not names:
+                pipe.zunionstore(scratch, [self._name(n) for n in any_of], aggregate="MIN")
+            else:
+                if any_of:
+                    union = scratch + ":any"
+                    pipe.zunionstore(union, [self._name(n) for n in any_of], aggregate="MIN")
+                    names.append(union)
+                pipe.zinterstore(scratch, names, aggregate="MIN")
             pipe.zrevrange(scratch, start, start + count - 1)
             pipe.zcard(scratch)
             pipe.delete(scratch, scratch + ":any")

@@ -526,12 +526,15 @@ class CaseFilter:
             value = getattr(self, name)
             if value:
                 every.append(f"{name}:{value}")
-        if not every:
-            every.append("all")
         any_of: list[str] = []
         if self.visible_to:
             user = self.visible_to
+            if every == ["open"]:
+                # The open cases an operator sees, ready-made: no intersection needed.
+                return [], [f"open-assignee:{user}", f"open-shared:{user}", "unassigned-open"]
             any_of = [f"assignee:{user}", f"shared:{user}", "unassigned-open"]
+        if not every:
+            every.append("all")
         return every, any_of
 
     def matches(self, case: Case) -> bool:
