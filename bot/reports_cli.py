@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from bot.config import Settings
-from bot.documents import markdown, pdf
 from bot.i18n import use_locale
 from bot.reports import Figures, Period, ReportError, figures
 from bot.store.cases import CaseStore
@@ -41,6 +40,9 @@ def report_command(args: argparse.Namespace) -> int:
         return 2
     with redis_url(settings) as url:
         data = asyncio.run(_figures(settings, url, args.month))
+    # matplotlib on use: the CLI's parser is built by every `helpline` command.
+    from bot.documents import markdown, pdf
+
     with use_locale(args.lang or settings.operators_locale):
         body = pdf(data) if args.format == "pdf" else markdown(data).encode()
     target = Path(args.out or f"helpline-report-{args.month}.{args.format}")
