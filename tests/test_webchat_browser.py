@@ -311,3 +311,16 @@ async def test_the_quick_exit_goes_where_the_helpline_sends_it(
             await page.wait_for_url(neutral)
         finally:
             await context.close()
+
+
+async def test_a_first_question_gets_its_answer_within_three_bubbles(page: Page) -> None:
+    """First contact is short (issue 22): the welcome and privacy in one bubble, then
+    the answer to the question, then its one question - nothing in front of it."""
+    await send(page, "what is the minimum wage in hong kong?")
+    bubbles = page.locator(".msg.from-bot")
+    await expect(bubbles.nth(1)).to_contain_text("HK$5,100", timeout=20_000)
+    await expect(bubbles).to_have_count(3)
+    await expect(bubbles.nth(0)).to_contain_text("180 days")
+    await expect(bubbles.nth(1)).to_contain_text("Source:")
+    await expect(bubbles.nth(2)).to_contain_text("Did this help?")
+    await expect(page.locator('.chip[data-payload="source:wages"]')).to_be_visible()
