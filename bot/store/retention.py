@@ -3,9 +3,10 @@
 Most keys carry their own lifetime (Redis TTLs, set where they are written); the rules
 that need a sweep are applied here, once an hour by one bot process:
 - a case closed (or resolved) more than ``case_days`` ago keeps only its anonymous
-  record - number, category, intent, country, priority, status and dates - for the
-  NGO's figures: its summary, details, marks, shares, referral notes, timeline and files
-  go;
+  record - number, category, intent, country, priority, status, dates, the facts
+  operators recorded and the worker's score - for the NGO's figures: its summary,
+  details, marks, shares, referral notes, the worker's comment, timeline (and its words
+  in the search index) and files go;
 - dead letters (webhook payloads that could not be processed) older than
   ``dead_letter_days`` go;
 - audit entries older than ``audit_days`` go (the log is also capped in size).
@@ -98,6 +99,8 @@ class Retention:
         case.sender, case.summary = None, ""
         case.details = {"reduced_at": now}
         case.marks, case.shared_with = {}, []
+        # The worker's own words about the help go; the score stays, with the facts.
+        case.rating.pop("comment", None)
         case.referrals = [
             {"partner": r.get("partner", ""), "outcome": r.get("outcome", "")}
             for r in case.referrals

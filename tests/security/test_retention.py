@@ -46,6 +46,14 @@ async def test_a_closed_case_keeps_only_its_anonymous_record(
     await chat.casework.claim(case.id, operator)
 
     await chat.casework.set_status(case.id, operator, Status.CLOSED, outcome="resolved_paid")
+    await worker.press(f"rate:{case.id}:5")
+    await worker.say("ibu ana baik sekali, nomor sy 0812345678")
+    rated = await eventually(
+        lambda: chat.services.cases.get(case.id),
+        lambda c: c is not None and bool(c.rating.get("comment")),
+        what="the worker's rating and comment",
+    )
+    assert rated is not None and rated.rating["score"] == 5
     old = await chat.redis.xadd(
         f"{key_prefix}:whatsapp:dead",
         {"data": "x"},
@@ -72,6 +80,9 @@ async def test_a_closed_case_keeps_only_its_anonymous_record(
         case.priority,
     )
     assert await chat.services.cases.timeline(case.id) == []
+    assert reduced.rating.get("score") == 5 and "comment" not in reduced.rating
+    assert reduced.outcome == "resolved_paid"
+    assert not await chat.redis.exists(chat.helpline.keys.case_words(case.id))
     assert await chat.services.evidence.get(ref) is None
     env = dict(os.environ, HELPLINE_REDIS_URL=redis_url, HELPLINE_KEY_PREFIX=key_prefix)
     report = await asyncio.to_thread(
