@@ -637,7 +637,9 @@ class Casework:
                 '"menu" to see what it can do.'
             ).format(case=case.id),
         )
-        await self._tell_worker(case, lambda: survey_question(case.id), survey_buttons(case.id))
+        # One question about the help - not to a worker who asked us to stop writing.
+        if (await self._sessions.load(case.sender)).stopped_at is None:
+            await self._tell_worker(case, lambda: survey_question(case.id), survey_buttons(case.id))
         return case
 
     async def _open_case(self, case_id: str) -> Case:
