@@ -8,6 +8,7 @@ front of it stand for two Rasa servers, count what each is asked, and can be sto
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -120,9 +121,14 @@ async def test_one_hung_server_leaves_the_nlu_ready_and_answering(
     host) is waited for within the time limit only: readiness is the other server's, and
     messages are read by the model through it."""
 
+    taken: list[asyncio.StreamWriter] = []
+
     async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read(65536)
-        await asyncio.sleep(60)
+        """Reads the request, never answers; lets go when the client gives up."""
+        taken.append(writer)
+        while await reader.read(65536):
+            pass
+        writer.close()
 
     hung = await asyncio.start_server(hang, "127.0.0.1", 0)
     port = hung.sockets[0].getsockname()[1]
@@ -137,3 +143,8 @@ async def test_one_hung_server_leaves_the_nlu_ready_and_answering(
             assert found.nlu_available and found.intent == "rights_wages"
     finally:
         hung.close()
+        for writer in taken:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+        await hung.wait_closed()
