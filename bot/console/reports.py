@@ -87,18 +87,25 @@ def _draw(name: str, data: Figures) -> bytes:
     from bot import charts
 
     months = list(data.per_month)
-    if name in ("category", "country"):
-        title = _("Cases by category") if name == "category" else _("Cases by country")
-        return charts.svg(charts.lines(title, months, data.monthly(name)))
+    over_time = {
+        "category": _("Cases by category"),
+        "country": _("Cases by country"),
+        "sector": _("Cases by sector"),
+        "violation": _("Violations recorded"),
+    }
+    if name in over_time:
+        return charts.svg(charts.lines(over_time[name], months, _monthly(data, name)))
     if name == "agencies":
         top = {row["agency"]: float(row["cases"]) for row in data.agencies()}
         return charts.svg(charts.bars(_("Agency watch: cases per agency"), top))
-    titles = {
-        "sector": _("Cases by sector"),
-        "violation": _("Violations recorded"),
-        "outcome": _("Outcomes of closed cases"),
-    }
-    return charts.svg(charts.bars(titles[name], _named(data.by(name), name)))
+    outcomes = _named(data.by(name), name)
+    return charts.svg(charts.bars(_("Outcomes of closed cases"), outcomes))
+
+
+def _monthly(data: Figures, prefix: str) -> dict[str, list[float]]:
+    """Month by month, each value named as people read it."""
+    names = _labels(prefix)
+    return {names.get(k, k.replace("_", " ")): v for k, v in data.monthly(prefix).items()}
 
 
 def _timing(data: Figures) -> list[dict[str, Any]]:
@@ -140,8 +147,8 @@ async def reports_page(request: web.Request) -> web.StreamResponse:
         referrals=[{**row, "median": spoken_duration(row["median"])} for row in data.referrals()],
         categories=data.monthly("category"),
         countries_monthly=data.monthly("country"),
-        sectors=_named(data.by("sector"), "sector"),
-        violations=_named(data.by("violation"), "violation"),
+        sectors=_monthly(data, "sector"),
+        violations=_monthly(data, "violation"),
         outcomes=_named(data.by("outcome"), "outcome"),
         agencies=data.agencies(),
         money=data.money_rows(),
