@@ -27,6 +27,7 @@ class ConversationLock:
     def __init__(self, redis: Redis, key: str, *, wait: float = WAIT_SECONDS) -> None:
         self._lock = redis.lock(key, timeout=LOCK_SECONDS, blocking_timeout=wait)
         self._renewing: asyncio.Task[None] | None = None
+        self._done = asyncio.Event()
 
     async def __aenter__(self) -> ConversationLock:
         if not await self._lock.acquire():
@@ -41,7 +42,10 @@ class ConversationLock:
         trace: TracebackType | None,
     ) -> None:
         if self._renewing is not None:
-            self._renewing.cancel()
+            # Told to stop, not cancelled: a renewal cancelled in the middle of its Redis
+            # call could leave this await hanging for good (seen when a turn ended just as
+            # a renewal was under way: the conversation stalled, its reply never sent).
+            self._done.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._renewing
         try:
@@ -51,7 +55,10 @@ class ConversationLock:
 
     async def _renew(self) -> None:
         while True:
-            await asyncio.sleep(RENEW_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._done.wait(), RENEW_SECONDS)
+            if self._done.is_set():
+                return
             try:
                 await self._lock.reacquire()
             except LockError:
