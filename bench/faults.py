@@ -28,6 +28,7 @@ FIGURES = (
     "killed:",
     "redis kill -9:",
     "rasa kill -9",
+    "rasa stopped",
 )
 
 
