@@ -51,7 +51,7 @@ from bot.store.escalations import (
     RedisEscalationQueue,
 )
 from bot.store.evidence import Evidence
-from bot.store.sessions import BOT, SessionStore, operator_owner
+from bot.store.sessions import BOT, Session, SessionStore, operator_owner
 from bot.store.users import CASE_ROLES, SUPERVISING, User, UserStore
 from flows.feedback import survey_buttons, survey_question
 from flows.onboarding import privacy_notice
@@ -179,9 +179,7 @@ class Casework:
         """What an operator can insert into a reply on this case, in the worker's
         language and filled in for the case's country: {"canned": [{name, title,
         text}], "kb": [{title, text}]}."""
-        lang = case.locale or "id"
-        if case.sender is not None:
-            lang = (await self._sessions.load(case.sender)).locale or lang
+        lang = await self._worker_locale(case)
         kb = self.services.kb
         values = self._values(case.country)
         canned = [
@@ -202,10 +200,14 @@ class Casework:
         if found is None or not found.fits(case.country):
             missing = _("There is no canned reply {name} for this case.")
             raise CaseworkError(missing.format(name=name))
-        lang = case.locale or "id"
-        if case.sender is not None:
-            lang = (await self._sessions.load(case.sender)).locale or lang
+        lang = await self._worker_locale(case)
         return self._filled(found.text(lang), self._values(case.country), lang)
+
+    async def _worker_locale(self, case: Case) -> str:
+        """The language the worker speaks to us in (their session's, else the case's)."""
+        if case.sender is None:
+            return case.locale or "id"
+        return _locale_of(await self._sessions.load(case.sender), case)
 
     def _filled(self, text: str, values: dict[str, str], lang: str) -> str:
         """A canned reply with the knowledge base's placeholders, figures and money
@@ -324,7 +326,7 @@ class Casework:
                 case.id, "operator_message", {"by": user.username, "text": text}
             )
             await self.services.cases.mark_answered(case)
-        locale = session.locale or case.locale or "id"
+        locale = _locale_of(session, case)
         await self.delivery.deliver(
             sender,
             [Outbound(text=text, author="operator", author_name=user.display_name, locale=locale)],
@@ -340,7 +342,7 @@ class Casework:
         if case.sender is None:
             raise CaseworkError(_("This worker's channel has no template message."))
         session = await self._sessions.load(case.sender)
-        if not await self.delivery.template(case.sender, session.locale or case.locale or "id"):
+        if not await self.delivery.template(case.sender, _locale_of(session, case)):
             raise CaseworkError(_("This worker's channel has no template message."))
         await self.services.cases.add_event(case.id, "template_sent", {"by": user.username})
         return case
@@ -710,9 +712,12 @@ class Casework:
         if WATCHED in case.marks:
             log.info("%s: the helpline's message held back (worker may be watched)", case.id)
             return
-        session = await self._sessions.load(case.sender)
-        locale = session.locale or case.locale or "id"
+        locale = await self._worker_locale(case)
         with use_locale(locale):
             shown = tuple(buttons()) if buttons else ()
             message = Outbound(text=text(), buttons=shown, locale=locale)
         await self.delivery.deliver(case.sender, [message])
+
+
+def _locale_of(session: Session, case: Case) -> str:
+    return session.locale or case.locale or "id"
