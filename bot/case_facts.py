@@ -101,6 +101,24 @@ PACKET_PARTS = {
 }
 
 
+def dimension_labels(prefix: str) -> dict[str, str]:
+    """How the reports name the values of a counted dimension (sector, violation,
+    outcome), translated; other dimensions have none."""
+    if prefix == "sector":
+        return {k: _(v) for k, v in SECTORS.items()} | {"unknown": _("not set")}
+    if prefix == "violation":
+        return {k: _(v.label) for k, v in VIOLATIONS.items()}
+    if prefix == "outcome":
+        return {k: _(v) for k, v in OUTCOMES.items()} | {"unrecorded": _("not recorded")}
+    return {}
+
+
+def named(values: dict[str, float], prefix: str) -> dict[str, float]:
+    """Counts by value, keyed by the values' names as people read them."""
+    names = dimension_labels(prefix)
+    return {names.get(k, k.replace("_", " ")): v for k, v in values.items()}
+
+
 class FactsError(ValueError):
     """A fact the form sent that the vocabulary does not have."""
 

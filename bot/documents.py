@@ -18,20 +18,13 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from bot import charts
-from bot.case_facts import OUTCOMES, SECTORS, VIOLATIONS
+from bot.case_facts import named
 from bot.i18n import _
 from bot.reports import PRIORITIES, Figures, export_table, spoken_duration
 
 
-def _named(values: dict[str, float], names: dict[str, str]) -> dict[str, float]:
-    return {names.get(k, k.replace("_", " ")): v for k, v in values.items()}
-
-
 def _sections(data: Figures) -> list[tuple[str, list[list[str]]]]:
     """Each section's title and table (header row first)."""
-    sectors = {k: _(v) for k, v in SECTORS.items()} | {"unknown": _("not set")}
-    violations = {k: _(v.label) for k, v in VIOLATIONS.items()}
-    outcomes = {k: _(v) for k, v in OUTCOMES.items()} | {"unrecorded": _("not recorded")}
 
     def counts(values: dict[str, float]) -> list[list[str]]:
         return [[_("What"), _("Cases")], *[[k, f"{v:,.0f}"] for k, v in values.items()]]
@@ -61,10 +54,10 @@ def _sections(data: Figures) -> list[tuple[str, list[list[str]]]]:
     return [
         (_("Cases by category"), counts(data.by("category"))),
         (_("Cases by country"), counts(data.by("country"))),
-        (_("Cases by sector"), counts(_named(data.by("sector"), sectors))),
-        (_("Violations recorded"), counts(_named(data.by("violation"), violations))),
+        (_("Cases by sector"), counts(named(data.by("sector"), "sector"))),
+        (_("Violations recorded"), counts(named(data.by("violation"), "violation"))),
         (_("How fast people answered"), timing),
-        (_("Outcomes of closed cases"), counts(_named(data.by("outcome"), outcomes))),
+        (_("Outcomes of closed cases"), counts(named(data.by("outcome"), "outcome"))),
         (_("Referrals per partner"), referrals),
         (_("Money owed and recovered"), money),
         (_("Agency watch"), agencies),
@@ -132,15 +125,11 @@ def pdf(data: Figures) -> bytes:
         cover.text(0.07, 0.87, summary, fontsize=11)
         cover.text(0.07, 0.84, _("Counts only: no names, numbers or words."), fontsize=9)
         pages.savefig(cover)
-        sectors = {k: _(v) for k, v in SECTORS.items()} | {"unknown": _("not set")}
         for title, values in (
             (_("Cases by category"), data.by("category")),
             (_("Cases by country"), data.by("country")),
-            (_("Cases by sector"), _named(data.by("sector"), sectors)),
-            (
-                _("Violations recorded"),
-                _named(data.by("violation"), {k: _(v.label) for k, v in VIOLATIONS.items()}),
-            ),
+            (_("Cases by sector"), named(data.by("sector"), "sector")),
+            (_("Violations recorded"), named(data.by("violation"), "violation")),
         ):
             pages.savefig(charts.bars(title, values))
         for title, table in _sections(data):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.case_facts import OUTCOMES, SECTORS, VIOLATIONS
+from bot.case_facts import dimension_labels, named
 from bot.console.auth import SIGNED, requires
 from bot.console.labels import labels
 from bot.console.render import render
@@ -66,21 +66,6 @@ def _period(request: web.Request) -> Period:
         raise web.HTTPBadRequest(text=f"report filters: {exc}") from None
 
 
-def _labels(prefix: str) -> dict[str, str]:
-    if prefix == "sector":
-        return {k: _(v) for k, v in SECTORS.items()} | {"unknown": _("not set")}
-    if prefix == "violation":
-        return {k: _(v.label) for k, v in VIOLATIONS.items()}
-    if prefix == "outcome":
-        return {k: _(v) for k, v in OUTCOMES.items()} | {"unrecorded": _("not recorded")}
-    return {}
-
-
-def _named(values: dict[str, float], prefix: str) -> dict[str, float]:
-    names = _labels(prefix)
-    return {names.get(k, k.replace("_", " ")): v for k, v in values.items()}
-
-
 def _draw(name: str, data: Figures) -> bytes:
     # matplotlib is loaded with the first chart drawn, not with every bot process (it
     # costs tens of megabytes a process that never draws one would carry).
@@ -98,13 +83,13 @@ def _draw(name: str, data: Figures) -> bytes:
     if name == "agencies":
         top = {row["agency"]: float(row["cases"]) for row in data.agencies()}
         return charts.svg(charts.bars(_("Agency watch: cases per agency"), top))
-    outcomes = _named(data.by(name), name)
+    outcomes = named(data.by(name), name)
     return charts.svg(charts.bars(_("Outcomes of closed cases"), outcomes))
 
 
 def _monthly(data: Figures, prefix: str) -> dict[str, list[float]]:
     """Month by month, each value named as people read it."""
-    names = _labels(prefix)
+    names = dimension_labels(prefix)
     return {names.get(k, k.replace("_", " ")): v for k, v in data.monthly(prefix).items()}
 
 
@@ -133,6 +118,7 @@ async def reports_page(request: web.Request) -> web.StreamResponse:
     console, period = _console(request), _period(request)
     data = await figures(console.casework.services.cases.index, period)
     waiting = await console.helpline.queue_watch.past_limit()
+    ratings, rating_average = data.ratings()
     query = request.query_string
     return render(
         request,
@@ -149,13 +135,13 @@ async def reports_page(request: web.Request) -> web.StreamResponse:
         countries_monthly=data.monthly("country"),
         sectors=_monthly(data, "sector"),
         violations=_monthly(data, "violation"),
-        outcomes=_named(data.by("outcome"), "outcome"),
+        outcomes=named(data.by("outcome"), "outcome"),
         agencies=data.agencies(),
         money=data.money_rows(),
-        ratings=data.ratings()[0],
-        rating_average=data.ratings()[1],
+        ratings=ratings,
+        rating_average=rating_average,
         countries=COUNTRIES,
-        sector_names=_labels("sector"),
+        sector_names=dimension_labels("sector"),
         channels=CHANNELS,
         dimensions=DIMENSIONS,
         priority_labels={k: _(v) for k, v in PRIORITY_LABELS.items()},
