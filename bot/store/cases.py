@@ -465,6 +465,12 @@ class CaseStore:
             length, raw = await pipe.execute()
         return int(length), [json.loads(self.sealer.unseal(e)) for e in raw]
 
+    async def forget_timeline(self, case_id: str) -> None:
+        """Deletes every word said in the case: its timeline and its words in the
+        search index (erasure, and the reduction to the anonymous record)."""
+        await self._redis.delete(self._keys.case_timeline(case_id))
+        await self.words.forget(case_id)
+
     async def timeline_length(self, case_id: str) -> int:
         return int(await self._redis.llen(self._keys.case_timeline(case_id)))
 
@@ -482,8 +488,7 @@ class CaseStore:
             case.facts.pop("gender", None)
             case.rating.pop("comment", None)
             await self.save(case)
-            await self._redis.delete(self._keys.case_timeline(case.id))
-            await self.words.forget(case.id)
+            await self.forget_timeline(case.id)
             await self.add_event(case.id, "worker_data_erased", {})
         await self._redis.delete(self._keys.cases_of(sender))
         return len(cases)

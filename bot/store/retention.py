@@ -106,8 +106,7 @@ class Retention:
             for r in case.referrals
         ]
         await self._cases.save(case)
-        await self._redis.delete(self._keys.case_timeline(case.id))
-        await self._cases.words.forget(case.id)
+        await self._cases.forget_timeline(case.id)
         if refs:
             await self._binary.delete(*(self._keys.evidence(r) for r in refs))
 
