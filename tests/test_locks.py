@@ -9,8 +9,6 @@ with nothing) and the conversation stalled. About 1 message in 4 hit it."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator
 
@@ -19,6 +17,7 @@ import pytest
 from bot.store.locks import RENEW_SECONDS
 from tests.chat import Chat
 from tests.conftest import make_settings
+from tests.frozen import frozen_servers
 
 TIMEOUT = 2 * RENEW_SECONDS  # two servers: a turn of 4 x RENEW_SECONDS
 MESSAGES = 8
@@ -27,24 +26,8 @@ MESSAGES = 8
 @pytest.fixture
 async def frozen_nlu() -> AsyncIterator[str]:
     """Two NLU URLs where connections are taken and never answered."""
-    taken: list[asyncio.StreamWriter] = []
-
-    async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        taken.append(writer)
-        while await reader.read(65536):
-            pass
-        writer.close()
-
-    servers = [await asyncio.start_server(hang, "127.0.0.1", 0) for _ in range(2)]
-    yield ",".join(f"http://127.0.0.1:{s.sockets[0].getsockname()[1]}" for s in servers)
-    for server in servers:
-        server.close()
-    for writer in taken:
-        writer.close()
-        with contextlib.suppress(ConnectionError):
-            await writer.wait_closed()
-    for server in servers:
-        await server.wait_closed()
+    async with frozen_servers(2) as urls:
+        yield ",".join(urls)
 
 
 async def test_every_turn_as_long_as_four_renewals_is_answered(

@@ -8,7 +8,6 @@ front of it stand for two Rasa servers, count what each is asked, and can be sto
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from aiohttp.test_utils import TestServer
 from bot.net import free_port
 from bot.nlu import client as nlu_client
 from bot.nlu.client import NLUClient, split_token
+from tests.frozen import frozen_servers
 
 pytestmark = pytest.mark.rasa
 
@@ -120,31 +120,12 @@ async def test_one_hung_server_leaves_the_nlu_ready_and_answering(
     """A server that takes connections and never answers (a frozen process, a black-holed
     host) is waited for within the time limit only: readiness is the other server's, and
     messages are read by the model through it."""
-
-    taken: list[asyncio.StreamWriter] = []
-
-    async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Reads the request, never answers; lets go when the client gives up."""
-        taken.append(writer)
-        while await reader.read(65536):
-            pass
-        writer.close()
-
-    hung = await asyncio.start_server(hang, "127.0.0.1", 0)
-    port = hung.sockets[0].getsockname()[1]
     servers, token = relays
-    try:
-        urls = f"http://127.0.0.1:{port},{servers[0].url}"
+    async with frozen_servers(1) as frozen:
+        urls = f"{frozen[0]},{servers[0].url}"
         async with NLUClient(urls, token=token, timeout=1.0) as nlu:
             started = time.monotonic()
             assert await nlu.is_ready(within=1.0), "one server answers: ready"
             assert time.monotonic() - started < 1.5
             found = await nlu.classify("berapa gaji minimum di hong kong")
             assert found.nlu_available and found.intent == "rights_wages"
-    finally:
-        hung.close()
-        for writer in taken:
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
-        await hung.wait_closed()
