@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.case_facts import OUTCOMES, SECTORS, VIOLATIONS
+from bot.case_facts import CURRENCIES, OUTCOMES, SECTORS, VIOLATIONS
 from bot.nlu.countries import COUNTRIES
 from bot.store.case_index import ANY, BUCKETS, OVER, CaseIndex
 
@@ -205,18 +205,10 @@ def spoken_duration(edge: str | None) -> str:
 async def figures(index: CaseIndex, period: Period) -> Figures:
     months = period.months
     counts = await index.counters(months, period.country, period.sector, period.channel)
-    money: dict[str, dict[str, float]] = {}
     # Cases whose country nobody knows yet count too ("unknown").
     countries = (*COUNTRIES, "unknown") if period.country == ANY else (period.country,)
-    for country in countries:
-        per_month = await index.counters(months, country, period.sector, period.channel)
-        summed: dict[str, float] = {}
-        for month_counts in per_month.values():
-            for name, value in month_counts.items():
-                if name.startswith(("owed:", "recovered:")):
-                    summed[name] = summed.get(name, 0.0) + value
-        if summed:
-            money[country] = summed
+    amounts = [f"{what}:{currency}" for what in ("owed", "recovered") for currency in CURRENCIES]
+    money = await index.totals(months, countries, amounts, period.sector, period.channel)
     return Figures(period, counts, money)
 
 

@@ -296,3 +296,29 @@ class CaseIndex:
             month: {str(k): float(v) for k, v in raw.items()}
             for month, raw in zip(months, found, strict=True)
         }
+
+    async def totals(
+        self,
+        months: Iterable[str],
+        countries: Iterable[str],
+        fields: list[str],
+        sector: str = ANY,
+        channel: str = ANY,
+    ) -> dict[str, dict[str, float]]:
+        """A few counters summed over the months, per country, in one round trip:
+        {country: {field: value}} (fields that are all zero left out)."""
+        months, countries = list(months), list(countries)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for country in countries:
+                for month in months:
+                    key = self._keys.stats(f"{month}:{country}:{sector}:{channel}")
+                    pipe.hmget(key, fields)
+            found = iter(await pipe.execute())
+        summed: dict[str, dict[str, float]] = {}
+        for country in countries:
+            for _month in months:
+                for field, value in zip(fields, next(found), strict=True):
+                    if value is not None:
+                        mine = summed.setdefault(country, {})
+                        mine[field] = mine.get(field, 0.0) + float(value)
+        return summed
