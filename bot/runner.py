@@ -19,10 +19,8 @@ from __future__ import annotations
 import asyncio
 import bisect
 import logging
-import os
-import secrets
-import socket
 import time
+from collections.abc import Awaitable, Callable
 
 from redis.exceptions import RedisError
 
@@ -31,7 +29,7 @@ from bot.logs import current_id, masked
 from bot.messages import Inbound
 from bot.metrics import Metrics
 from bot.store.inbox import Inbox, entry_order
-from bot.store.liveness import BEAT_EVERY, Liveness
+from bot.store.liveness import BEAT_EVERY, Liveness, process_name
 from bot.store.replies import Replies
 from bot.tasks import being_cancelled, every, stop_tasks
 
@@ -39,6 +37,8 @@ log = logging.getLogger(__name__)
 
 # A message this process itself left unacknowledged (a bug) is tried again after this.
 RECLAIM_IDLE_MS = 60_000
+# How often a process looks for entries delivered to it that it never saw.
+LOST_READS_EVERY = 1.0
 # How often a process looks for processes that died.
 TAKE_OVER_EVERY = 0.5
 # A consumer with no heartbeat, nothing pending and no read for this long is forgotten.
@@ -59,20 +59,28 @@ class InboxRunner:
         *,
         workers: int = 8,
         reclaim_idle_ms: int = RECLAIM_IDLE_MS,
+        consumer: str | None = None,
+        on_dead: Callable[[str], Awaitable[object]] | None = None,
         metrics: Metrics | None = None,
     ) -> None:
+        """``consumer``: this process's name (bot/store/liveness.py); ``on_dead``: what
+        else a process that died held is taken over by (the replies it was sending), before
+        its messages are."""
         self.inbox, self.dispatcher, self.liveness = inbox, dispatcher, liveness
         self.replies = replies
         self.metrics = metrics or Metrics()
         self._reclaim_idle_ms = reclaim_idle_ms
-        # Unique per run: a restarted process is a new consumer, and the old one's
-        # messages are taken over like any dead process's.
-        self.consumer = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        self.consumer = consumer or process_name()
+        self._on_dead = on_dead
         self._workers = workers
         self._slots = asyncio.Semaphore(workers)
         # Entries read but not yet handled, per sender, oldest first.
         self._queues: dict[str, list[Queued]] = {}
         self._queued: set[str] = set()
+        # Every entry this process has routed and not yet acknowledged: one in its hands
+        # that is not here was delivered to it without its knowing (the reply to a read
+        # was lost with its connection, and redis-py's retry hid that).
+        self._known: set[str] = set()
         self._room = asyncio.Event()
         self._drains: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
@@ -93,16 +101,18 @@ class InboxRunner:
         self._tasks, self._drains = [], set()
         self._queues.clear()
         self._queued.clear()
+        self._known.clear()
         try:
             # What is left unacknowledged is taken over at once, not after a lapse.
             await self.liveness.gone(self.consumer)
         except RedisError as exc:
             log.warning("could not say this process is gone: %s", exc)
 
-    async def submit(self, inbound: Inbound) -> str | None:
-        """Accept a message durably; None when it is a redelivery of one already taken."""
+    async def submit(self, inbound: Inbound, shown: str | None = None) -> str | None:
+        """Accept a message durably; None when it is a redelivery of one already taken.
+        ``shown``: its transcript entry, added in the same step (Inbox.accept)."""
         try:
-            entry = await self.inbox.accept(inbound)
+            entry = await self.inbox.accept(inbound, shown)
         except RedisError:
             self.metrics.redis_errors.inc()
             raise
@@ -126,6 +136,7 @@ class InboxRunner:
                 max(0.0, time.time() - inbound.received_at)
             )
         await self.inbox.ack(entry_id, inbound.sender)
+        self._known.discard(entry_id)
 
     async def _handle_or_leave(self, entry_id: str, inbound: Inbound) -> None:
         """Handle; on a bug, log and leave it unacknowledged so it is claimed again later.
@@ -143,6 +154,7 @@ class InboxRunner:
         if entry_id in self._queued:
             return
         self._queued.add(entry_id)
+        self._known.add(entry_id)
         queue = self._queues.get(inbound.sender)
         if queue is None:
             queue = self._queues[inbound.sender] = []
@@ -196,11 +208,15 @@ class InboxRunner:
         # After an outage: a read Redis carried out whose reply was lost (the connection
         # died with Redis) left entries delivered to this process that it never saw.
         recovering = False
+        checked = time.monotonic()
         while True:
             try:
                 if recovering:
                     await self._recover()
                     recovering = False
+                elif time.monotonic() - checked >= LOST_READS_EVERY:
+                    await self._lost_reads()
+                    checked = time.monotonic()
                 while len(self._queued) >= limit:
                     self._room.clear()
                     await self._room.wait()
@@ -218,11 +234,19 @@ class InboxRunner:
     async def _recover(self) -> None:
         """Routes what Redis delivered to this process and it is not handling: in seconds
         after Redis is back, not after the 60 s backstop, and in order."""
-        found = [e for e in await self.inbox.own_pending(self.consumer) if e[0] not in self._queued]
+        found = [e for e in await self.inbox.own_pending(self.consumer) if e[0] not in self._known]
         if found:
             log.warning("found %d messages delivered while Redis went away", len(found))
         for entry_id, inbound in found:
             self._route(entry_id, inbound)
+
+    async def _lost_reads(self) -> None:
+        """Entries delivered to this process that it never saw: routed now, not after
+        the 60 s backstop. Redis went away for less than redis-py's retries ride out, and
+        the reply to a read that had taken them went with its connection."""
+        ids = await self.inbox.own_pending_ids(self.consumer)
+        if any(entry_id not in self._known for entry_id in ids):
+            await self._recover()
 
     async def _beat(self) -> None:
         await self.liveness.beat(self.consumer)
@@ -234,6 +258,8 @@ class InboxRunner:
         others = [c for c in consumers if c != self.consumer]
         alive = await self.liveness.alive(others)
         for dead in (c for c in others if c not in alive):
+            if self._on_dead is not None:
+                await self._on_dead(dead)
             pending, idle_ms = consumers[dead]
             taken = await self.inbox.take_over(dead, self.consumer) if pending else []
             if taken:

@@ -19,6 +19,9 @@ class Switch:
         parts = urlsplit(target_url)
         self._host, self._port = parts.hostname or "127.0.0.1", parts.port or 80
         self.up = True
+        # cut_after: the request carrying it, and whether answers are being swallowed.
+        self._marker: bytes | None = None
+        self._swallowing = False
         self._writers: set[asyncio.StreamWriter] = set()
         self._server: asyncio.Server | None = None
         self.url = ""
@@ -44,6 +47,17 @@ class Switch:
     def restore(self) -> None:
         self.up = True
 
+    def cut_after(self, marker: bytes) -> None:
+        """The next request that carries ``marker`` reaches the server; its answer does
+        not: every connection drops first (the server did the work, the client never
+        hears of it). New connections are taken again at once."""
+        self._marker = marker
+
+    def _cut_now(self) -> None:
+        self.cut()
+        self._swallowing = False
+        self.restore()
+
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if not self.up:
             writer.close()
@@ -54,16 +68,23 @@ class Switch:
             writer.close()
             return
         self._writers |= {writer, up_writer}
-        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        await asyncio.gather(self._pipe(reader, up_writer, True), self._pipe(up_reader, writer))
         self._writers -= {writer, up_writer}
 
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    with contextlib.suppress(OSError, asyncio.IncompleteReadError):
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    writer.close()
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, asking: bool = False
+    ) -> None:
+        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+            while data := await reader.read(65536):
+                if not asking and self._swallowing:
+                    continue
+                writer.write(data)
+                await writer.drain()
+                if asking and self._marker is not None and self._marker in data:
+                    self._marker, self._swallowing = None, True
+                    # Time for the server to do it; then the connections drop.
+                    asyncio.get_running_loop().call_later(0.2, self._cut_now)
+        writer.close()
 
 
 @asynccontextmanager

@@ -17,6 +17,7 @@ from redis.exceptions import RedisError, ResponseError
 from bot.messages import Inbound
 from bot.store.connection import replicas
 from bot.store.keys import Keys
+from bot.store.outbox import MAX_KEPT, TRANSCRIPT_SECONDS
 from bot.store.sealing import Sealer
 from bot.store.streams import entries, read_entries
 
@@ -27,16 +28,22 @@ SEEN_TTL = 14 * 86400  # Meta redelivers for days
 # send within minutes), not a fortnight for every web chat message.
 SEEN_TTL_OF = {"webchat": 86400, "telegram": 2 * 86400}
 
-# Accepts a message once (the platform's id, remembered for SEEN_TTL) and notes its
-# place in its conversation's order, in one step.
+# Accepts a message once (the platform's id, remembered for SEEN_TTL with the entry it
+# became) and notes its place in its conversation's order, in one step; with ARGV[3], also
+# shows it in its conversation's transcript (KEYS[4], the web chat's echo), so a message
+# is never accepted yet missing from what the worker sees.
 _ACCEPT = """
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-  local id = redis.call('XADD', KEYS[2], '*', 'data', ARGV[2])
-  redis.call('RPUSH', KEYS[3], id)
-  redis.call('EXPIRE', KEYS[3], ARGV[1])
-  return id
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local id = redis.call('XADD', KEYS[2], '*', 'data', ARGV[2])
+redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
+redis.call('RPUSH', KEYS[3], id)
+redis.call('EXPIRE', KEYS[3], ARGV[1])
+if ARGV[3] ~= '' then
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[4], '*', 'data', ARGV[3])
+  redis.call('EXPIRE', KEYS[4], ARGV[5])
+  redis.call('PUBLISH', KEYS[5], ARGV[6])
 end
-return false
+return id
 """
 
 
@@ -77,17 +84,25 @@ class Inbox:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    async def accept(self, inbound: Inbound) -> str | None:
-        """The inbox entry id, or None when this platform message was seen before."""
+    async def accept(self, inbound: Inbound, shown: str | None = None) -> str | None:
+        """The inbox entry id, or None when this platform message was seen before.
+        ``shown``: the sealed transcript entry that shows it (Outbox.sealed), added in the
+        same step."""
         entry = await self._accept(
             keys=[
                 self._keys.seen(inbound.channel, inbound.user_id, inbound.message_id),
                 self._keys.inbox(),
                 self._keys.inbox_order(inbound.sender),
+                self._keys.outbox(inbound.sender),
+                self._keys.outbox_notices(),
             ],
             args=[
                 SEEN_TTL_OF.get(inbound.channel, SEEN_TTL),
                 self._sealer.seal(json.dumps(inbound.to_json(), ensure_ascii=False)),
+                shown or "",
+                MAX_KEPT,
+                TRANSCRIPT_SECONDS,
+                inbound.sender,
             ],
         )
         if entry is None:
@@ -106,6 +121,15 @@ class Inbox:
     async def seen(self, channel: str, user_id: str, message_id: str) -> bool:
         """True when this platform message was accepted before (a redelivery)."""
         return bool(await self._redis.exists(self._keys.seen(channel, user_id, message_id)))
+
+    async def accepted_as(self, inbound: Inbound) -> str | None:
+        """The entry a message sent again became when it was first accepted (None when
+        it is not known, or was accepted before entries were remembered)."""
+        found = await self._redis.get(
+            self._keys.seen(inbound.channel, inbound.user_id, inbound.message_id)
+        )
+        text = found.decode() if isinstance(found, bytes) else found
+        return text if text and "-" in text else None
 
     async def read(
         self, consumer: str, count: int = 10, block_ms: int = 1000
@@ -128,6 +152,13 @@ class Inbox:
             (key, Inbound.from_json(data))
             for key, data in read_entries(answer, self._sealer.unseal)
         ]
+
+    async def own_pending_ids(self, consumer: str, count: int = 1000) -> list[str]:
+        """The ids of what Redis delivered to ``consumer`` and it has not acknowledged."""
+        pending: Any = await self._redis.xpending_range(
+            self._keys.inbox(), GROUP, min="-", max="+", count=count, consumername=consumer
+        )
+        return [_text(p["message_id"]) for p in pending]
 
     async def reclaim(self, consumer: str, min_idle_ms: int) -> list[tuple[str, Inbound]]:
         """Entries another worker took and never acknowledged (it died)."""
@@ -182,3 +213,7 @@ class Inbox:
     async def forget_consumer(self, consumer: str) -> None:
         """A process gone for good, with nothing left pending: out of the group."""
         await self._redis.xgroup_delconsumer(self._keys.inbox(), GROUP, consumer)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

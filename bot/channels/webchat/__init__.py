@@ -238,14 +238,20 @@ class WebChat:
         return await self._accept(request, inbound)
 
     async def _accept(self, request: web.Request, inbound: Inbound) -> web.Response:
+        duplicate = False
         try:
-            entry_id = await self._runner.submit(inbound)
+            # Accepted and shown in the transcript in one step.
+            entry_id = await self._runner.submit(inbound, self._outbox.sealed(_echo(inbound)))
             if entry_id is None:
+                # Sent again: the page did not hear "accepted" (Redis went away after
+                # accepting it, or the network did); it gets the first one's replies.
                 log.info("webchat: duplicate %s dropped", inbound.message_id)
+                duplicate = True
                 if inbound.media is not None and inbound.media.ref:
                     await self._evidence.discard(inbound.media.ref, inbound.sender)
-                return web.json_response({"accepted": True, "duplicate": True, "replies": []})
-            await self._outbox.push(inbound.sender, _echo(inbound))
+                entry_id = await self._runner.inbox.accepted_as(inbound)
+                if entry_id is None:
+                    return web.json_response({"accepted": True, "duplicate": True, "replies": []})
         except RedisError as exc:
             log.error("webchat: could not accept a message: %s", exc)
             return _unavailable(request)
@@ -260,6 +266,7 @@ class WebChat:
                 "message_id": entry_id,
                 "replies": replies or [],
                 "pending": replies is None,
+                **({"duplicate": True} if duplicate else {}),
             }
         )
 
