@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.case_facts import OUTCOMES, PACKET_PARTS, Facts, FactsError, describe_facts, parse_facts
+from bot.channels.base import SendFailed
 from bot.delivery import Delivery
 from bot.i18n import N_, _, format_datetime, use_locale
 from bot.kb import fill, fill_figures, fill_money
@@ -342,7 +343,14 @@ class Casework:
         if case.sender is None:
             raise CaseworkError(_("This worker's channel has no template message."))
         session = await self._sessions.load(case.sender)
-        if not await self.delivery.template(case.sender, _locale_of(session, case)):
+        try:
+            sent = await self.delivery.template(case.sender, _locale_of(session, case))
+        except SendFailed as exc:
+            log.warning("the template message was not sent: %s", exc)
+            raise CaseworkError(
+                _("WhatsApp did not take the template message. Try again in a moment.")
+            ) from exc
+        if not sent:
             raise CaseworkError(_("This worker's channel has no template message."))
         await self.services.cases.add_event(case.id, "template_sent", {"by": user.username})
         return case

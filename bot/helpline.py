@@ -50,7 +50,7 @@ from bot.store.intake import Intake
 from bot.store.kb_store import KBStore
 from bot.store.keys import Keys
 from bot.store.late import KeptMessages
-from bot.store.liveness import Liveness
+from bot.store.liveness import Liveness, process_name
 from bot.store.logins import LoginGuard
 from bot.store.outbox import Outbox
 from bot.store.presence import Presence
@@ -58,6 +58,7 @@ from bot.store.proposals import ExampleProposals
 from bot.store.replies import Replies
 from bot.store.retention import Retention, Rules
 from bot.store.sealing import Sealer
+from bot.store.sends import Sends
 from bot.store.sessions import SessionStore
 from bot.store.timers import Timers
 from bot.store.users import UserStore
@@ -114,7 +115,16 @@ class Helpline:
         self.queue = RedisEscalationQueue(redis, keys, self.sealer)
         self.services = self._services()
         self.replies = Replies(redis, keys, self.sealer)
-        self.delivery = Delivery(self.services.outbox, self.replies, self.metrics)
+        # This process's name: its inbox consumer, its heartbeat, whose sends are whose.
+        self.process = process_name()
+        self.delivery = Delivery(
+            self.services.outbox,
+            self.replies,
+            Sends(redis, keys, self.sealer),
+            self.services.cases,
+            process=self.process,
+            metrics=self.metrics,
+        )
         self._workers()
         self.outbox_feed = OutboxFeed(redis, keys)
         self.event_feed = EventFeed(redis, keys)
@@ -205,6 +215,8 @@ class Helpline:
             self.dispatcher,
             Liveness(redis, keys),
             self.replies,
+            consumer=self.process,
+            on_dead=self.delivery.take_over,
             metrics=self.metrics,
         )
 
@@ -220,6 +232,7 @@ class Helpline:
         await check(self.redis)
         await self.nlu.open()
         await self._load_kb()
+        await self.delivery.start()
         await self.runner.start()
         await self.outbox_feed.start()
         await self.event_feed.start()
@@ -250,6 +263,7 @@ class Helpline:
         self.shutting_down.set()
         await stop_tasks(self._tasks)
         self._tasks = []
+        await self.delivery.stop()
         for channel in reversed(self.channels):
             await channel.stop()
         await self.outbox_feed.stop()

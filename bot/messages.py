@@ -145,3 +145,15 @@ class Outbound:
         if self.event:
             data["event"] = self.event
         return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], locale: str = "") -> Outbound:
+        """Back from ``to_json`` (a reply kept until it was sent: bot/store/sends.py)."""
+        return cls(
+            text=str(data.get("text") or ""),
+            buttons=tuple(Button(**b) for b in data.get("buttons") or ()),
+            author=str(data.get("from") or "bot"),
+            author_name=str(data.get("name") or ""),
+            event=str(data.get("event") or ""),
+            locale=locale,
+        )

@@ -25,6 +25,13 @@ class Metrics:
             "helpline_messages_out", "Messages sent to workers, per channel", ["channel"],
             registry=registry,
         )  # fmt: skip
+        self.send_failures = Counter(
+            "helpline_send_failures",
+            "Messages to workers the platform did not take, per channel and outcome "
+            "(retry: tried again later; failed: refused for good or given up on)",
+            ["channel", "outcome"],
+            registry=registry,
+        )
         self.reply_seconds = Histogram(
             "helpline_reply_seconds",
             "From a message's arrival to its replies being kept and sent",

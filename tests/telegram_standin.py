@@ -22,6 +22,7 @@ from tests.standin import serving
 TOKEN = "123456:TEST-helpline-token"
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Helpline", "username": "HelplineBot"}
 Call = tuple[str, dict[str, Any]]
+LABEL = web.AppKey("label", str)
 
 
 @dataclass
@@ -36,6 +37,16 @@ class BotAPI:
     throttle: dict[str, int] = field(default_factory=dict)
     # The calls answered 429 (the same objects as in ``calls``).
     throttled: list[Call] = field(default_factory=list)
+    # Calls that pass this answer 502 (Telegram down): the API did not take them, so they
+    # are in ``refused``, not in ``calls``.
+    failing: Callable[[Call], bool] | None = None
+    refused: list[Call] = field(default_factory=list)
+    # Calls that pass this are never answered (a request in flight when its sender died):
+    # the API never took them; ``held`` says through which server (``app(label)``) each came.
+    hold: Callable[[Call], bool] | None = None
+    held: list[tuple[str, Call]] = field(default_factory=list)
+    # Calls that pass this answer 403 (the worker blocked the bot).
+    forbidden: Callable[[Call], bool] | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -84,8 +95,11 @@ class BotAPI:
 
     # -- the API ---------------------------------------------------------------------
 
-    def app(self) -> web.Application:
+    def app(self, label: str = "") -> web.Application:
+        """One server of this API; several (each with its ``label``) share what they
+        record, so a test can tell which process made a call."""
         app = web.Application()
+        app[LABEL] = label
         app.router.add_route("*", "/bot{token}/{method}", self._method)
         app.router.add_get("/file/bot{token}/{path:.*}", self._file)
         return app
@@ -96,6 +110,19 @@ class BotAPI:
         method = request.match_info["method"]
         params = await _params(request)
         call = (method, params)
+        if self.hold is not None and self.hold(call):
+            self.held.append((request.app[LABEL], call))
+            for _ in range(1200):  # until the sender is gone (at most a minute)
+                if request.transport is None or request.transport.is_closing():
+                    break
+                await asyncio.sleep(0.05)
+            return _error(502, "Bad Gateway")  # no one is there to read it
+        if self.failing is not None and self.failing(call):
+            self.refused.append(call)
+            return _error(502, "Bad Gateway")
+        if self.forbidden is not None and self.forbidden(call):
+            self.calls.append(call)
+            return _error(403, "Forbidden: bot was blocked by the user")
         self.calls.append(call)
         if self.throttle.get(method, 0) > 0:
             self.throttle[method] -= 1
@@ -197,6 +224,11 @@ async def running_bot_api(port: int | None = None) -> AsyncIterator[BotAPI]:
     api = BotAPI()
     async with serving(api.app(), port) as api.base:
         yield api
+
+
+def to_chat(chat_id: int, method: str = "sendMessage") -> Callable[[Call], bool]:
+    """Calls of ``method`` to one chat (for ``failing``, ``hold``, ``forbidden``)."""
+    return lambda call: call[0] == method and int(call[1].get("chat_id", 0)) == chat_id
 
 
 # -- updates in the shapes of the Bot API documentation --------------------------------

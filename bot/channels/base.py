@@ -20,6 +20,16 @@ if TYPE_CHECKING:
     from bot.helpline import Helpline
 
 
+class SendFailed(Exception):
+    """The platform did not take a message. ``later``: it may take it if tried again (a
+    network error, the platform down or throttling); otherwise it never will (the worker
+    blocked the bot, the number is not on WhatsApp)."""
+
+    def __init__(self, detail: str, *, later: bool) -> None:
+        super().__init__(detail)
+        self.later = later
+
+
 class Channel(Protocol):
     # The first part of a sender ("telegram:12345"): how delivery finds the channel.
     name: str
@@ -35,7 +45,8 @@ class Channel(Protocol):
     async def stop(self) -> None: ...
 
     async def send(self, user_id: str, messages: Sequence[Outbound], locale: str) -> None:
-        """Replies and operators' messages to one worker, in the worker's language."""
+        """Replies and operators' messages to one worker, in the worker's language; raises
+        SendFailed when the platform does not take one (the ones before it were sent)."""
 
     async def erase(self, user_id: str) -> None:
         """The worker erased their data: what the channel itself keeps of them goes."""

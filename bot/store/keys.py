@@ -195,6 +195,14 @@ class Keys:
         digest = hashlib.sha256(sender.encode()).hexdigest()[:40]
         return self._k("inbox", "order", digest)
 
+    def sends(self, process: str) -> str:
+        """Replies a process is sending to Telegram or WhatsApp (bot/store/sends.py)."""
+        return self._k("sends", process)
+
+    def sending(self) -> str:
+        """The processes that have sends kept (whose hashes an erasure looks through)."""
+        return self._k("sending")
+
     def alive(self, consumer: str) -> str:
         """A bot process's heartbeat (bot/store/liveness.py)."""
         return self._k("alive", consumer)

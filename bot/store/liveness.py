@@ -7,12 +7,22 @@ its key is gone, and the others take over what it held - its unacknowledged mess
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
+
 from redis.asyncio import Redis
 
 from bot.store.keys import Keys
 
 HEARTBEAT_SECONDS = 2.0
 BEAT_EVERY = 0.5
+
+
+def process_name() -> str:
+    """Unique per run: a restarted process is a new one, and what the old one held is
+    taken over like any dead process's."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 class Liveness:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.messages import Outbound
 from bot.store.keys import Keys
@@ -28,6 +29,11 @@ class Outbox:
         """Every message is sealed (bot/store/sealing.py): the transcript is testimony."""
         self._redis, self._keys = redis, keys
         self._sealer = sealer or Sealer.plain()
+
+    def sealed(self, message: dict[str, Any]) -> str:
+        """A message as a transcript entry holds it (for a step that adds it elsewhere:
+        Inbox.accept)."""
+        return self._sealer.seal(json.dumps({**message, "ts": time.time()}, ensure_ascii=False))
 
     async def push(self, sender: str, message: dict[str, Any]) -> str:
         """Adds a message and tells open streams of this conversation (bot/store/feeds.py)."""
@@ -49,11 +55,17 @@ class Outbox:
         return await self.push(sender, outbound.to_json())
 
     async def record(
-        self, sender: str, messages: Sequence[Outbound], *, answering: str | None = None
+        self,
+        sender: str,
+        messages: Sequence[Outbound],
+        *,
+        answering: str | None = None,
+        also: Callable[[Pipeline], None] | None = None,
     ) -> None:
         """The replies to one message, kept in one step with the mark that the message was
         answered (``answering``: its inbox entry id; bot/store/replies.py), so a message
-        taken over after a crash is never answered twice."""
+        taken over after a crash is never answered twice, and with what ``also`` adds (the
+        replies kept until Telegram or WhatsApp took them: bot/store/sends.py)."""
         now = time.time()
         key = self._keys.outbox(sender)
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -64,6 +76,8 @@ class Outbox:
                 pipe.expire(key, TRANSCRIPT_SECONDS)
             if answering is not None:
                 stage_answer(pipe, self._keys, self._sealer, answering, messages)
+            if also is not None:
+                also(pipe)
             pipe.publish(self._keys.outbox_notices(), sender)
             await pipe.execute()
 

@@ -13,7 +13,7 @@ answered.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
@@ -39,10 +39,19 @@ class Replies:
         self._redis, self._keys = redis, keys
         self._sealer = sealer or Sealer.plain()
 
-    async def put(self, entry_id: str, sender: str, replies: Sequence[Outbound]) -> None:
-        """The mark alone (replies the outbox does not keep: an erased conversation's)."""
+    async def put(
+        self,
+        entry_id: str,
+        sender: str,
+        replies: Sequence[Outbound],
+        also: Callable[[Pipeline], None] | None = None,
+    ) -> None:
+        """The mark alone (replies the outbox does not keep: an erased conversation's),
+        with what ``also`` adds in the same step."""
         async with self._redis.pipeline(transaction=True) as pipe:
             stage_answer(pipe, self._keys, self._sealer, entry_id, replies)
+            if also is not None:
+                also(pipe)
             pipe.publish(self._keys.outbox_notices(), sender)
             await pipe.execute()
 

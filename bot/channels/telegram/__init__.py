@@ -28,9 +28,17 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from redis.exceptions import RedisError
 from telegram import Message, Update
-from telegram.error import TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    TelegramError,
+)
 from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
 
+from bot.channels.base import SendFailed
 from bot.channels.notices import UNSUPPORTED, notice
 from bot.channels.telegram.convert import CHANNEL, inbound_of, keyboard
 from bot.channels.telegram.operators import OperatorGroup
@@ -53,6 +61,9 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 _SUBMIT_TRIES = 5
+# Errors that sending again cannot mend (BadRequest and the others are NetworkErrors to
+# PTB, so they are told apart first).
+NEVER = (Forbidden, BadRequest, ChatMigrated, EndPointNotFound, InvalidToken)
 
 
 class TelegramChannel:
@@ -302,8 +313,7 @@ class TelegramChannel:
 
     async def _send_one(self, chat_id: int, message: Outbound) -> None:
         if not self.connected:
-            log.error("telegram: not connected to the Bot API; a reply waits in the outbox")
-            return
+            raise SendFailed("not connected to the Bot API", later=True)
         text = message.text
         if message.author == "operator" and message.author_name:
             text = f"👤 {message.author_name}: {text}"
@@ -311,11 +321,16 @@ class TelegramChannel:
             sent = await self.application.bot.send_message(
                 chat_id, text, reply_markup=keyboard(message.buttons)
             )
-        except TelegramError as exc:
-            log.error("telegram: could not send a message: %s", exc)
+        except NEVER as exc:  # blocked, no such chat: trying again cannot help
+            raise SendFailed(f"{type(exc).__name__}: {exc}", later=False) from exc
+        except TelegramError as exc:  # the network, Telegram down, throttled past retries
+            raise SendFailed(f"{type(exc).__name__}: {exc}", later=True) from exc
+        if message.event == "erased":  # the erase confirmation stays for the worker to see
             return
-        if message.event != "erased":  # the erase confirmation stays for the worker to see
+        try:
             await self._remember(chat_id, sent.message_id)
+        except RedisError as exc:  # sent all the same: not to be sent again
+            log.error("telegram: a sent message is not noted for erasure: %s", exc)
 
     async def _remember(self, chat_id: int, message_id: int) -> None:
         await self._chats.remember(chat_id, message_id)

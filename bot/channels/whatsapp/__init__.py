@@ -30,6 +30,7 @@ import aiohttp
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from bot.channels.base import SendFailed
 from bot.channels.notices import UNSUPPORTED, notice
 from bot.channels.whatsapp.convert import (
     CHANNEL,
@@ -41,7 +42,7 @@ from bot.channels.whatsapp.convert import (
     read_payload,
     template_body,
 )
-from bot.channels.whatsapp.graph import GraphClient, GraphError, MediaTooLarge
+from bot.channels.whatsapp.graph import RATE_LIMIT_CODES, GraphClient, GraphError, MediaTooLarge
 from bot.config import Settings
 from bot.i18n import _, use_locale
 from bot.logs import masked
@@ -234,7 +235,10 @@ class WhatsAppChannel:
         session = await self._sessions.load(f"{CHANNEL}:{wa_id}")
         with use_locale(session.locale or "id"):
             text = notice(what)
-        await self.send(wa_id, [Outbound(text=text)], session.locale or "id")
+        try:
+            await self.send(wa_id, [Outbound(text=text)], session.locale or "id")
+        except SendFailed as exc:
+            log.warning("whatsapp: a notice to a worker was not sent: %s", exc)
 
     async def _status(self, status: StatusUpdate) -> None:
         sender = await self._deliveries.sender_of(status.wamid)
@@ -271,10 +275,14 @@ class WhatsAppChannel:
         try:
             wamid = await self.graph.send(body)
         except GraphError as exc:
-            log.error("whatsapp: could not send a message: %s", exc)
-            await self._failed(sender, [{"code": exc.code, "message": str(exc)}])
-            return
-        await self._deliveries.sent(wamid, wa_id, sender)
+            # After the client's own retries. No answer, a 5xx or throttling may pass;
+            # a 4xx (not on WhatsApp, the 24-hour window closed) will not.
+            later = exc.status == 0 or exc.status >= 500 or exc.code in RATE_LIMIT_CODES
+            raise SendFailed(str(exc), later=later) from exc
+        try:
+            await self._deliveries.sent(wamid, wa_id, sender)
+        except RedisError as exc:  # sent all the same: not to be sent again
+            log.error("whatsapp: a sent message is not noted: %s", exc)
 
     async def erase(self, wa_id: str) -> None:
         """The worker erased their data: what this channel keeps of them goes too - the
