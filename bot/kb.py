@@ -446,6 +446,8 @@ CURRENCY_SYMBOLS = {
     "MYR": "RM",
     "SGD": "S$",
     "SAR": "SAR ",
+    "JPY": "¥",
+    "KRW": "₩",
     "IDR": "Rp",
     "USD": "US$",
 }

@@ -13,6 +13,8 @@ COUNTRY_NAMES = {
     "malaysia": N_("Malaysia"),
     "singapore": N_("Singapore"),
     "saudi_arabia": N_("Saudi Arabia"),
+    "japan": N_("Japan"),
+    "south_korea": N_("South Korea"),
 }
 LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
 
