@@ -25,15 +25,31 @@ from bot.nlu.countries import COUNTRIES
 KB_DIR = Path(__file__).resolve().parents[1] / "kb"
 LANGUAGES = ("id", "en")
 GENERAL = "general"
-TOPICS = (
-    "wages",
-    "rest_day",
-    "contract",
-    "documents",
-    "recruitment_fees",
-    "health",
-    "going_home",
-    "legal_help",
+# Topics in the groups the worker chooses from (a button per group, then per topic).
+TOPIC_GROUPS: dict[str, tuple[str, ...]] = {
+    "work": ("wages", "rest_day", "working_hours", "contract", "termination"),
+    "papers": ("documents", "recruitment_fees", "agency_check", "scam_jobs", "undocumented"),
+    "health": ("health", "maternity", "harassment", "mental_health"),
+    "money": ("debts", "social_security", "going_home", "death_abroad", "legal_help"),
+    "family": ("families", "before_you_leave"),
+}
+TOPICS = tuple(topic for group in TOPIC_GROUPS.values() for topic in group)
+# Topics whose answer is the same wherever the worker is (Indonesian law and services,
+# or advice that does not depend on a country's law): a general answer is required, a
+# country's only where it adds something. Every other topic needs every country's.
+GENERAL_TOPICS = frozenset(
+    {
+        "agency_check",
+        "scam_jobs",
+        "harassment",
+        "mental_health",
+        "debts",
+        "social_security",
+        "undocumented",
+        "death_abroad",
+        "families",
+        "before_you_leave",
+    }
 )
 PLACEHOLDERS = frozenset(
     {"embassy_name", "embassy_hotline", "emergency_number", "labour_department", "labour_phone"}
@@ -310,6 +326,8 @@ class KnowledgeBase:
                 for lang in LANGUAGES:
                     entry = self.answers.get((topic, country, lang))
                     where = f"{topic}/{country}/{lang}"
+                    if entry is None and country != GENERAL and topic in GENERAL_TOPICS:
+                        continue  # the general answer stands for this country
                     if entry is None or not entry.text:
                         problems.append(f"{where}: missing")
                         continue

@@ -62,3 +62,14 @@ def test_a_missing_language_is_reported(kb: KnowledgeBase) -> None:
     assert KnowledgeBase(answers, kb.titles, kb.referrals, kb.figures).check() == [
         "health/malaysia/id: missing"
     ]
+
+
+def test_topic_titles_fit_a_whatsapp_list_row() -> None:
+    """Topic titles are the buttons of a topic group; WhatsApp cuts a list row at 24."""
+    from bot.channels.whatsapp.convert import ROW_TITLE
+    from bot.kb import TOPICS, KnowledgeBase
+
+    kb = KnowledgeBase.load()
+    long = [(t, lang, kb.title(t, lang)) for t in TOPICS for lang in ("id", "en")
+            if len(kb.title(t, lang)) > ROW_TITLE]  # fmt: skip
+    assert long == []
