@@ -9,7 +9,8 @@ topology behind HAProxy with a bot killed) and prints what each measured:
 - messages lost and answered twice across a Sentinel failover (target 0 and 0);
 - Redis down and back: how soon the helpline answers again, lost and answered twice;
 - Rasa servers killed: the next answer after each kill, answers during the outage;
-- the topology's answers through HAProxy with a bot killed.
+- the topology's answers through HAProxy with a bot killed;
+- kill -9 of a bot while it sends a Telegram reply: when the reply reached the worker.
 Throughput of two bots and two Rasa servers against one and one: bench/scale_out.py.
 
 Run: .venv/bin/python -m bench.faults
@@ -29,6 +30,7 @@ FIGURES = (
     "redis kill -9:",
     "rasa kill -9",
     "rasa stopped",
+    "reached the worker",
 )
 
 
