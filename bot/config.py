@@ -190,6 +190,9 @@ class Settings:
     )
     whatsapp_api_version: str = _env("HELPLINE_WHATSAPP_API_VERSION", "v21.0")
     whatsapp_template: str = _env("HELPLINE_WHATSAPP_TEMPLATE", "helpline_follow_up")
+    # The approved template awareness alerts go out as outside the 24-hour window (its
+    # body has one parameter, the alert's text); empty: those workers are skipped.
+    whatsapp_alert_template: str = _env("HELPLINE_WHATSAPP_ALERT_TEMPLATE", "")
     whatsapp_backoff_seconds: float = 0.5
     # Content: publishing needs a second editor (not the draft's author).
     kb_review_required: bool = _env("HELPLINE_KB_REVIEW_REQUIRED", False, _flag)

@@ -171,7 +171,9 @@ class Dispatcher:
             if await attachments.handle(turn, open_case=open_case):
                 await router.handle_text(turn)
             return
-        short_answer = session.flow == "complaint" and session.step in ("since", "against")
+        short_answer = session.flow == "calc" or (
+            session.flow == "complaint" and session.step in ("since", "against")
+        )
         turn.classification = await self._classify(
             turn, SHORT_ANSWER_POLICY if short_answer else None
         )

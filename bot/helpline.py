@@ -16,6 +16,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from bot.alerts import AlertSender
 from bot.casework import Casework
 from bot.channels.base import Channel, ChannelKind
 from bot.channels.telegram import TelegramChannel
@@ -33,6 +34,7 @@ from bot.queue_watch import QueueWatch, WaitingLimits
 from bot.runner import InboxRunner
 from bot.services import FlowSettings, Services
 from bot.staffing import OnDuty, StaffedHours
+from bot.store.alerts import Alerts
 from bot.store.audit import AuditLog
 from bot.store.audit_throttle import AuditThrottle
 from bot.store.canned import CannedReplies
@@ -126,6 +128,13 @@ class Helpline:
             metrics=self.metrics,
         )
         self._workers()
+        self.alert_sender = AlertSender(
+            self.services.alerts,
+            self.delivery,
+            self.services.sessions,
+            self.services.outbox,
+            process=self.process,
+        )
         self.outbox_feed = OutboxFeed(redis, keys)
         self.event_feed = EventFeed(redis, keys)
         # Web chat streams read the outbox on the small pool of their own.
@@ -162,6 +171,7 @@ class Helpline:
             waiting=WaitingEvidence(redis, keys, settings.evidence_waiting_days, sealer),
             timers=Timers(redis, keys),
             erasures=Erasures(redis, keys, settings.erase_rewrite_minutes * 60),
+            alerts=Alerts(redis, keys),
             settings=FlowSettings(
                 queue_notice_seconds=settings.queue_notice_minutes * 60,
                 location_answer_seconds=settings.location_answer_seconds,
@@ -246,6 +256,7 @@ class Helpline:
             ),
             asyncio.create_task(follow(self.events, self._reloader())),
             asyncio.create_task(self._index_cases()),
+            asyncio.create_task(self.alert_sender.run()),
         ]
 
     async def _index_cases(self) -> None:

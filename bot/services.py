@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from bot.kb import KnowledgeBase
 from bot.staffing import OnDuty
+from bot.store.alerts import Alerts
 from bot.store.cases import CaseStore
 from bot.store.erasure import Erasures
 from bot.store.escalations import EscalationQueue
@@ -47,4 +48,5 @@ class Services:
     waiting: WaitingEvidence
     timers: Timers
     erasures: Erasures
+    alerts: Alerts
     settings: FlowSettings = field(default_factory=FlowSettings)

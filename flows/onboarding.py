@@ -101,8 +101,9 @@ def set_country(turn: Turn, country: str) -> bool:
             turn.session.clear_flow()
         turn.say(
             _(
-                "We focus on Hong Kong, Taiwan, Malaysia, Singapore and Saudi Arabia, but "
-                "you can still ask: I will give general answers, and a person can help."
+                "We focus on Hong Kong, Taiwan, Malaysia, Singapore, Saudi Arabia, Japan "
+                "and South Korea, but you can still ask: I will give general answers, and "
+                "a person can help."
             )
         )
         return True

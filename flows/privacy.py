@@ -35,6 +35,7 @@ async def delete(turn: Turn) -> None:
         # A queue entry carries the worker's id and words: it goes too.
         await services.escalations.done(case.id)
     count = await services.cases.unlink_sender(sender)
+    await services.alerts.unsubscribe(sender, None)  # every country: wherever they were
     await services.sessions.delete(sender)
     await services.outbox.delete(sender)
     await services.evidence.delete_of(sender)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import TypedDict
 
-from bot.i18n import _, format_date
-from bot.kb import TOPICS, screen_parts, short_source
+from bot.i18n import N_, _, format_date
+from bot.kb import TOPIC_GROUPS, TOPICS, screen_parts, short_source
 from bot.messages import Button
 from flows.base import Turn, human_button, menu_buttons
 
@@ -127,8 +127,28 @@ def suggest(turn: Turn, topics: list[str]) -> None:
     )
 
 
+GROUP_NAMES = {
+    "work": N_("Pay, hours, contract"),
+    "papers": N_("Papers, agencies, scams"),
+    "health": N_("Health and safety"),
+    "money": N_("Debts, BPJS, going home"),
+    "family": N_("Families, before leaving"),
+}
+
+
 def choose_topic(turn: Turn) -> None:
-    turn.say(_("What is your question about?"), topic_buttons(turn, list(TOPICS)))
+    """The topics in groups: a phone screen (and WhatsApp's list of ten) holds a group."""
+    turn.say(
+        _("What is your question about?"),
+        [Button(_(name), f"topics:{group}") for group, name in GROUP_NAMES.items()],
+    )
+
+
+def choose_in_group(turn: Turn, group: str) -> None:
+    buttons = topic_buttons(turn, list(TOPIC_GROUPS[group]))
+    if group == "work":
+        buttons.append(Button(_("What am I owed?"), "calc"))
+    turn.say(_("Choose a topic:"), buttons)
 
 
 def helped(turn: Turn, yes: bool) -> None:

@@ -11,11 +11,13 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.kb import TOPICS
+from bot.kb import TOPIC_GROUPS, TOPICS
 from bot.nlu.taxonomy import UNKNOWN
 from bot.store.sessions import BOT
 from flows import (
+    alerts,
     attachments,
+    calculator,
     cases,
     complaint,
     emergency,
@@ -203,9 +205,22 @@ async def _active_flow(turn: Turn) -> None:
         privacy.cancel(turn)
     elif session.flow == "feedback":
         await feedback.comment(turn, turn.inbound.text)
+    elif session.flow == "calc":
+        await calculator.on_text(turn)
     elif session.flow == "onboarding":
         country = turn.classification.country if turn.classification else None
-        if country:
+        asks = intent.startswith(("rights_", "complaint_"))
+        if (
+            country
+            and asks
+            and "pending" not in session.data
+            and onboarding.set_country(turn, country)
+        ):
+            # "sy kerja di korsel, upah minimum brp?": the country, and the question too.
+            await alerts.country_changed(turn)
+            session.clear_flow()
+            await _route_text(turn, skip_active=True)
+        elif country:
             await _set_country(turn, country)
         else:
             session.clear_flow()
@@ -217,7 +232,7 @@ async def _active_flow(turn: Turn) -> None:
 
 def _awaits_text(turn: Turn) -> bool:
     flow = turn.session.flow
-    if flow in ("complaint", "onboarding", "feedback"):
+    if flow in ("complaint", "onboarding", "feedback", "calc"):
         return True
     return flow in ("emergency", "rights", "privacy", "location") and _intent(turn) in (
         "affirm",
@@ -259,6 +274,11 @@ TEXT_ROUTES: tuple[Route, ...] = (
         lambda t: t.session.owner != BOT and bool(_STOP_WORDS.match(t.inbound.text)),
         handoff.stop,
     ),
+    Route(
+        "stop alerts",
+        lambda t: bool(t.session.alerts) and bool(_STOP_WORDS.match(t.inbound.text)),
+        alerts.stop,
+    ),
     Route("first contact", lambda t: t.session.is_new, _first_contact),
     Route("flow waiting for an answer", _awaits_text, _active_flow),
     Route("language", _is("choose_language"), _language),
@@ -298,6 +318,7 @@ async def _set_country(turn: Turn, country: str) -> None:
         smalltalk.unknown_button(turn)
         return
     turn.session.data.pop("pending", None)
+    await alerts.country_changed(turn)
     if pending and "topic" not in pending:
         # Kept by a version before issue 22: the first message, not yet answered.
         if (topic := rights.topic_of(pending["intent"])) is not None:
@@ -313,6 +334,8 @@ async def _set_country(turn: Turn, country: str) -> None:
         await emergency.country_given(turn)
     elif turn.session.flow == "complaint":
         complaint.ask_next(turn)
+    elif turn.session.flow == "calc":
+        await calculator.ask_next(turn)
     elif turn.session.flow is None:
         smalltalk.menu(turn)
 
@@ -354,6 +377,8 @@ async def handle_payload(turn: Turn, payload: str) -> None:
         complaint.start(turn, None)
     elif head == "menu" and not rest:
         smalltalk.menu(turn)
+    elif head == "topics" and rest in TOPIC_GROUPS:
+        rights.choose_in_group(turn, rest)
     elif head == "topic" and rest in TOPICS:
         rights.answer(turn, rest)
     elif head == "more" and action in TOPICS and value.isdigit():
@@ -370,6 +395,14 @@ async def handle_payload(turn: Turn, payload: str) -> None:
         await emergency.answer_safe(turn, rest == "yes")
     elif head == "danger" and rest in ("yes", "no"):
         await attachments.answer_danger(turn, rest == "yes")
+    elif head == "alerts" and not rest:
+        alerts.offer(turn)
+    elif head == "alerts" and rest == "on":
+        await alerts.subscribe(turn)
+    elif head == "alerts" and rest == "off":
+        await alerts.stop(turn)
+    elif head == "calc":
+        await calculator.on_button(turn, rest)
     elif head == "cases" and not rest:
         await cases.show(turn)
     elif head == "privacy" and not rest:

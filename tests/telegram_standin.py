@@ -29,6 +29,8 @@ LABEL = web.AppKey("label", str)
 class BotAPI:
     base: str = ""
     calls: list[Call] = field(default_factory=list)
+    # When each call in ``calls`` came (time.monotonic()).
+    stamps: list[float] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
     # Every message the bot sent, as the API answered it (with its message_id).
     results: list[dict[str, Any]] = field(default_factory=list)
@@ -120,10 +122,10 @@ class BotAPI:
         if self.failing is not None and self.failing(call):
             self.refused.append(call)
             return _error(502, "Bad Gateway")
-        if self.forbidden is not None and self.forbidden(call):
-            self.calls.append(call)
-            return _error(403, "Forbidden: bot was blocked by the user")
+        self.stamps.append(time.monotonic())
         self.calls.append(call)
+        if self.forbidden is not None and self.forbidden(call):
+            return _error(403, "Forbidden: bot was blocked by the user")
         if self.throttle.get(method, 0) > 0:
             self.throttle[method] -= 1
             self.throttled.append(call)

@@ -55,8 +55,9 @@ class Channel(Protocol):
         """False when free-form messages cannot reach the worker now (WhatsApp's 24-hour
         window); a channel without such a rule answers True."""
 
-    async def send_template(self, user_id: str, locale: str) -> bool:
-        """The platform's approved message that reopens a closed window; False when the
+    async def send_template(self, user_id: str, locale: str, text: str = "") -> bool:
+        """The platform's approved message that reopens a closed window; with ``text``,
+        the approved alert template carrying it (an awareness alert). False when the
         channel has none."""
 
 

@@ -285,6 +285,7 @@ def as_int(raw: object) -> int:
 
 
 def routes() -> list[web.RouteDef]:
+    from bot.console import content_alerts as alerts
     from bot.console import content_canned as canned
     from bot.console import content_examples as examples
     from bot.console import content_referrals as referrals
@@ -300,4 +301,5 @@ def routes() -> list[web.RouteDef]:
         web.get("/console/content/examples", examples.examples),
         web.post("/console/content/examples", examples.propose_example),
         *canned.routes(),
+        *alerts.routes(),
     ]

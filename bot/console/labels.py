@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.case_facts import AGAINST, SECTORS, VIOLATIONS
 from bot.i18n import N_, _
+from flows.calculator import LINE_NAMES
 from flows.onboarding import COUNTRY_NAMES
 
 CATEGORY_LABELS = {
@@ -36,6 +37,17 @@ INTENT_LABELS = {
     "rights_health": N_("health"),
     "rights_going_home": N_("going home"),
     "rights_legal_help": N_("legal help"),
+    "rights_working_hours": N_("working hours"),
+    "rights_termination": N_("termination, changing employer"),
+    "rights_maternity": N_("pregnancy and maternity"),
+    "rights_agency_check": N_("checking an agency"),
+    "rights_scam_jobs": N_("fake job offers, scams"),
+    "rights_debts": N_("debts and online loans"),
+    "rights_social_security": N_("BPJS social security"),
+    "rights_undocumented": N_("undocumented, overstaying"),
+    "rights_death_abroad": N_("death abroad"),
+    "rights_families": N_("families at home"),
+    "rights_before_you_leave": N_("before leaving"),
     "request_human": N_("asked for a person"),
     "check_case": N_("asked about a case"),
     "out_of_scope": N_("something else"),
@@ -94,6 +106,7 @@ def labels() -> dict[str, Any]:
         "category_labels": {k: _(v) for k, v in CATEGORY_LABELS.items()},
         "intent_labels": {k: _(v) for k, v in INTENT_LABELS.items()},
         "country_labels": {k: _(v) for k, v in COUNTRY_NAMES.items()},
+        "claim_line_labels": {k: _(v) for k, v in LINE_NAMES.items()},
         "event_labels": {k: _(v) for k, v in EVENT_LABELS.items()},
         "fact_names": {k: _(v) for k, v in FACT_NAMES.items()},
         "fact_value": fact_value,

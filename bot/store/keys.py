@@ -24,6 +24,9 @@ RETAINED = {
     "contributions: anonymous counts, rebuilt by `helpline reindex`",
     "agencies": "recruitment agencies named on cases (name, licence, how often)",
     "canned": "canned replies: content, kept until an editor deletes one",
+    "alerts:*": "awareness alerts (content, counts, who is still to get one) and the "
+    "workers who asked for them: kept until opt-out (STOP) or erasure; the lock of the "
+    "process sending them has a TTL",
     "inbox": "accepted messages: each entry is deleted once handled",
     "escalations:*": "queue streams: an entry is deleted when it is claimed or done",
     "nlu:late": "messages read without the model: deleted once read again",
@@ -202,6 +205,28 @@ class Keys:
     def sending(self) -> str:
         """The processes that have sends kept (whose hashes an erasure looks through)."""
         return self._k("sending")
+
+    def alert_subscribers(self, country: str) -> str:
+        """The workers who asked for alerts about one country (bot/store/alerts.py)."""
+        return self._k("alerts", "subscribers", country)
+
+    def alert(self, alert_id: str) -> str:
+        return self._k("alerts", "alert", alert_id)
+
+    def alerts(self) -> str:
+        return self._k("alerts", "list")
+
+    def alert_counts(self, alert_id: str) -> str:
+        return self._k("alerts", "counts", alert_id)
+
+    def alert_todo(self, alert_id: str) -> str:
+        return self._k("alerts", "todo", alert_id)
+
+    def alerts_sending(self) -> str:
+        return self._k("alerts", "sending")
+
+    def alerts_sender(self) -> str:
+        return self._k("alerts", "sender")
 
     def alive(self, consumer: str) -> str:
         """A bot process's heartbeat (bot/store/liveness.py)."""

@@ -43,6 +43,8 @@ class Session:
     queue_notice_at: float = 0.0
     # The worker asked the team to stop writing (until they write again).
     stopped_at: float | None = None
+    # The country the worker gets awareness alerts for (bot/store/alerts.py), if any.
+    alerts: str | None = None
     created_at: float = field(default_factory=time.time)
     last_seen: float = field(default_factory=time.time)
 

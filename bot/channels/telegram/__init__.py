@@ -303,7 +303,7 @@ class TelegramChannel:
     async def window_open(self, user_id: str) -> bool:
         return True
 
-    async def send_template(self, user_id: str, locale: str) -> bool:
+    async def send_template(self, user_id: str, locale: str, text: str = "") -> bool:
         return False
 
     async def send(self, user_id: str, messages: Sequence[Outbound], locale: str) -> None:

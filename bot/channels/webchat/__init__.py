@@ -107,7 +107,7 @@ class WebChat:
     async def window_open(self, user_id: str) -> bool:
         return True
 
-    async def send_template(self, user_id: str, locale: str) -> bool:
+    async def send_template(self, user_id: str, locale: str, text: str = "") -> bool:
         return False
 
     async def page(self, request: web.Request) -> web.Response:

@@ -297,9 +297,12 @@ class WhatsAppChannel:
         """False when the worker's last message is more than 24 hours old."""
         return await self._deliveries.window_open(wa_id)
 
-    async def send_template(self, wa_id: str, locale: str) -> bool:
-        name = self.settings.whatsapp_template
-        await self._send_body(wa_id, template_body(wa_id, name, "id" if locale == "id" else "en"))
+    async def send_template(self, wa_id: str, locale: str, text: str = "") -> bool:
+        name = self.settings.whatsapp_alert_template if text else self.settings.whatsapp_template
+        if not name:
+            return False
+        language = "id" if locale == "id" else "en"
+        await self._send_body(wa_id, template_body(wa_id, name, language, text))
         return True
 
 

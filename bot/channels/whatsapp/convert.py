@@ -154,9 +154,9 @@ def _cut(label: str, limit: int) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
-def template_body(to: str, name: str, language: str) -> dict[str, Any]:
-    return {
-        "to": to,
-        "type": "template",
-        "template": {"name": name, "language": {"code": language}},
-    }
+def template_body(to: str, name: str, language: str, text: str = "") -> dict[str, Any]:
+    """An approved template; ``text`` fills its one body parameter ({{1}})."""
+    template: dict[str, Any] = {"name": name, "language": {"code": language}}
+    if text:
+        template["components"] = [{"type": "body", "parameters": [{"type": "text", "text": text}]}]
+    return {"to": to, "type": "template", "template": template}
