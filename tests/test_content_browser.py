@@ -36,6 +36,7 @@ async def ask_about_rest_days(page: Page, base: str) -> None:
     await page.fill("#input", "hello, I work in singapore")
     await page.keyboard.press("Enter")
     await page.click('.chip[data-payload="menu:rights"]', timeout=20_000)
+    await page.click('.chip[data-payload="topics:work"]', timeout=20_000)
     await page.click('.chip[data-payload="topic:rest_day"]', timeout=20_000)
 
 

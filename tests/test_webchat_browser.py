@@ -37,6 +37,7 @@ async def send(page: Page, text: str) -> None:
 async def test_a_conversation_with_buttons_on_a_phone(page: Page) -> None:
     await send(page, "hello, I work in singapore")
     await page.click('.chip[data-payload="menu:rights"]', timeout=20_000)
+    await page.click('.chip[data-payload="topics:work"]', timeout=20_000)
     await page.click('.chip[data-payload="topic:rest_day"]', timeout=20_000)
     await page.wait_for_selector('.chip[data-payload="helped:yes"]', timeout=20_000)
     answers = await page.locator(".msg.from-bot").all_inner_texts()
