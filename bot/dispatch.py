@@ -171,7 +171,9 @@ class Dispatcher:
             if await attachments.handle(turn, open_case=open_case):
                 await router.handle_text(turn)
             return
-        short_answer = session.flow == "calc" or (
+        # A short answer ("3", "tidak dikasih") has no context the model can read, so it
+        # is held to a stricter emergency bar; anything longer is read as any message.
+        short_answer = (session.flow == "calc" and len(inbound.text.split()) <= 4) or (
             session.flow == "complaint" and session.step in ("since", "against")
         )
         turn.classification = await self._classify(

@@ -385,3 +385,24 @@ def test_amounts_as_workers_write_them(text: str, amount: Decimal | int | None) 
 )
 def test_months_as_workers_write_them(text: str, months: int) -> None:
     assert count_of(text, months=True) == months
+
+
+async def test_an_emergency_in_the_middle_of_the_calculator_still_reaches_a_person(
+    chat: Chat,
+) -> None:
+    """The calculator's answers are short and held to a stricter emergency bar; a
+    worker who tells of danger in the middle of it is heard as anywhere else."""
+    worker = await chat.new_worker()
+    await transcript(
+        worker,
+        """
+        worker: halo
+        press: country:hong_kong
+        press: calc
+        press: calc:sector:domestic
+        worker: sy gak boleh keluar rumah sama majikan, hp sy diambil dari kemarin
+        bot: ? safe:no
+        """,
+    )
+    case = await chat.services.cases.open_case_of(worker.sender)
+    assert case is not None and case.priority == "critical"
