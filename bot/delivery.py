@@ -155,10 +155,9 @@ class Delivery:
         """What a process that died was sending goes out from here, oldest first."""
         taken = await self._sends.take_over(dead, self.process)
         for send in taken:
-            line = self._lines.setdefault(send.sender, [])
-            line.append(send)
-            line.sort(key=lambda s: s.id)
+            self._lines.setdefault(send.sender, []).append(send)
         for sender in {s.sender for s in taken}:
+            self._lines[sender].sort(key=lambda s: s.id)  # theirs among this one's, by age
             self._retry.pop(sender, None)
             self._kick(sender)
         if taken:

@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def N_(message: str) -> str:
     return message
 
 
-def format_number(value: float) -> str:
+def format_number(value: float | Decimal) -> str:
     return _format_decimal(value, locale=Locale.parse(_locale.get()))
 
 

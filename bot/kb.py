@@ -136,7 +136,7 @@ class Figure:
     def render(self, lang: str) -> str:
         """As the answer shows it: money in the reader's number format, else the value."""
         if self.kind == "money":
-            return fill_money(f"{{money:{self.currency}:{self.value}}}", lang)
+            return format_money(self.currency, Decimal(self.value), lang)
         return self.value
 
     def problems(self) -> list[str]:
@@ -471,16 +471,17 @@ CURRENCY_SYMBOLS = {
 }
 
 
+def format_money(currency: str, amount: Decimal, lang: str) -> str:
+    """An amount in the reader's number format, with the symbol workers know
+    (HK$5,100 / HK$5.100; cents only when there are any)."""
+    symbol = CURRENCY_SYMBOLS.get(currency, currency + " ")
+    pattern = "#,##0" if amount == amount.to_integral_value() else "#,##0.00"
+    return symbol + format_decimal(amount, format=pattern, locale=lang)
+
+
 def fill_money(text: str, lang: str) -> str:
     """Money placeholders as amounts in the reader's number format (HK$5,100 / HK$5.100)."""
-
-    def money(match: re.Match[str]) -> str:
-        currency, amount = match.group(1), Decimal(match.group(2))
-        symbol = CURRENCY_SYMBOLS.get(currency, currency + " ")
-        pattern = "#,##0" if amount == amount.to_integral_value() else "#,##0.00"
-        return symbol + format_decimal(amount, format=pattern, locale=lang)
-
-    return _MONEY.sub(money, text)
+    return _MONEY.sub(lambda m: format_money(m.group(1), Decimal(m.group(2)), lang), text)
 
 
 def referral_of(country: str, info: dict[str, Any]) -> Referral:

@@ -244,7 +244,7 @@ class InboxRunner:
         """Entries delivered to this process that it never saw: routed now, not after
         the 60 s backstop. Redis went away for less than redis-py's retries ride out, and
         the reply to a read that had taken them went with its connection."""
-        ids = await self.inbox.own_pending_ids(self.consumer)
+        ids = await self.inbox.pending_ids(self.consumer)
         if any(entry_id not in self._known for entry_id in ids):
             await self._recover()
 

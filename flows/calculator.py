@@ -13,8 +13,6 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
 
-from babel.numbers import format_decimal
-
 from bot.calculator import (
     CalculatorRules,
     Claim,
@@ -26,8 +24,8 @@ from bot.calculator import (
     missing_figures,
     sheet,
 )
-from bot.i18n import N_, _, current_locale, ngettext
-from bot.kb import CURRENCY_SYMBOLS, Figure, fill_money, screen_parts
+from bot.i18n import N_, _, format_number, ngettext
+from bot.kb import CURRENCY_SYMBOLS, Figure, format_money, screen_parts
 from bot.messages import Button
 from bot.store.cases import Priority
 from flows import alerts, smalltalk
@@ -491,13 +489,9 @@ def claim_of(country: str, data: dict[str, Any]) -> Claim:
     )
 
 
-def number(value: Decimal) -> str:
-    return format_decimal(value, locale=current_locale())
-
-
 def money(amount: Decimal | int | str, currency: str, lang: str) -> str:
     """An amount the way the answers show money (bot/kb.py): HK$5,100 / HK$5.100."""
-    return fill_money(f"{{money:{currency}:{Decimal(amount):f}}}", lang)
+    return format_money(currency, Decimal(amount), lang)
 
 
 def working_of(line: Line, lang: str) -> str:
@@ -515,7 +509,7 @@ def working_of(line: Line, lang: str) -> str:
             n,
         ).format(
             hourly=cash("hourly_minimum"),
-            hours=number(Decimal(w["hours_a_month"])),
+            hours=format_number(Decimal(w["hours_a_month"])),
             paid=cash("paid"),
             n=n,
         )
@@ -538,7 +532,7 @@ def working_of(line: Line, lang: str) -> str:
         return days_working(line, lang)
     if "notice_months" in w:
         return _("{wage} x {n} month(s) of notice").format(
-            wage=cash("monthly_wage"), n=number(Decimal(w["notice_months"]))
+            wage=cash("monthly_wage"), n=format_number(Decimal(w["notice_months"]))
         )
     return ", ".join(f"{key}: {value}" for key, value in w.items())
 
@@ -550,14 +544,14 @@ def days_working(line: Line, lang: str) -> str:
     if "fraction" in w:
         formula = f"{wage} x {w['fraction']}"
     elif "divisor" in w:
-        formula = f"{wage} / {number(Decimal(w['divisor']))}"
+        formula = f"{wage} / {format_number(Decimal(w['divisor']))}"
     else:
         formula = f"{wage} x {w['average_over_months']} / {w['average_over_days']}"
     text = _("{formula} = {day_wage} a day").format(
         formula=formula, day_wage=money(w["day_wage"], currency, lang)
     )
     if "days_pay_each" in w:
-        text += " " + _("x {n} days' pay").format(n=number(Decimal(w["days_pay_each"])))
+        text += " " + _("x {n} days' pay").format(n=format_number(Decimal(w["days_pay_each"])))
     n = int(w["days_worked"])
     text += " " + ngettext("x {n} day", "x {n} days", n).format(n=n)
     if w.get("basis") == "minimum":

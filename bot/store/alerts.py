@@ -78,6 +78,13 @@ def _check(alert: Alert, countries: tuple[str, ...]) -> None:
         raise AlertError("no links: workers are told never to trust links in messages")
 
 
+def _record(alert: Alert) -> str:
+    """The alert as kept; its counts live in their own hash (Alerts.count)."""
+    data = asdict(alert)
+    del data["counts"]
+    return json.dumps(data, ensure_ascii=False)
+
+
 class Alerts:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis, self._keys = redis, keys
@@ -122,10 +129,8 @@ class Alerts:
                 raise AlertError("only a draft can be changed")
         else:
             alert.id = f"{int(time.time())}-{secrets.token_hex(3)}"
-        data = asdict(alert)
-        data["counts"] = dict.fromkeys(OUTCOMES, 0)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._keys.alert(alert.id), json.dumps(data, ensure_ascii=False))
+            pipe.set(self._keys.alert(alert.id), _record(alert))
             pipe.zadd(self._keys.alerts(), {alert.id: alert.created_at})
             await pipe.execute()
         return alert
@@ -168,7 +173,7 @@ class Alerts:
         if not await self._redis.sadd(self._keys.alerts_sending(), alert_id):
             raise AlertError("it was approved already")
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._keys.alert(alert_id), json.dumps(asdict(alert), ensure_ascii=False))
+            pipe.set(self._keys.alert(alert_id), _record(alert))
             if recipients:
                 pipe.rpush(self._keys.alert_todo(alert_id), *recipients)
             await pipe.execute()
@@ -191,10 +196,8 @@ class Alerts:
         if alert is None:
             return
         alert.state, alert.finished_at = DONE, time.time()
-        data = asdict(alert)
-        data["counts"] = dict.fromkeys(OUTCOMES, 0)  # the counts live in their own hash
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._keys.alert(alert_id), json.dumps(data, ensure_ascii=False))
+            pipe.set(self._keys.alert(alert_id), _record(alert))
             pipe.srem(self._keys.alerts_sending(), alert_id)
             pipe.delete(self._keys.alert_todo(alert_id))
             await pipe.execute()

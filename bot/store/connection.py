@@ -45,6 +45,11 @@ def connect_redis(url: str, *, decode: bool = True, bounded: int | None = POOL_S
     return Redis.from_pool(pool)
 
 
+def as_text(value: Any) -> str:
+    """A value Redis returned, as text (a client opened with ``decode=False`` gives bytes)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 async def answers(redis: Redis, seconds: float = 1.0) -> bool:
     """True when Redis answers a PING within ``seconds``."""
     try:

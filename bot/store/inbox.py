@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from bot.messages import Inbound
-from bot.store.connection import replicas
+from bot.store.connection import as_text, replicas
 from bot.store.keys import Keys
 from bot.store.outbox import MAX_KEPT, TRANSCRIPT_SECONDS
 from bot.store.sealing import Sealer
@@ -128,7 +128,7 @@ class Inbox:
         found = await self._redis.get(
             self._keys.seen(inbound.channel, inbound.user_id, inbound.message_id)
         )
-        text = found.decode() if isinstance(found, bytes) else found
+        text = None if found is None else as_text(found)
         return text if text and "-" in text else None
 
     async def read(
@@ -153,12 +153,12 @@ class Inbox:
             for key, data in read_entries(answer, self._sealer.unseal)
         ]
 
-    async def own_pending_ids(self, consumer: str, count: int = 1000) -> list[str]:
+    async def pending_ids(self, consumer: str, count: int = 1000) -> list[str]:
         """The ids of what Redis delivered to ``consumer`` and it has not acknowledged."""
         pending: Any = await self._redis.xpending_range(
             self._keys.inbox(), GROUP, min="-", max="+", count=count, consumername=consumer
         )
-        return [_text(p["message_id"]) for p in pending]
+        return [as_text(p["message_id"]) for p in pending]
 
     async def reclaim(self, consumer: str, min_idle_ms: int) -> list[tuple[str, Inbound]]:
         """Entries another worker took and never acknowledged (it died)."""
@@ -179,7 +179,7 @@ class Inbox:
     async def first_of(self, sender: str) -> str | None:
         """The conversation's oldest message not handled yet (by any process)."""
         found = await self._redis.lindex(self._keys.inbox_order(sender), 0)
-        return None if found is None else str(found.decode() if isinstance(found, bytes) else found)
+        return None if found is None else as_text(found)
 
     async def consumers(self) -> dict[str, tuple[int, int]]:
         """Each consumer (a process, now or once) of the inbox: (messages it took and
@@ -190,17 +190,12 @@ class Inbox:
         except ResponseError:
             return found  # no group yet
         for consumer in listed:
-            name = consumer["name"]
-            name = name.decode() if isinstance(name, bytes) else str(name)
-            found[name] = (int(consumer["pending"]), int(consumer["idle"]))
+            found[as_text(consumer["name"])] = (int(consumer["pending"]), int(consumer["idle"]))
         return found
 
     async def take_over(self, dead: str, consumer: str) -> list[tuple[str, Inbound]]:
         """Everything a consumer whose process died had taken, now ``consumer``'s."""
-        pending: Any = await self._redis.xpending_range(
-            self._keys.inbox(), GROUP, min="-", max="+", count=1000, consumername=dead
-        )
-        ids = [p["message_id"] for p in pending]
+        ids: list[Any] = await self.pending_ids(dead)  # redis-py's types want list[Any]
         if not ids:
             return []
         claimed: Any = await self._redis.xclaim(
@@ -213,7 +208,3 @@ class Inbox:
     async def forget_consumer(self, consumer: str) -> None:
         """A process gone for good, with nothing left pending: out of the group."""
         await self._redis.xgroup_delconsumer(self._keys.inbox(), GROUP, consumer)
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -37,11 +37,10 @@ class Outbox:
 
     async def push(self, sender: str, message: dict[str, Any]) -> str:
         """Adds a message and tells open streams of this conversation (bot/store/feeds.py)."""
-        message = {**message, "ts": time.time()}
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.xadd(
                 self._keys.outbox(sender),
-                {"data": self._sealer.seal(json.dumps(message, ensure_ascii=False))},
+                {"data": self.sealed(message)},
                 maxlen=MAX_KEPT,
                 approximate=True,
             )

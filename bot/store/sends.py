@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from bot.messages import Outbound
+from bot.store.connection import as_text
 from bot.store.keys import Keys
 from bot.store.sealing import Sealer
 
@@ -122,15 +123,12 @@ class Sends:
         )
         return self._parse(flat)
 
-    async def mine(self, process: str) -> list[Send]:
-        return self._parse(await self._redis.hgetall(self._keys.sends(process)))
-
     async def forget(self, sender: str) -> int:
         """A worker erased their data: replies still waiting to reach them go, in every
         process's hash."""
         removed = 0
         processes: Any = await self._redis.smembers(self._keys.sending())
-        for process in map(_text, processes):
+        for process in map(as_text, processes):
             key = self._keys.sends(process)
             found = await self._redis.hgetall(key)
             if not found:  # that process sent everything (or its sends were taken)
@@ -144,7 +142,7 @@ class Sends:
     def _parse(self, raw: dict[Any, Any] | list[Any]) -> list[Send]:
         """Sends from a hash (HGETALL's dict, or a script's flat list)."""
         pairs = raw.items() if isinstance(raw, dict) else zip(raw[::2], raw[1::2], strict=True)
-        fields = {_text(k): v for k, v in pairs}
+        fields = {as_text(k): v for k, v in pairs}
         found = []
         for field_name, sealed in fields.items():
             if field_name.endswith(_DONE):
@@ -158,11 +156,7 @@ class Sends:
                     [Outbound.from_json(m, locale) for m in data["messages"]],
                     locale,
                     float(data.get("started") or 0),
-                    int(_text(fields.get(field_name + _DONE, b"0"))),
+                    int(as_text(fields.get(field_name + _DONE, b"0"))),
                 )
             )
         return sorted(found, key=lambda s: s.id)
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
