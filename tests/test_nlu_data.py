@@ -9,7 +9,7 @@ import yaml
 
 from bot.nlu import countries
 from bot.nlu.taxonomy import ALL_INTENTS, INTENTS_BY_CATEGORY, Category
-from tests.nlu_data import LANGUAGES, NLU, key, load_examples
+from tests.nlu_data import LANGUAGES, NLU, key, load_examples, plain
 
 EXAMPLES = load_examples()
 MIN_PER_LANGUAGE = 40
@@ -82,3 +82,22 @@ def test_country_synonyms_agree_with_the_bot() -> None:
             name = line.strip().removeprefix("- ")
             if name:
                 assert countries.normalise(name) == country, name
+
+
+def test_heldout_messages_are_never_trained_on() -> None:
+    """tests/data/heldout.yml measures generalisation only if none of it is in nlu/."""
+    heldout = yaml.safe_load((NLU.parent / "tests" / "data" / "heldout.yml").read_text("utf-8"))
+    trained = {key(e.text) for e in EXAMPLES}
+    overlap = [m["text"] for m in heldout["messages"] if key(plain(m["text"])) in trained]
+    assert overlap == []
+
+
+def test_heldout_intents_are_known_and_match_their_category() -> None:
+    heldout = yaml.safe_load((NLU.parent / "tests" / "data" / "heldout.yml").read_text("utf-8"))
+    category_of = {i: c.value for c, intents in INTENTS_BY_CATEGORY.items() for i in intents}
+    wrong = [
+        (m["text"], m.get("intent"), m["category"])
+        for m in heldout["messages"]
+        if category_of.get(m.get("intent", "")) != m["category"]
+    ]
+    assert wrong == []
