@@ -8,8 +8,7 @@ engine is bot/calculator.py; this module only asks, reads the answers and words 
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -30,6 +29,14 @@ from bot.messages import Button
 from bot.store.cases import Priority
 from flows import alerts, smalltalk
 from flows.base import Turn, human_button
+from flows.calculator_input import (
+    RUPIAH,
+    amount_of,
+    count_of,
+    hours_of,
+    sector_of,
+    yes_no_of,
+)
 from flows.onboarding import COUNTRY_NAMES, country_buttons, country_name, set_country
 from flows.waiting import wait_notice
 
@@ -86,8 +93,6 @@ NEEDED_FOR = {
     "food": "food_allowance",
     "dismissed": "notice",
 }
-MOST = 10_000  # months or days: more than this is a typing slip
-HIGHEST_WAGE = Decimal(100_000_000)
 
 
 @cache
@@ -119,129 +124,11 @@ def not_counted(country: str, sector: Sector, figures: dict[str, Figure]) -> lis
     return [label for label in lines if label in NEEDED_FOR.values() and label not in can]
 
 
-# -- reading the worker's answers --------------------------------------------------------
-
-_NUMBER = re.compile(r"\d[\d.,]*")
-_RUPIAH = re.compile(r"\b(?:rp|idr|rupiah)\b|\brp\.?\s*\d", re.IGNORECASE)
-_THOUSANDS = re.compile(r"^\s*(?:k|rb|ribu|thousand)\b", re.IGNORECASE)
-_MILLIONS = re.compile(r"^\s*(?:jt|juta|million|mio)\b", re.IGNORECASE)
-_YEARS = re.compile(r"^\s*(?:tahun|thn|th|years?|yrs?)\b", re.IGNORECASE)
-_NUMBER_WORDS = {
-    "nol": 0, "zero": 0, "none": 0, "never": 0, "satu": 1, "one": 1, "sebulan": 1,
-    "dua": 2, "two": 2, "tiga": 3, "three": 3, "empat": 4, "four": 4, "lima": 5, "five": 5,
-    "enam": 6, "six": 6, "tujuh": 7, "seven": 7, "delapan": 8, "eight": 8, "sembilan": 9,
-    "nine": 9, "sepuluh": 10, "ten": 10, "setahun": 12, "twelve": 12,
-}  # fmt: skip
-_NONE = re.compile(
-    r"\b(?:tidak|tdk|gak|ga|gk|nggak|ngga|enggak|belum|blm|no|nope|nothing|kosong)\b", re.I
-)
-_YES = re.compile(
-    r"\b(?:ya|iya|iyaa|y|yes|yep|yeah|ok|oke|okay|betul|benar|bener|pernah|sudah|udah|dikasih|"
-    r"dapat|dapet|sure)\b",
-    re.IGNORECASE,
-)
-_SECTOR_WORDS = (
-    (
-        "domestic",
-        re.compile(
-            r"\b(?:prt|art|pembantu|rumah tangga|domestic|helper|maid|caregiver|carer|care|"
-            r"perawat|jompo|lansia|manula|nanny|babysitter|pengasuh|fdh|fdw|pekerja rumah)",
-            re.IGNORECASE,
-        ),
-    ),
-    (
-        "other",
-        re.compile(
-            r"\b(?:pabrik|factory|manufaktur|kebun|perkebunan|sawit|ladang|farm|tani|pertanian|"
-            r"kapal|nelayan|fishing|fisher|ikan|konstruksi|construction|bangunan|proyek|"
-            r"restoran|hotel|other|lain)",
-            re.IGNORECASE,
-        ),
-    ),
-)
-
-
-def number_of(raw: str) -> Decimal | None:
-    """A number as workers write it: "4.500", "4,500", "4500.50", "4.500,50", "4,5"."""
-    raw = raw.rstrip(".,")
-    marks, groups = re.findall(r"[.,]", raw), re.split(r"[.,]", raw)
-    if not marks:
-        return Decimal(raw)
-    head, rest = groups[0], groups[1:]
-    if len(rest[-1]) == 3 and len(set(marks)) == 1:
-        thousands, decimals = rest, ""
-    elif len(rest[-1]) in (1, 2) and marks[-1] not in marks[:-1]:
-        thousands, decimals = rest[:-1], rest[-1]
-    else:
-        return None
-    if thousands and (not 1 <= len(head) <= 3 or any(len(g) != 3 for g in thousands)):
-        return None
-    return Decimal(head + "".join(thousands) + ("." + decimals if decimals else ""))
-
-
-def amount_of(text: str) -> Decimal | None:
-    """The one amount in the worker's answer ("HK$4.500", "4500 HKD", "4,5 juta")."""
-    found = list(_NUMBER.finditer(text))
-    if len(found) != 1:
-        return None
-    try:
-        amount = number_of(found[0].group(0))
-    except InvalidOperation:
-        return None
-    if amount is None:
-        return None
-    after = text[found[0].end() :]
-    if _THOUSANDS.match(after):
-        amount *= 1000
-    elif _MILLIONS.match(after):
-        amount *= 1_000_000
-    if amount == amount.to_integral_value():
-        amount = amount.quantize(Decimal(1))  # "4,5 juta": 4500000, not 4500000.0
-    return amount if 0 < amount <= HIGHEST_WAGE else None
-
-
-def count_of(text: str, *, months: bool = False) -> int | None:
-    """A whole number of months or days ("6", "6 bulan", "enam", "2 tahun", "tidak ada")."""
-    found = list(_NUMBER.finditer(text))
-    if len(found) > 1:
-        return None
-    if found:
-        try:
-            number = number_of(found[0].group(0))
-        except InvalidOperation:
-            return None
-        if number is None:
-            return None
-        if months and _YEARS.match(text[found[0].end() :]):
-            number *= 12
-    else:
-        words = [w for w in re.findall(r"[a-z]+", text.lower()) if w in _NUMBER_WORDS]
-        if len(words) == 1:
-            number = Decimal(_NUMBER_WORDS[words[0]])
-            if months and words[0] != "setahun" and _YEARS.match(text.lower().split(words[0])[1]):
-                number *= 12
-        elif not words and _NONE.search(text):
-            number = Decimal(0)
-        else:
-            return None
-    if number != number.to_integral_value() or number > MOST:
-        return None
-    return int(number)
-
-
 def yes_or_no(turn: Turn) -> bool | None:
     intent = turn.classification.intent if turn.classification else None
     if intent in ("affirm", "deny"):
         return intent == "affirm"
-    no, yes = _NONE.search(turn.inbound.text), _YES.search(turn.inbound.text)
-    if no and yes:
-        return yes.start() < no.start()
-    return True if yes else False if no else None
-
-
-def sector_of(text: str) -> str | None:
-    found = {name for name, words in _SECTOR_WORDS if words.search(text)}
-    return found.pop() if len(found) == 1 else None
+    return yes_no_of(turn.inbound.text)
 
 
 # -- the questions -------------------------------------------------------------------------
@@ -434,7 +321,7 @@ async def answer(turn: Turn, text: str) -> None:
             return
         data["sector"] = sector
     elif step == "wage":
-        if _RUPIAH.search(text):
+        if RUPIAH.search(text):
             ask_again(turn, _("Please write the wage in the money you are paid in, not in rupiah."))
             return
         amount = amount_of(text)
@@ -459,9 +346,8 @@ async def answer(turn: Turn, text: str) -> None:
             return
         data[step] = yes
     elif step == "hours":
-        found = list(_NUMBER.finditer(text))
-        hours = number_of(found[0].group(0)) if len(found) == 1 else None
-        if hours is None or not 0 < hours <= 168:
+        hours = hours_of(text)
+        if hours is None:
             ask_again(turn, _("Sorry, I need the hours of one week as a number, for example 40."))
             return
         data["hours"] = str(hours)

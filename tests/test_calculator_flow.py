@@ -20,7 +20,8 @@ from bot.calculator import (
 )
 from bot.kb import SCREEN_CHARS, fill_money
 from bot.store.users import Role
-from flows.calculator import LINE_NAMES, REASONS, amount_of, count_of
+from flows.calculator import LINE_NAMES, REASONS
+from flows.calculator_input import amount_of, count_of
 from tests.chat import Chat, Worker, transcript
 from tests.console import Operator
 
