@@ -173,8 +173,12 @@ class Dispatcher:
             return
         # A short answer ("3", "tidak dikasih") has no context the model can read, so it
         # is held to a stricter emergency bar; anything longer is read as any message.
-        short_answer = (session.flow == "calc" and len(inbound.text.split()) <= 4) or (
-            session.flow == "complaint" and session.step in ("since", "against")
+        # A family member's answers about someone else (a name, "gk tau, di Johor") are
+        # held to it too: the lexicon and a confident model still count.
+        short_answer = (
+            (session.flow == "calc" and len(inbound.text.split()) <= 4)
+            or (session.flow == "complaint" and session.step in ("since", "against"))
+            or session.flow == "family"
         )
         turn.classification = await self._classify(
             turn, SHORT_ANSWER_POLICY if short_answer else None

@@ -59,10 +59,12 @@ class Turn:
         details: dict[str, Any] | None = None,
         key: str | None = None,
         new_case: bool = False,
+        country: str | None = None,
     ) -> Escalated:
         """Opens or raises the worker's case and puts it on the operator queue, in one
         atomic step (bot/store/intake.py); a retry with the same key finds the same case.
-        The case becomes the conversation's case."""
+        The case becomes the conversation's case. ``country``: the case's country when it
+        is not the one the person writing set (a family member reporting a worker)."""
         escalated = await self.services.intake.escalate(
             Request(
                 sender=self.session.sender,
@@ -71,7 +73,7 @@ class Turn:
                 intent=intent,
                 priority=priority,
                 summary=summary,
-                country=self.country,
+                country=country or self.country,
                 locale=self.locale,
                 details=details or {},
                 marks=marks,

@@ -104,10 +104,15 @@ def follow_up(turn: Turn, topic: str, report: Report | None = None) -> None:
         )
         return
     turn.session.flow, turn.session.step = "rights", "helped?"
-    turn.say(
-        _("Did this help?"),
-        [Button(_("Yes, thanks"), "helped:yes"), Button(_("No"), "helped:no"), human_button()],
-    )
+    buttons = [Button(_("Yes, thanks"), "helped:yes"), Button(_("No"), "helped:no")]
+    if topic == "families":
+        # A family member who still cannot reach someone: report it to us, step by step.
+        turn.say(
+            _("Did this help? If you still cannot reach them, you can report it to us."),
+            [Button(_("Report someone missing"), "family:start"), *buttons, human_button()],
+        )
+        return
+    turn.say(_("Did this help?"), [*buttons, human_button()])
 
 
 def report_offered(turn: Turn) -> Report | None:

@@ -21,6 +21,7 @@ from flows import (
     cases,
     complaint,
     emergency,
+    family,
     feedback,
     handoff,
     onboarding,
@@ -207,6 +208,13 @@ async def _active_flow(turn: Turn) -> None:
         await feedback.comment(turn, turn.inbound.text)
     elif session.flow == "calc":
         await calculator.on_text(turn)
+    elif session.flow == family.FLOW:
+        if session.step == "confirm" and intent == "affirm":
+            await family.confirm(turn)
+        elif session.step == "confirm" and intent == "deny":
+            family.cancel(turn)
+        else:
+            family.on_text(turn)
     elif session.flow == "onboarding":
         country = turn.classification.country if turn.classification else None
         asks = intent.startswith(("rights_", "complaint_"))
@@ -232,7 +240,7 @@ async def _active_flow(turn: Turn) -> None:
 
 def _awaits_text(turn: Turn) -> bool:
     flow = turn.session.flow
-    if flow in ("complaint", "onboarding", "feedback", "calc"):
+    if flow in ("complaint", "onboarding", "feedback", "calc", family.FLOW):
         return True
     return flow in ("emergency", "rights", "privacy", "location") and _intent(turn) in (
         "affirm",
@@ -403,6 +411,8 @@ async def handle_payload(turn: Turn, payload: str) -> None:
         await alerts.stop(turn)
     elif head == "calc":
         await calculator.on_button(turn, rest)
+    elif head == "family":
+        await family.on_button(turn, rest)
     elif head == "cases" and not rest:
         await cases.show(turn)
     elif head == "privacy" and not rest:

@@ -9,6 +9,8 @@ from typing import Any
 from bot.case_facts import AGAINST, SECTORS, VIOLATIONS
 from bot.i18n import N_, _
 from flows.calculator import LINE_NAMES
+from flows.complaint import SINCE
+from flows.family import DANGER
 from flows.onboarding import COUNTRY_NAMES
 
 CATEGORY_LABELS = {
@@ -48,6 +50,7 @@ INTENT_LABELS = {
     "rights_death_abroad": N_("death abroad"),
     "rights_families": N_("families at home"),
     "rights_before_you_leave": N_("before leaving"),
+    "family_report": N_("a family member cannot reach a worker"),
     "request_human": N_("asked for a person"),
     "check_case": N_("asked about a case"),
     "out_of_scope": N_("something else"),
@@ -108,6 +111,8 @@ def labels() -> dict[str, Any]:
         "country_labels": {k: _(v) for k, v in COUNTRY_NAMES.items()},
         "claim_line_labels": {k: _(v) for k, v in LINE_NAMES.items()},
         "event_labels": {k: _(v) for k, v in EVENT_LABELS.items()},
+        "since_labels": {k: _(v) for k, v in SINCE.items()},
+        "danger_labels": {k: _(v) for k, v in DANGER.items()},
         "fact_names": {k: _(v) for k, v in FACT_NAMES.items()},
         "fact_value": fact_value,
     }
