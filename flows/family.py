@@ -42,7 +42,8 @@ def start(turn: Turn) -> None:
     turn.say(
         _(
             "I will ask you a few questions, then open a case for our team. They can ask "
-            'the Indonesian embassy to look for your family member. Write "cancel" to stop.'
+            "the Indonesian embassy to look for your family member. What you tell us stays "
+            'on the case, seen only by our team. Write "cancel" to stop.'
         )
     )
     ask_next(turn)
