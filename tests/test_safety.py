@@ -117,6 +117,15 @@ def test_lexicon_hard_negatives(lexicon: CrisisLexicon, text: str) -> None:
         ("sy udh tulis wasiat di buku", "emergency_self_harm"),
         ("walking since last night, dont know where i am", "emergency_stranded"),
         ("sy disuruh keluar tengah malam", "emergency_stranded"),
+        # Regressions (cross-validation, Dec 2026): read as rights questions by the model.
+        (
+            "temen sy nanya klo minum pembersih lantai brp lama sampe meninggal",
+            "emergency_self_harm",
+        ),
+        ("how many sleeping pills is too many, asking for me", "emergency_self_harm"),
+        ("brp butir obat tidur buat mati", "emergency_self_harm"),
+        ("since this morning i am short of breath and dizzy", "emergency_medical"),
+        ("dorm has a guard, no one can leave after work", "emergency_confinement"),
     ],
 )
 def test_lexicon_finds_crisis_phrases(lexicon: CrisisLexicon, text: str, intent: str) -> None:
