@@ -13,6 +13,9 @@ from bot.store.cases import Case, Priority
 from bot.store.intake import Escalated, Request
 from bot.store.sessions import Session
 
+# Turn.escalate's default country: the one the person writing set.
+SESSION_COUNTRY = "<the session's country>"
+
 
 @dataclass
 class Turn:
@@ -59,12 +62,13 @@ class Turn:
         details: dict[str, Any] | None = None,
         key: str | None = None,
         new_case: bool = False,
-        country: str | None = None,
+        country: str | None = SESSION_COUNTRY,
     ) -> Escalated:
         """Opens or raises the worker's case and puts it on the operator queue, in one
         atomic step (bot/store/intake.py); a retry with the same key finds the same case.
         The case becomes the conversation's case. ``country``: the case's country when it
-        is not the one the person writing set (a family member reporting a worker)."""
+        is not the one the person writing set (a family member reporting a worker; None:
+        not known)."""
         escalated = await self.services.intake.escalate(
             Request(
                 sender=self.session.sender,
@@ -73,7 +77,7 @@ class Turn:
                 intent=intent,
                 priority=priority,
                 summary=summary,
-                country=country or self.country,
+                country=self.country if country == SESSION_COUNTRY else country,
                 locale=self.locale,
                 details=details or {},
                 marks=marks,

@@ -148,8 +148,12 @@ async def on_button(turn: Turn, rest: str) -> None:
     if action == "start":
         start(turn)
         return
+    if turn.session.flow != FLOW and action == "cancel":
+        # The cancel button of a report already finished or cancelled: nothing to undo.
+        turn.say(_("Cancelled. Nothing was saved as a case."), [Button(_("Menu"), "menu")])
+        return
     if turn.session.flow != FLOW:
-        # A button of a report that was finished or cancelled: start again.
+        # Another button of a report that was finished or cancelled: start again.
         start(turn)
         return
     if action == "cancel":

@@ -152,3 +152,21 @@ async def test_danger_told_in_an_answer_still_reaches_a_person_at_once(chat: Cha
     assert (case.category, case.priority) == ("emergency", "critical")
     entry = await chat.queue.find(case.id)
     assert entry is not None and entry.escalation.kind == "emergency"
+
+
+async def test_the_case_is_in_the_workers_country_not_the_family_members(chat: Chat) -> None:
+    """Someone who set Hong Kong as their own country reports a worker whose country
+    they do not know: the case's country is not known, not Hong Kong."""
+    person = await chat.new_worker()
+    await person.say("halo")
+    await person.press("country:hong_kong")
+    for step in ("family:start", "Yanti", "family:country:other", "gk tau"):
+        await (person.press(step) if step.startswith("family:") else person.say(step))
+    for step in ("family:last:year", "family:danger:no", "family:confirm"):
+        await person.press(step)
+    [case] = await chat.services.cases.of_sender(person.sender)
+    assert case.country is None
+    # The cancel button of the finished report undoes nothing and starts nothing.
+    replies = await person.press("family:cancel")
+    assert [b["payload"] for r in replies for b in r["buttons"]] == ["menu"]
+    assert (await chat.services.sessions.load(person.sender)).flow is None
