@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from bot.kb import KB_DIR, Figure, figure_of, load_figures
+from bot.kb import KB_DIR, Figure, figures_of, load_figures
 from bot.nlu.countries import COUNTRIES
 
 Working = dict[str, Decimal | int | str]
@@ -215,7 +215,7 @@ def _line_rule(where: str, label: str, entry: dict[str, Any]) -> LineRule:
 
 
 def load_calculator_figures(root: Path = KB_DIR) -> dict[str, Figure]:
-    return {fid: figure_of(fid, data or {}) for fid, data in load_figures(root).items()}
+    return figures_of(load_figures(root))
 
 
 def calculate(
@@ -235,7 +235,7 @@ def calculate(
             reason, text = line_rule.uncertain
             result.uncertain.append(Uncertain(label, reason, text, line_rule.rule))
             continue
-        missing = [fid for fid in _figure_ids(line_rule) if fid not in figures]
+        missing = missing_figures(line_rule, figures)
         if missing:
             result.uncertain.append(
                 Uncertain(

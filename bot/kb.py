@@ -195,6 +195,11 @@ def figure_of(figure_id: str, data: dict[str, Any]) -> Figure:
     )
 
 
+def figures_of(data: dict[str, Any]) -> dict[str, Figure]:
+    """figures.yml's "figures" mapping (``load_figures``) as Figures, by id."""
+    return {fid: figure_of(fid, entry or {}) for fid, entry in data.items()}
+
+
 def _text(value: Any) -> str:
     """A YAML scalar as text (dates as YYYY-MM-DD); nothing as ""."""
     return "" if value is None else str(value).strip()
@@ -277,8 +282,7 @@ class KnowledgeBase:
                 for lang, entry in (by_lang or {}).items():
                     answers[(topic, country, lang)] = _entry(entry or {})
         referrals = {country: referral_of(country, info) for country, info in countries.items()}
-        known = {fid: figure_of(fid, data or {}) for fid, data in (figures or {}).items()}
-        return cls(answers, titles, referrals, known)
+        return cls(answers, titles, referrals, figures_of(figures or {}))
 
     def replace(self, other: KnowledgeBase) -> None:
         """Take another's content in place: everything holding this object sees it at once."""
