@@ -6,11 +6,15 @@ and who blocked the bot."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.store.alerts import Alerts
+from bot.store.connection import connect_redis
+from bot.store.keys import Keys
 from bot.store.users import Role
 from tests.console import Operator
 from tests.eventually import eventually
@@ -150,3 +154,47 @@ async def test_erasing_one_s_data_ends_their_alerts(helpline: Helpline) -> None:
     api.push(press(worker, "delete:confirm"))
     await api.wait_for("sendMessage", lambda p: int(p["chat_id"]) == 8201, after=mark)
     assert await alerts.subscribers("malaysia", ["telegram"]) == []
+
+
+async def test_alerts_follow_the_worker_to_a_new_country(helpline: Helpline) -> None:
+    """However the country changes - the settings, or the calculator's own question - the
+    subscription moves with it (bot/dispatch.py, after every turn)."""
+    await _telegram_worker(helpline, 8301, "hong_kong")
+    alerts = helpline.chat.helpline.services.alerts
+    api, worker = helpline.telegram, person(8301, "id")
+    for update in (press(worker, "settings:country"), press(worker, "country:taiwan")):
+        mark = len(api.calls)
+        api.push(update)
+        await api.wait_for("sendMessage", lambda p: int(p["chat_id"]) == 8301, after=mark)
+    assert "telegram:8301" in await alerts.subscribers("taiwan", ["telegram"])
+    assert await alerts.subscribers("hong_kong", ["telegram"]) == []
+    session = await helpline.chat.services.sessions.load("telegram:8301")
+    session.country = None  # "Another country" once: the calculator asks again
+    await helpline.chat.services.sessions.save(session)
+    for update in (press(worker, "calc"), press(worker, "calc:country:japan")):
+        mark = len(api.calls)
+        api.push(update)
+        await api.wait_for("sendMessage", lambda p: int(p["chat_id"]) == 8301, after=mark)
+    assert "telegram:8301" in await alerts.subscribers("japan", ["telegram"])
+    assert await alerts.subscribers("taiwan", ["telegram"]) == []
+
+
+async def test_one_process_holds_the_sending_turn_until_it_lapses(
+    redis_url: str, key_prefix: str
+) -> None:
+    """The platforms' limits are per bot: one process sends at a time. The holder renews
+    its turn; another takes it only once it has lapsed, and the first cannot renew it then."""
+    redis = connect_redis(redis_url)
+    try:
+        alerts = Alerts(redis, Keys(f"{key_prefix}-turn"))
+        assert await alerts.claim_sending("bot-a", 0.3)
+        assert not await alerts.claim_sending("bot-b", 0.3)
+        await asyncio.sleep(0.2)
+        assert await alerts.claim_sending("bot-a", 0.3)  # renewed: 0.3 s from now
+        await asyncio.sleep(0.2)
+        assert not await alerts.claim_sending("bot-b", 0.3)
+        await asyncio.sleep(0.3)
+        assert await alerts.claim_sending("bot-b", 0.3)
+        assert not await alerts.claim_sending("bot-a", 0.3)
+    finally:
+        await redis.aclose()

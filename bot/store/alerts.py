@@ -30,6 +30,16 @@ CHANNELS = ("telegram", "whatsapp")
 OUTCOMES = ("sent", "failed", "blocked", "skipped")
 # The states of an alert.
 DRAFT, SENDING, DONE = "draft", "sending", "done"
+# The sending turn: taken if free, or renewed by the process that holds it - in one step,
+# so a turn that lapses between a check and a renewal is never renewed for another.
+_CLAIM = """
+if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  redis.call('pexpire', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
 
 
 class AlertError(ValueError):
@@ -88,6 +98,7 @@ def _record(alert: Alert) -> str:
 class Alerts:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis, self._keys = redis, keys
+        self._claim = redis.register_script(_CLAIM)
 
     # -- subscriptions ------------------------------------------------------------------
 
@@ -205,10 +216,7 @@ class Alerts:
     async def claim_sending(self, process: str, seconds: float) -> bool:
         """One process sends alerts at a time (the platforms' rate limits are per bot):
         True while this one holds the turn (renewed by calling again)."""
-        key = self._keys.alerts_sender()
-        if await self._redis.set(key, process, nx=True, px=int(seconds * 1000)):
-            return True
-        if await self._redis.get(key) == process:
-            await self._redis.pexpire(key, int(seconds * 1000))
-            return True
-        return False
+        held = await self._claim(
+            keys=[self._keys.alerts_sender()], args=[process, int(seconds * 1000)]
+        )
+        return bool(held)
