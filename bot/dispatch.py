@@ -26,7 +26,7 @@ from bot.services import Services
 from bot.store.cases import Priority
 from bot.store.counters import MessageRates
 from bot.store.sessions import BOT, Session
-from flows import attachments, discreet, emergency, router
+from flows import alerts, attachments, discreet, emergency, router
 from flows.base import Turn
 from flows.onboarding import privacy_notice
 
@@ -65,6 +65,8 @@ class Dispatcher:
                     turn.say(privacy_notice())
                     session.privacy_pending = False
             if not turn.erased:
+                # Alerts follow the worker to the country this turn set, however it was set.
+                await alerts.country_changed(turn)
                 await self.services.sessions.save(session)
         turn.replies[:] = _in_locale(turn.replies, session.locale or langdetect.DEFAULT)
         if turn.erased:

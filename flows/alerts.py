@@ -64,7 +64,8 @@ async def stop(turn: Turn) -> None:
 
 
 async def country_changed(turn: Turn) -> None:
-    """Alerts follow the worker to the country they now say they work in."""
+    """Alerts follow the worker to the country they now say they work in (called once
+    after every turn, bot/dispatch.py)."""
     session = turn.session
     if session.alerts and session.country and session.alerts != session.country:
         await turn.services.alerts.subscribe(session.sender, session.country, before=session.alerts)

@@ -27,7 +27,7 @@ from bot.i18n import N_, _, format_number, ngettext
 from bot.kb import CURRENCY_SYMBOLS, Figure, format_money, screen_parts
 from bot.messages import Button
 from bot.store.cases import Priority
-from flows import alerts, smalltalk
+from flows import smalltalk
 from flows.base import Turn, human_button
 from flows.calculator_input import (
     RUPIAH,
@@ -300,7 +300,6 @@ async def country_given(turn: Turn, country: str) -> None:
         ask(turn, "country")
         return
     set_country(turn, country)
-    await alerts.country_changed(turn)
     if turn.session.country is None:
         turn.session.clear_flow()
         turn.say(

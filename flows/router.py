@@ -225,7 +225,6 @@ async def _active_flow(turn: Turn) -> None:
             and onboarding.set_country(turn, country)
         ):
             # "sy kerja di korsel, upah minimum brp?": the country, and the question too.
-            await alerts.country_changed(turn)
             session.clear_flow()
             await _route_text(turn, skip_active=True)
         elif country:
@@ -326,7 +325,6 @@ async def _set_country(turn: Turn, country: str) -> None:
         smalltalk.unknown_button(turn)
         return
     turn.session.data.pop("pending", None)
-    await alerts.country_changed(turn)
     if pending and "topic" not in pending:
         # Kept by a version before issue 22: the first message, not yet answered.
         if (topic := rights.topic_of(pending["intent"])) is not None:
