@@ -168,8 +168,7 @@ def ask(turn: Turn, step: str) -> None:
     session.step = step
     country, data = session.country or "", session.data
     if step == "country":
-        buttons = [Button(b.label, "calc:" + b.payload) for b in country_buttons()]
-        turn.say(_("Which country are you working in?"), [*buttons, cancel_button()])
+        turn.say(_("Which country are you working in?"), [*country_buttons(FLOW), cancel_button()])
     elif step == "sector":
         turn.say(
             _(

@@ -11,12 +11,12 @@ case's sealed timeline; the queue and the operators' group see a summary without
 from __future__ import annotations
 
 from bot.i18n import N_, _
+from bot.kb import is_number
 from bot.messages import Button
-from bot.nlu.countries import COUNTRIES
 from bot.store.cases import Priority
 from flows.base import Turn
 from flows.complaint import SINCE
-from flows.onboarding import COUNTRY_NAMES, country_name
+from flows.onboarding import COUNTRY_NAMES, country_buttons, country_name
 from flows.waiting import wait_notice
 
 FLOW = "family"
@@ -63,7 +63,10 @@ def ask_next(turn: Turn) -> None:
         )
     elif "country" not in data:
         session.step = "country"
-        turn.say(_("Which country do they work in?"), country_buttons())
+        turn.say(
+            _("Which country do they work in?"),
+            country_buttons(FLOW, other=N_("Other or not sure")),
+        )
     elif "where" not in data:
         session.step = "where"
         turn.say(
@@ -98,12 +101,6 @@ def ask_next(turn: Turn) -> None:
             + _("Shall I open a case?"),
             [Button(_("Yes, open a case"), "family:confirm"), cancel_button()],
         )
-
-
-def country_buttons() -> list[Button]:
-    return [Button(_(COUNTRY_NAMES[c]), f"family:country:{c}") for c in COUNTRIES] + [
-        Button(_("Other or not sure"), "family:country:other")
-    ]
 
 
 def summary_text(data: dict[str, str]) -> str:
@@ -209,11 +206,12 @@ async def confirm(turn: Turn) -> None:
 
 
 def embassy_text(turn: Turn, country: str | None, urgent: bool) -> str:
-    """Whom the family can also call: the embassy there, else KP2MI; the police there
-    when they fear for the worker."""
+    """Whom the family can also call: the embassy there and KP2MI, and the police there
+    when they fear for the worker - each only when the directory holds a number one can
+    dial (as the emergency lines, flows/emergency.py)."""
     referral = turn.services.kb.referral(country) if country else None
     lines = []
-    if referral is not None and referral.embassy_hotline:
+    if referral is not None and is_number(referral.embassy_hotline):
         lines.append(
             _("You can also call {embassy}: {number}.").format(
                 embassy=referral.embassy_name, number=referral.embassy_hotline
@@ -224,7 +222,7 @@ def embassy_text(turn: Turn, country: str | None, urgent: bool) -> str:
         lines.append(
             _("KP2MI call center (free from Indonesia): {number}.").format(number=kp2mi.value)
         )
-    if urgent and referral is not None and referral.emergency_number:
+    if urgent and referral is not None and is_number(referral.emergency_number):
         lines.append(
             _("If they are in danger now, the police in {country}: {number}.").format(
                 country=country_name(referral.country), number=referral.emergency_number

@@ -23,9 +23,12 @@ def country_name(country: str | None) -> str:
     return _(COUNTRY_NAMES[country]) if country in COUNTRY_NAMES else _("your country")
 
 
-def country_buttons() -> list[Button]:
-    return [Button(_(COUNTRY_NAMES[c]), f"country:{c}") for c in COUNTRIES] + [
-        Button(_("Another country"), "country:other")
+def country_buttons(flow: str = "", other: str = N_("Another country")) -> list[Button]:
+    """A button per country, and one for any other; ``flow``: the flow that asks, when it
+    reads the answer itself ("calc" gives "calc:country:taiwan")."""
+    prefix = f"{flow}:" if flow else ""
+    return [Button(_(COUNTRY_NAMES[c]), f"{prefix}country:{c}") for c in COUNTRIES] + [
+        Button(_(other), f"{prefix}country:other")
     ]
 
 
