@@ -561,9 +561,7 @@ async def consent(turn: Turn, yes: bool) -> None:
             new_case=True,
         )
         case = escalated.case
-    timeline = await cases.timeline(case.id)
-    if not any(e.get("key") == turn.message_key for e in timeline if e["kind"] == "claim_sheet"):
-        await cases.add_event(case.id, "claim_sheet", {**claim_sheet, "key": turn.message_key})
+    await cases.add_event_once(case.id, "claim_sheet", claim_sheet, turn.message_key)
     if opened:
         turn.say(
             _(

@@ -189,11 +189,9 @@ async def confirm(turn: Turn) -> None:
         new_case=True,
         country=country,
     )
-    case, cases = escalated.case, turn.services.cases
-    timeline = await cases.timeline(case.id)
-    if not any(e.get("key") == turn.message_key for e in timeline if e["kind"] == EVENT):
-        report = {k: data[k] for k in ("who", "country", "where", "last", "danger")}
-        await cases.add_event(case.id, EVENT, {**report, "key": turn.message_key})
+    case = escalated.case
+    report = {k: data[k] for k in ("who", "country", "where", "last", "danger")}
+    await turn.services.cases.add_event_once(case.id, EVENT, report, turn.message_key)
     session.clear_flow()
     turn.say(
         _(

@@ -294,6 +294,13 @@ class CaseStore:
             await pipe.execute()
         await self.published(case_id, kind)
 
+    async def add_event_once(self, case_id: str, kind: str, data: dict[str, Any], key: str) -> None:
+        """``add_event`` for a step a retry may run again (after a crash): the event is
+        kept with ``key`` (the message's), and not added again when one with it is there."""
+        timeline = await self.timeline(case_id)
+        if not any(e["kind"] == kind and e.get("key") == key for e in timeline):
+            await self.add_event(case_id, kind, {**data, "key": key})
+
     async def published(self, case_id: str, kind: str) -> None:
         """Tells open consoles (and the operators' group) that the case changed."""
         await self._events.publish("case", case_id=case_id, kind=kind)
