@@ -54,7 +54,15 @@ _SECTOR_WORDS = (
 
 
 def number_of(raw: str) -> Decimal | None:
-    """A number as workers write it: "4.500", "4,500", "4500.50", "4.500,50", "4,5"."""
+    """A number as workers write it: "4.500", "4,500", "4500.50", "4.500,50", "4,5";
+    None when the marks make no number ("12,34,567")."""
+    try:
+        return _number(raw)
+    except InvalidOperation:
+        return None
+
+
+def _number(raw: str) -> Decimal | None:
     raw = raw.rstrip(".,")
     marks, groups = re.findall(r"[.,]", raw), re.split(r"[.,]", raw)
     if not marks:
@@ -74,12 +82,7 @@ def number_of(raw: str) -> Decimal | None:
 def amount_of(text: str) -> Decimal | None:
     """The one amount in the worker's answer ("HK$4.500", "4500 HKD", "4,5 juta")."""
     found = list(_NUMBER.finditer(text))
-    if len(found) != 1:
-        return None
-    try:
-        amount = number_of(found[0].group(0))
-    except InvalidOperation:
-        return None
+    amount = number_of(found[0].group(0)) if len(found) == 1 else None
     if amount is None:
         return None
     after = text[found[0].end() :]
@@ -98,10 +101,7 @@ def count_of(text: str, *, months: bool = False) -> int | None:
     if len(found) > 1:
         return None
     if found:
-        try:
-            number = number_of(found[0].group(0))
-        except InvalidOperation:
-            return None
+        number = number_of(found[0].group(0))
         if number is None:
             return None
         if months and _YEARS.match(text[found[0].end() :]):
@@ -129,10 +129,7 @@ def sector_of(text: str) -> str | None:
 def hours_of(text: str) -> Decimal | None:
     """Hours in one week: one number, more than 0 and at most 168."""
     found = list(_NUMBER.finditer(text))
-    try:
-        hours = number_of(found[0].group(0)) if len(found) == 1 else None
-    except InvalidOperation:
-        return None
+    hours = number_of(found[0].group(0)) if len(found) == 1 else None
     return hours if hours is not None and 0 < hours <= 168 else None
 
 
