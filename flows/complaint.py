@@ -90,8 +90,10 @@ def ask_next(turn: Turn) -> None:
         turn.say(_("Which country are you working in?"), country_buttons())
     else:
         turn.session.step = "confirm"
+        # The label is looked up first: a literal inside _() would be extracted as a message.
+        against = AGAINST[data["against"]]
         summary = _("Against: {against}\nWhat happened: {what}\nSince: {since}").format(
-            against=_(AGAINST[data["against"]]), what=data["what"], since=data["since"]
+            against=_(against), what=data["what"], since=data["since"]
         )
         turn.say(
             _("Here is your report:") + "\n" + summary + "\n" + _("Shall I open a case?"),
