@@ -147,19 +147,29 @@ class Alerts:
         return alert
 
     async def get(self, alert_id: str) -> Alert | None:
-        raw = await self._redis.get(self._keys.alert(alert_id))
-        if raw is None:
-            return None
-        alert = Alert(**json.loads(raw))
-        counts: Any = await self._redis.hgetall(self._keys.alert_counts(alert_id))
-        for outcome, count in counts.items():
-            alert.counts[str(outcome)] = int(count)
-        return alert
+        found = await self._read([alert_id])
+        return found[0] if found else None
 
     async def all(self, limit: int = 50) -> list[Alert]:
         ids = await self._redis.zrevrange(self._keys.alerts(), 0, limit - 1)
-        found = [await self.get(str(i)) for i in ids]
-        return [a for a in found if a is not None]
+        return await self._read([str(i) for i in ids])
+
+    async def _read(self, alert_ids: list[str]) -> list[Alert]:
+        """The alerts with their counts so far, in one round trip; missing ones left out."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for alert_id in alert_ids:
+                pipe.get(self._keys.alert(alert_id))
+                pipe.hgetall(self._keys.alert_counts(alert_id))
+            replies: list[Any] = await pipe.execute()
+        found = []
+        for raw, counts in zip(replies[::2], replies[1::2], strict=True):
+            if raw is None:
+                continue
+            alert = Alert(**json.loads(raw))
+            for outcome, count in counts.items():
+                alert.counts[str(outcome)] = int(count)
+            found.append(alert)
+        return found
 
     async def delete(self, alert_id: str) -> None:
         alert = await self.get(alert_id)
