@@ -57,6 +57,16 @@ def test_normalise_squeezes_and_strips() -> None:
         "itchy private part, which clinic should i go to",
         "i have a stroke patient, can i ask for more rest",
         "he threw the ball at me haha",
+        # Asking what an arrest would mean, or an errand at the police station, is not one.
+        "klo overstay sy bisa ditangkap gk?",
+        "will i be arrested if i overstay",
+        "can i get arrested for working part time",
+        "gmn nasib sy klo kena razia di Johor",
+        "kalau majikan ditangkap polisi gaji sy gimana",
+        "apakah sy akan dipenjara kalau gk bayar pinjol",
+        "katanya ada artis ditangkep polisi gara2 narkoba",
+        "sy lagi di kantor polisi mau bikin laporan kehilangan hp",
+        "i'm at the police station to report my lost passport",
         "",
         "😂😂😂",
     ],
@@ -126,6 +136,18 @@ def test_lexicon_hard_negatives(lexicon: CrisisLexicon, text: str) -> None:
         ("brp butir obat tidur buat mati", "emergency_self_harm"),
         ("since this morning i am short of breath and dizzy", "emergency_medical"),
         ("dorm has a guard, no one can leave after work", "emergency_confinement"),
+        # Arrested or held now: "arrested in Johor" was read as a rights question.
+        ("arrested in Johor for no documents", "emergency_stranded"),
+        ("overstay and arrested, now in a cell", "emergency_stranded"),
+        ("immigration detained me at the airport", "emergency_stranded"),
+        ("i'm in the lockup since yesterday", "emergency_stranded"),
+        ("sy ketangkep razia tadi pagi", "emergency_stranded"),
+        ("kena razia di kilang, skrg di depo", "emergency_stranded"),
+        ("polis tangkep sy pas jualan di pasar malam", "emergency_stranded"),
+        ("sy lagi di kantor polisi, majikan nuduh sy nyuri", "emergency_stranded"),
+        # A plea or a question word before the arrest is not a question about one.
+        ("tolong bisa bantu, sy ditangkap polisi", "emergency_stranded"),
+        ("apa yg harus sy lakukan, sy ditangkap polisi", "emergency_stranded"),
     ],
 )
 def test_lexicon_finds_crisis_phrases(lexicon: CrisisLexicon, text: str, intent: str) -> None:
