@@ -24,7 +24,7 @@ async def test_a_worker_in_japan_chooses_the_country_and_asks_about_wages(chat: 
         bot: ~Japan
         worker: what is the minimum wage here
         bot: ~prefecture
-        bot: ~¥1,121
+        bot: ~¥1,023
         bot: !HK$
         """,
     )
