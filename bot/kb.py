@@ -128,6 +128,9 @@ class Figure:
     effective: str = ""  # the date the value applies from, when known
     source_name: str = ""
     source_url: str = ""  # empty: the source cited has no address
+    # The source only reports the figure (news, a law firm, an agency, a copy of the law):
+    # no page of the authority itself stated it. An editor replaces it when one is found.
+    secondary: bool = False
     checked: str = ""
     next_review: str = ""
     unverified: bool = False
@@ -188,6 +191,7 @@ def figure_of(figure_id: str, data: dict[str, Any]) -> Figure:
         effective=_text(data.get("effective")),
         source_name=_text(source.get("name")),
         source_url=_text(source.get("url")),
+        secondary=bool(source.get("secondary", False)),
         checked=_text(data.get("checked")),
         next_review=_text(data.get("next_review")),
         unverified=bool(data.get("unverified", False)),

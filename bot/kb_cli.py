@@ -53,6 +53,7 @@ def kb_check(
     print(
         f"{len(kb.figures)} figures: {sum(f.unverified for f in figures)} unverified, "
         f"{sum(not f.source_url for f in figures)} without a source URL, "
+        f"{sum(f.secondary for f in figures)} on a secondary source, "
         f"{len(overdue)} past their review date, "
         f"{len(due) - len(overdue)} due within {REVIEW_WARNING_DAYS} days"
         + ("" if strict or not overdue else " (--strict fails on past review dates)"),

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from bot.cli import main
-from bot.kb import GENERAL, KB_DIR, Figure, KnowledgeBase, fill, fill_money
+from bot.kb import GENERAL, KB_DIR, Figure, KnowledgeBase, figure_of, fill, fill_money
 from bot.kb_cli import kb_check
 from bot.store.kb_store import KBStore
 from bot.store.users import Role
@@ -109,6 +109,25 @@ def test_the_check_flags_an_unknown_figure(kb: KnowledgeBase) -> None:
     assert problems == ["wages/taiwan/en: unknown figure(s) ['tw_minimum_wag']"]
 
 
+def test_a_secondary_source_is_marked_explained_and_counted(kb: KnowledgeBase) -> None:
+    """A figure only news or a law firm reported is marked so, says why in its note, and
+    `kb check` counts such figures for editors to replace."""
+    assert figure_of("x", {"source": {"name": "A paper", "secondary": True}}).secondary
+    assert not figure_of("x", {"source": {"name": "MOM", "url": "https://mom.gov.sg"}}).secondary
+    secondary = [f for f in kb.figures.values() if f.secondary]
+    assert secondary and all(f.note for f in secondary), [f.id for f in secondary if not f.note]
+    one = {
+        fid: dataclasses.replace(f, secondary=fid == "kr_eps_topik_fee", next_review=FAR)
+        for fid, f in kb.figures.items()
+    }
+    err = io.StringIO()
+    kb_check(
+        KnowledgeBase(kb.answers, kb.titles, kb.referrals, one),
+        today=TODAY, out=io.StringIO(), err=err,
+    )  # fmt: skip
+    assert ", 1 on a secondary source, " in err.getvalue()
+
+
 def test_the_check_flags_a_figure_without_source_or_dates(kb: KnowledgeBase) -> None:
     figures = dict(kb.figures)
     figures["tw_arc_fee"] = dataclasses.replace(
@@ -190,6 +209,11 @@ async def test_figures_travel_through_the_store_and_editors_see_those_due(
 ) -> None:
     store: KBStore = desk.console.kb_store
     root = _copy_kb(tmp_path, hk_minimum_allowable_wage="2000-01-01")
+    # A source address that is not a web page is shown, never linked.
+    path = root / "figures.yml"
+    data = yaml.safe_load(path.read_text("utf-8"))
+    data["figures"]["tw_1925_hotline"]["source"]["url"] = "javascript:alert(1)"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
     await store.import_files(root)
     served = await store.knowledge_base()
     assert served is not None and served.figures.keys() == KnowledgeBase.load().figures.keys()
@@ -205,6 +229,12 @@ async def test_figures_travel_through_the_store_and_editors_see_those_due(
         assert "HKD 5100" in row.group(0) and "2026-12-06" in row.group(0)
         assert "2000-01-01" in row.group(0)
         assert 'id="figure-tw_minimum_wage"' not in page
+        # Figures resting on a secondary source, linked to it, for an editor to replace.
+        row = re.search(r'<tr id="secondary-kr_eps_topik_fee".*?</tr>', page, re.S)
+        assert row is not None and 'href="https://serayunews.com/' in row.group(0), page
+        assert 'id="secondary-hk_minimum_allowable_wage"' not in page
+        row = re.search(r'<tr id="secondary-tw_1925_hotline".*?</tr>', page, re.S)
+        assert row is not None and "href" not in row.group(0) and "javascript" not in row.group(0)
         # An editor's answer may name figures, and only known ones.
         edit = "/console/content/answer/wages/hong_kong/en"
         for text, expected in (("{figure:hk_minimum_allowable_wage} a month.", 200),

@@ -82,6 +82,7 @@ async def overview(request: web.Request) -> web.StreamResponse:
         for topic in TOPICS
     ]
     referrals = [(c, entries.get(referral_key(c))) for c in (*COUNTRIES, "indonesia")]
+    figures = _published_figures(entries) or console_of(request).kb.figures
     return render(
         request,
         "content.html",
@@ -89,9 +90,8 @@ async def overview(request: web.Request) -> web.StreamResponse:
         places=PLACES,
         referrals=referrals,
         state_labels=_labels(),
-        figures_due=figures_due(
-            _published_figures(entries) or console_of(request).kb.figures, dt.date.today()
-        ),
+        figures_due=figures_due(figures, dt.date.today()),
+        figures_secondary=sorted((f for f in figures.values() if f.secondary), key=lambda f: f.id),
     )
 
 
