@@ -238,6 +238,11 @@ def fill_figures(text: str, figures: dict[str, Figure], lang: str) -> str:
     return _FIGURE.sub(value, text)
 
 
+def figures_named(text: str) -> set[str]:
+    """The ids of the figures a text's placeholders name."""
+    return set(_FIGURE.findall(text))
+
+
 def figures_checked(text: str, figures: dict[str, Figure]) -> str:
     """The oldest checked date of the figures a text states ("" when it states none)."""
     dates = [figures[f].checked for f in _FIGURE.findall(text) if f in figures]
@@ -395,7 +400,7 @@ def _check_entry(entry: Answer, figures: dict[str, Figure]) -> list[Problem]:
                     f"unknown currency {currency} in a money placeholder",
                 )
             )
-    unknown_figures = sorted(set(_FIGURE.findall(entry.text)) - set(figures))
+    unknown_figures = sorted(figures_named(entry.text) - set(figures))
     if unknown_figures:
         problems.append(Problem(ProblemKind.PLACEHOLDER, f"unknown figure(s) {unknown_figures}"))
     stray = _FIELD.sub("", _MONEY.sub("", _FIGURE.sub("", entry.text)))

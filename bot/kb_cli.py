@@ -96,6 +96,14 @@ async def _run(settings: Settings, url: str, args: argparse.Namespace) -> int:
                     "(use --force to overwrite it with the file's text)",
                     file=sys.stderr,
                 )
+            for key in report.removed:
+                print(f"removed {key}: no longer in figures.yml", file=sys.stderr)
+            for key in report.still_named:
+                print(
+                    f"kept {key}: no longer in figures.yml, but an answer still names it "
+                    "(change the answer, then import again)",
+                    file=sys.stderr,
+                )
             return 0
         if args.kb_action == "export":
             written = await store.export_files(Path(args.dir))

@@ -17,7 +17,7 @@ import yaml
 from bot.cli import main
 from bot.kb import GENERAL, KB_DIR, Figure, KnowledgeBase, figure_of, fill, fill_money
 from bot.kb_cli import kb_check
-from bot.store.kb_store import KBStore
+from bot.store.kb_store import KBStore, answer_key, figure_key
 from bot.store.users import Role
 from tests.chat import Chat
 from tests.console import Operator
@@ -250,3 +250,48 @@ async def test_figures_travel_through_the_store_and_editors_see_those_due(
     await store.export_files(exported)
     figures = yaml.safe_load((exported / "figures.yml").read_text("utf-8"))["figures"]
     assert figures["hk_minimum_allowable_wage"]["next_review"] == "2000-01-01"
+
+
+def _with_figure(root: Path, figure_id: str, present: bool) -> None:
+    """kb/figures.yml under ``root`` with or without a figure copied from tw_arc_fee."""
+    path = root / "figures.yml"
+    data = yaml.safe_load(path.read_text("utf-8"))
+    if present:
+        data["figures"][figure_id] = dict(data["figures"]["tw_arc_fee"])
+    else:
+        data["figures"].pop(figure_id, None)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+
+
+async def test_a_figure_gone_from_the_file_leaves_the_store_unless_an_answer_names_it(
+    desk: Chat, tmp_path: Path
+) -> None:
+    """Figures are edited in the file only: an import removes one the file no longer has
+    (an editor would otherwise be asked forever to review a figure nothing states), but
+    keeps it while an answer edited in the console still names it."""
+    store: KBStore = desk.console.kb_store
+    root = _copy_kb(tmp_path)
+    _with_figure(root, "tw_old_fee", present=True)
+    await store.import_files(root)
+    assert (await store.get(figure_key("tw_old_fee"))).published is not None
+    _with_figure(root, "tw_old_fee", present=False)
+    report = await store.import_files(root)
+    assert report.removed == [figure_key("tw_old_fee")] and report.still_named == []
+    assert figure_key("tw_old_fee") not in await store.all()
+    served = await store.knowledge_base()
+    assert served is not None and "tw_old_fee" not in served.figures
+
+    # An answer edited in the console names it: removing it would leave "{figure:...}".
+    _with_figure(root, "tw_old_fee", present=True)
+    await store.import_files(root)
+    key = answer_key("documents", "taiwan", "en")
+    entry = await store.get(key)
+    text = "The old fee was {figure:tw_old_fee}."
+    await store.save_draft(key, {**(entry.published or {}), "text": text}, "edi", entry.version)
+    await store.publish(key, "edi", (await store.get(key)).version)
+    _with_figure(root, "tw_old_fee", present=False)
+    report = await store.import_files(root)
+    assert report.removed == [] and report.still_named == [figure_key("tw_old_fee")]
+    served = await store.knowledge_base()
+    answer = served.answer("documents", "taiwan", "en") if served else None
+    assert answer is not None and "{figure" not in answer.text and "NT$" in answer.text

@@ -27,7 +27,7 @@ import yaml
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from bot.kb import KB_DIR, KnowledgeBase, load_figures
+from bot.kb import KB_DIR, KnowledgeBase, figures_named, load_figures
 from bot.store.events import Events
 from bot.store.keys import Keys
 
@@ -272,9 +272,33 @@ class KBStore:
             entry.changed_at = now
             entry.draft, entry.origin = None, "import"
             await self._write(entry, None, {"action": "import", "by": "import", "content": content})
+        if (root / "figures.yml").exists():
+            await self._retire_figures(set(contents), report)
         await self._redis.incr(self._k("generation"))
         await self._events.publish("kb", key="*")
         return report
+
+    async def _retire_figures(self, imported: set[str], report: ImportReport) -> None:
+        """Figures are edited in the file only, so one gone from it is gone from the store,
+        unless an answer (edited in the console) still names it: removing it then would
+        show the worker a bare placeholder."""
+        entries = await self.all()
+        named: set[str] = set()
+        for key, entry in entries.items():
+            for content in (entry.published, entry.draft):
+                if key.startswith("answer/") and isinstance(content, dict):
+                    named |= figures_named(str(content.get("text", "")))
+        for key in sorted(entries):
+            if not key.startswith("figure/") or key in imported:
+                continue
+            if key.removeprefix("figure/") in named:
+                report.still_named.append(key)
+                continue
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.delete(self._k("entry", key), self._k("history", key))
+                pipe.srem(self._k("keys"), key)
+                await pipe.execute()
+            report.removed.append(key)
 
     async def export_files(self, root: Path) -> int:
         """The published content as kb/ files (topics/<topic>.yml, referrals.yml,
@@ -319,6 +343,9 @@ class ImportReport:
     unchanged: int = 0
     # Entries edited in the console since the last import: not overwritten.
     kept: list[str] = field(default_factory=list)
+    # Figures no longer in figures.yml: removed, or kept while an answer still names them.
+    removed: list[str] = field(default_factory=list)
+    still_named: list[str] = field(default_factory=list)
 
 
 def _plain(data: Any) -> Any:
