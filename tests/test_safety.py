@@ -67,6 +67,7 @@ def test_normalise_squeezes_and_strips() -> None:
         "katanya ada artis ditangkep polisi gara2 narkoba",
         "sy lagi di kantor polisi mau bikin laporan kehilangan hp",
         "i'm at the police station to report my lost passport",
+        "i was in prison before for 2 years, can i still apply to work in korea",
         "",
         "😂😂😂",
     ],
