@@ -5,9 +5,12 @@ emergency number and embassy."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.chat import Chat, transcript
+from tests.console import Operator
 
 pytestmark = pytest.mark.rasa
 
@@ -73,3 +76,36 @@ async def test_an_emergency_in_ansan_gets_korea_s_numbers(chat: Chat) -> None:
     )
     case = await chat.services.cases.open_case_of(worker.sender)
     assert case is not None and case.priority == "critical" and case.country == "south_korea"
+
+
+async def test_the_operator_sees_who_can_help_in_the_case_s_country(desk: Chat) -> None:
+    """A fisher held in Korea: the case page lists Korea's directory, the fishers' call
+    centre with its Indonesian line among it, unverified entries marked, and a partner's
+    web address linked."""
+    worker = await desk.new_worker()
+    await transcript(
+        worker,
+        """
+        worker: help my boss in ansan locked me in the factory dorm and took my passport
+        bot: ~112
+        """,
+    )
+    case = await desk.services.cases.open_case_of(worker.sender)
+    assert case is not None and case.country == "south_korea"
+    operator = await Operator.signed_in(desk, "sari")
+    try:
+        status, page = await operator.get(f"/console/cases/{case.id}")
+    finally:
+        await operator.close()
+    assert status == 200
+    directory = re.search(r'<details id="directory">.*?</details>', page, re.S)
+    assert directory is not None, page
+    found = directory.group(0)
+    assert "Who can help in South Korea" in found and "KBRI Seoul: +82 10-5394-2546" in found
+    koswec = re.search(r"<li>[^<]*<a[^>]*>KOSWEC[^<]*</a>: 1566-3151.*?</li>", found, re.S)
+    assert koswec is not None and "010-7343-8514" in koswec.group(0), found
+    assert 'href="http://www.koswec.or.kr/' in koswec.group(0)
+    assert "(unverified)" not in koswec.group(0)
+    ansan = re.search(r"<li>Ansan Foreign Residents Support Center.*?</li>", found, re.S)
+    assert ansan is not None and "(unverified)" in ansan.group(0)
+    assert "Japan" not in found and "KBRI Tokyo" not in found

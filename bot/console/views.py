@@ -223,6 +223,7 @@ async def _case_context(console: Console, case: Case) -> dict[str, Any]:
         "crisis_line": _crisis_line(console, case),
         "queued": entry,
         "partners": _partners(console, case),
+        "directory": _directory(console, case),
         "operators": [u for u in users if u.role in CASE_ROLES and not u.disabled],
         "outcomes": REFERRAL_OUTCOMES,
         "next_statuses": [s.value for s in console.casework.next_statuses(case)],
@@ -242,6 +243,36 @@ def _crisis_line(console: Console, case: Case) -> str:
     if referral is None or not referral.crisis_line:
         return ""
     return f"{referral.crisis_line_name}: {referral.crisis_line} ({referral.crisis_line_hours})"
+
+
+def _directory(console: Console, case: Case) -> list[dict[str, Any]]:
+    """Who can help in the case's country, as the referral directory has them: the
+    embassy, the labour authority and the partners, with their numbers and what they do,
+    for the operator choosing where to refer."""
+    referral = console.kb.referral(case.country) if case.country else None
+    if referral is None:
+        return []
+    lang = current_locale()
+    rows: list[dict[str, Any]] = [
+        {"name": referral.embassy_name, "phone": referral.embassy_hotline, "url": "", "note": ""},
+        {"name": referral.labour_department, "phone": referral.labour_phone, "url": "", "note": ""},
+    ]
+    for partner in referral.partners:
+        note = partner.get("note") or {}
+        url = str(partner.get("url") or "")
+        rows.append(
+            {
+                "name": str(partner.get("name", "")),
+                "phone": str(partner.get("phone") or ""),
+                # Only a web address becomes a link.
+                "url": url if url.startswith(("https://", "http://")) else "",
+                "note": str(note.get(lang) or note.get("en") or "")
+                if isinstance(note, dict)
+                else str(note),
+                "unverified": bool(partner.get("unverified", False)),
+            }
+        )
+    return [row for row in rows if row["name"]]
 
 
 def _partners(console: Console, case: Case) -> list[str]:
