@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ from tests.eventually import eventually
 from tests.graph_standin import button_reply
 from tests.graph_standin import text as wa_text
 from tests.harness import Helpline, serving
-from tests.telegram_standin import person, press, text, to_chat
+from tests.telegram_standin import BotAPI, person, press, text, to_chat
 
 pytestmark = pytest.mark.rasa
 
@@ -39,14 +40,20 @@ async def helpline(redis_url: str, rasa_url: str, key_prefix: str) -> AsyncItera
         yield h
 
 
-async def _telegram_worker(h: Helpline, user_id: int, country: str, lang: str = "id") -> None:
-    api, worker = h.telegram, person(user_id, lang)
-    greeting = "hello" if lang == "en" else "halo"
-    for update in (text(worker, greeting), press(worker, f"country:{country}"),
-                   press(worker, "alerts"), press(worker, "alerts:on")):  # fmt: skip
+async def _each_answered(api: BotAPI, user_id: int, *updates: dict[str, Any]) -> None:
+    """Pushes the worker's updates one by one, each once the bot answered the last."""
+    for update in updates:
         mark = len(api.calls)
         api.push(update)
         await api.wait_for("sendMessage", lambda p: int(p["chat_id"]) == user_id, after=mark)
+
+
+async def _telegram_worker(h: Helpline, user_id: int, country: str, lang: str = "id") -> None:
+    worker = person(user_id, lang)
+    greeting = "hello" if lang == "en" else "halo"
+    await _each_answered(h.telegram, user_id, text(worker, greeting),
+                         press(worker, f"country:{country}"), press(worker, "alerts"),
+                         press(worker, "alerts:on"))  # fmt: skip
 
 
 async def _alert(h: Helpline) -> dict[str, int | str]:
@@ -150,9 +157,7 @@ async def test_erasing_one_s_data_ends_their_alerts(helpline: Helpline) -> None:
     await eventually(lambda: api.sent(chat_id=8201),
                      lambda s: any("delete:confirm" in str(p) for p in s), seconds=15,
                      what="the erase question")  # fmt: skip
-    mark = len(api.calls)
-    api.push(press(worker, "delete:confirm"))
-    await api.wait_for("sendMessage", lambda p: int(p["chat_id"]) == 8201, after=mark)
+    await _each_answered(api, 8201, press(worker, "delete:confirm"))
     assert await alerts.subscribers("malaysia", ["telegram"]) == []
 
 
@@ -162,19 +167,15 @@ async def test_alerts_follow_the_worker_to_a_new_country(helpline: Helpline) -> 
     await _telegram_worker(helpline, 8301, "hong_kong")
     alerts = helpline.chat.helpline.services.alerts
     api, worker = helpline.telegram, person(8301, "id")
-    for update in (press(worker, "settings:country"), press(worker, "country:taiwan")):
-        mark = len(api.calls)
-        api.push(update)
-        await api.wait_for("sendMessage", lambda p: int(p["chat_id"]) == 8301, after=mark)
+    await _each_answered(
+        api, 8301, press(worker, "settings:country"), press(worker, "country:taiwan")
+    )
     assert "telegram:8301" in await alerts.subscribers("taiwan", ["telegram"])
     assert await alerts.subscribers("hong_kong", ["telegram"]) == []
     session = await helpline.chat.services.sessions.load("telegram:8301")
     session.country = None  # "Another country" once: the calculator asks again
     await helpline.chat.services.sessions.save(session)
-    for update in (press(worker, "calc"), press(worker, "calc:country:japan")):
-        mark = len(api.calls)
-        api.push(update)
-        await api.wait_for("sendMessage", lambda p: int(p["chat_id"]) == 8301, after=mark)
+    await _each_answered(api, 8301, press(worker, "calc"), press(worker, "calc:country:japan"))
     assert "telegram:8301" in await alerts.subscribers("japan", ["telegram"])
     assert await alerts.subscribers("taiwan", ["telegram"]) == []
 
