@@ -245,7 +245,7 @@ def figures_named(text: str) -> set[str]:
 
 def figures_checked(text: str, figures: dict[str, Figure]) -> str:
     """The oldest checked date of the figures a text states ("" when it states none)."""
-    dates = [figures[f].checked for f in _FIGURE.findall(text) if f in figures]
+    dates = [figures[f].checked for f in figures_named(text) if f in figures]
     return min(dates, default="")
 
 

@@ -209,6 +209,7 @@ async def _case_context(console: Console, case: Case) -> dict[str, Any]:
     entry = await console.casework.queued(case.id)
     users = await console.users.all()
     checklist = self_harm_checklist() if SELF_HARM in case.marks else None
+    directory = _directory(console, case)
     lang = current_locale()
     return {
         "case": case,
@@ -222,8 +223,9 @@ async def _case_context(console: Console, case: Case) -> dict[str, Any]:
         else [],
         "crisis_line": _crisis_line(console, case),
         "queued": entry,
-        "partners": _partners(console, case),
-        "directory": _directory(console, case),
+        # Who a case can be referred to: the directory for its country, and BP2MI.
+        "partners": [row["name"] for row in directory] + ["BP2MI / KP2MI (Indonesia)"],
+        "directory": directory,
         "operators": [u for u in users if u.role in CASE_ROLES and not u.disabled],
         "outcomes": REFERRAL_OUTCOMES,
         "next_statuses": [s.value for s in console.casework.next_statuses(case)],
@@ -273,17 +275,6 @@ def _directory(console: Console, case: Case) -> list[dict[str, Any]]:
             }
         )
     return [row for row in rows if row["name"]]
-
-
-def _partners(console: Console, case: Case) -> list[str]:
-    """Who a case can be referred to: the directory for its country, and BP2MI."""
-    found: list[str] = []
-    referral = console.kb.referral(case.country) if case.country else None
-    if referral is not None:
-        found += [referral.embassy_name, referral.labour_department]
-        found += [str(p.get("name")) for p in referral.partners if p.get("name")]
-    found.append("BP2MI / KP2MI (Indonesia)")
-    return found
 
 
 @requires("cases")
