@@ -27,6 +27,8 @@ DANGER = {
     "no": N_("No"),
     "unsure": N_("I am not sure"),
 }
+# What the report asks, in order; the case is opened once it has them all.
+ANSWERS = ("who", "country", "where", "last", "danger")
 MAX_CHARS = 500  # one answer; longer is cut (the transcript keeps all of it)
 # For the queue and the operators' group: never the worker's name.
 SUMMARY = "A family member cannot reach a worker ({country}); last contact: {last}"
@@ -170,7 +172,7 @@ async def on_button(turn: Turn, rest: str) -> None:
 
 async def confirm(turn: Turn) -> None:
     session, data = turn.session, dict(turn.session.data)
-    if not {"who", "country", "where", "last", "danger"} <= set(data):
+    if not set(ANSWERS) <= set(data):
         ask_next(turn)
         return
     country = data["country"] if data["country"] in COUNTRY_NAMES else None
@@ -190,7 +192,7 @@ async def confirm(turn: Turn) -> None:
         country=country,
     )
     case = escalated.case
-    report = {k: data[k] for k in ("who", "country", "where", "last", "danger")}
+    report = {k: data[k] for k in ANSWERS}
     await turn.services.cases.add_event_once(case.id, EVENT, report, turn.message_key)
     session.clear_flow()
     turn.say(
